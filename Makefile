@@ -1,0 +1,43 @@
+# shmlab - a teaching lab about sharing state between processes.
+#
+#   make                  grade your workspace (work/) and say what to do next
+#   make grade            grade strictly: exit 0 all pass, 1 some fail, 2 cannot grade
+#   make run LESSON=01    build and run a lesson's demo (ARGS="..." passes arguments)
+#   make stress LESSON=02 RUNS=200
+#   make test             the project's own tests (what CI runs)
+#   make clean
+#
+# WORK=dir grades another copy of starter/; LESSON=NN picks one lesson.
+# The work itself is done by tests/lab; tests/deps installs what is missing.
+
+WORK   ?= work
+LESSON ?=
+RUNS   ?= 200
+ARGS   ?=
+LESSONS := $(shell awk '!/^\#/ && NF { print $$1 "-" $$2 }' lessons/lessons.tsv)
+
+.PHONY: all grade run stress test deps lessons clean
+
+all: deps
+	@tests/lab overview $(WORK)
+
+grade: deps
+	@tests/lab grade $(WORK) $(LESSON)
+
+run: deps
+	@tests/lab run "$(LESSON)" $(WORK) $(ARGS)
+
+stress: deps
+	@tests/lab stress "$(LESSON)" $(RUNS) $(filter-out work,$(WORK))
+
+test: deps
+	@tests/lab test
+
+deps:
+	@tests/deps
+
+lessons:
+	@printf '%s\n' $(LESSONS)
+
+clean:
+	rm -rf build

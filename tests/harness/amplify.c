@@ -1,0 +1,134 @@
+/*
+ * amplify.c - makes data races show up every time, not one run in ten.
+ *
+ * A lost update needs two processes to read the same old value in the few
+ * nanoseconds between one's load and its store. Left to chance, a racy
+ * counter often comes out right, and a grader that runs it once passes it.
+ *
+ * So the student's file is compiled with `clang -fsanitize=thread`, which
+ * puts a call before every memory access (__tsan_write8(addr) sits right
+ * between the load and the store of `c->value += n`) and turns C11 atomics
+ * into calls (__tsan_atomic64_fetch_add). It is linked not with
+ * ThreadSanitizer's runtime but with this file, which
+ *   - sleeps a few microseconds before one plain write in four, so another
+ *     process gets to read the old value in between, and
+ *   - performs every atomic operation for real, so correct code stays
+ *     correct (atomic stores get the same delay: a load then a store is
+ *     still a race).
+ * Locks and semaphores are library calls the compiler does not touch.
+ *
+ * Every entry point the compiler emits for C is here, so a student's file
+ * links whatever it does; 128-bit atomics are left out on purpose (a link
+ * error names them, never a silent gap).
+ */
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define DELAY_NS 20000  /* 20 us: measured to beat sched_yield() alone */
+#define DELAY_ONE_IN 4
+
+static uint64_t rng_state;
+
+/* Each process needs its own sequence, or forked workers move in lockstep. */
+static void reseed(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    rng_state = ((uint64_t)getpid() << 32) ^ (uint64_t)ts.tv_nsec ^ 0x9e3779b97f4a7c15u;
+}
+
+static void maybe_delay(void)
+{
+    rng_state ^= rng_state << 13;  /* xorshift64 */
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    if (rng_state % DELAY_ONE_IN == 0) {
+        struct timespec ts = {0, DELAY_NS};
+        nanosleep(&ts, NULL);
+    }
+}
+
+void __tsan_init(void)
+{
+    reseed();
+    pthread_atfork(NULL, NULL, reseed);
+}
+
+void __tsan_func_entry(void *caller) { (void)caller; }
+void __tsan_func_exit(void) {}
+void __tsan_ignore_thread_begin(void) {}
+void __tsan_ignore_thread_end(void) {}
+
+/* Plain loads: nothing to do. Plain stores: the race window is just before them. */
+#define PLAIN_ACCESS(size)                                                        \
+    void __tsan_read##size(void *a) { (void)a; }                                 \
+    void __tsan_write##size(void *a) { (void)a; maybe_delay(); }                 \
+    void __tsan_unaligned_read##size(void *a) { (void)a; }                       \
+    void __tsan_unaligned_write##size(void *a) { (void)a; maybe_delay(); }       \
+    void __tsan_volatile_read##size(void *a) { (void)a; }                        \
+    void __tsan_volatile_write##size(void *a) { (void)a; maybe_delay(); }        \
+    void __tsan_unaligned_volatile_read##size(void *a) { (void)a; }              \
+    void __tsan_unaligned_volatile_write##size(void *a) { (void)a; maybe_delay(); }
+PLAIN_ACCESS(1)
+PLAIN_ACCESS(2)
+PLAIN_ACCESS(4)
+PLAIN_ACCESS(8)
+PLAIN_ACCESS(16)
+
+void __tsan_read_range(void *a, unsigned long size) { (void)a; (void)size; }
+void __tsan_write_range(void *a, unsigned long size) { (void)a; (void)size; maybe_delay(); }
+void __tsan_vptr_read(void **p) { (void)p; }
+void __tsan_vptr_update(void **p, void *v) { (void)p; (void)v; }
+
+/* Newer compilers call these for struct copies and memset. */
+void *__tsan_memcpy(void *d, const void *s, size_t n) { return memcpy(d, s, n); }
+void *__tsan_memmove(void *d, const void *s, size_t n) { return memmove(d, s, n); }
+void *__tsan_memset(void *d, int c, size_t n) { return memset(d, c, n); }
+
+/*
+ * Atomics: always sequentially consistent, which is at least as strong as
+ * any order the program asked for.
+ */
+#define SC __ATOMIC_SEQ_CST
+#define ATOMICS(bits, T)                                                              \
+    T __tsan_atomic##bits##_load(const volatile T *a, int mo)                         \
+    { (void)mo; return __atomic_load_n(a, SC); }                                      \
+    void __tsan_atomic##bits##_store(volatile T *a, T v, int mo)                      \
+    { (void)mo; maybe_delay(); __atomic_store_n(a, v, SC); }                          \
+    T __tsan_atomic##bits##_exchange(volatile T *a, T v, int mo)                      \
+    { (void)mo; return __atomic_exchange_n(a, v, SC); }                               \
+    T __tsan_atomic##bits##_fetch_add(volatile T *a, T v, int mo)                     \
+    { (void)mo; return __atomic_fetch_add(a, v, SC); }                                \
+    T __tsan_atomic##bits##_fetch_sub(volatile T *a, T v, int mo)                     \
+    { (void)mo; return __atomic_fetch_sub(a, v, SC); }                                \
+    T __tsan_atomic##bits##_fetch_and(volatile T *a, T v, int mo)                     \
+    { (void)mo; return __atomic_fetch_and(a, v, SC); }                                \
+    T __tsan_atomic##bits##_fetch_or(volatile T *a, T v, int mo)                      \
+    { (void)mo; return __atomic_fetch_or(a, v, SC); }                                 \
+    T __tsan_atomic##bits##_fetch_xor(volatile T *a, T v, int mo)                     \
+    { (void)mo; return __atomic_fetch_xor(a, v, SC); }                                \
+    T __tsan_atomic##bits##_fetch_nand(volatile T *a, T v, int mo)                    \
+    { (void)mo; return __atomic_fetch_nand(a, v, SC); }                               \
+    int __tsan_atomic##bits##_compare_exchange_strong(volatile T *a, T *c, T v,       \
+                                                      int mo, int fail_mo)            \
+    { (void)mo; (void)fail_mo;                                                        \
+      return __atomic_compare_exchange_n(a, c, v, 0, SC, SC); }                       \
+    int __tsan_atomic##bits##_compare_exchange_weak(volatile T *a, T *c, T v,         \
+                                                    int mo, int fail_mo)              \
+    { (void)mo; (void)fail_mo;                                                        \
+      return __atomic_compare_exchange_n(a, c, v, 1, SC, SC); }                       \
+    T __tsan_atomic##bits##_compare_exchange_val(volatile T *a, T c, T v,             \
+                                                 int mo, int fail_mo)                 \
+    { (void)mo; (void)fail_mo;                                                        \
+      __atomic_compare_exchange_n(a, &c, v, 0, SC, SC); return c; }
+ATOMICS(8, int8_t)
+ATOMICS(16, int16_t)
+ATOMICS(32, int32_t)
+ATOMICS(64, int64_t)
+
+void __tsan_atomic_thread_fence(int mo) { (void)mo; __atomic_thread_fence(SC); }
+void __tsan_atomic_signal_fence(int mo) { (void)mo; __atomic_signal_fence(SC); }

@@ -1,0 +1,386 @@
+/*
+ * lab.c - the grading harness shared by every lesson's suite (see lab.h).
+ *
+ * Why it exists: code that forks can fail where Check does not look. A
+ * child that crashes, a child never reaped, a segment never unlinked: all of
+ * them pass silently unless someone checks. This file is that someone.
+ */
+#define _GNU_SOURCE /* prctl's PR_SET_CHILD_SUBREAPER, strsignal */
+#include "lab.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define SHM_DIR "/dev/shm"
+#define REPORT_MAX 2048
+
+static char run_prefix[64];  /* "shmlab-<pid>-<random>", without the slash */
+static int fds_at_start;
+static int test_seconds = LAB_TEST_SECONDS;  /* or LAB_TEST_SECONDS from the environment */
+
+/* ---- small helpers ---------------------------------------------------- */
+
+/* Appends a sentence to a report, dropping what does not fit. */
+static void report_add(char *report, const char *fmt, ...)
+{
+    size_t used = strlen(report);
+    if (used + 1 >= REPORT_MAX)
+        return;
+    if (used > 0)
+        strncat(report, "; ", REPORT_MAX - used - 1);
+    used = strlen(report);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(report + used, REPORT_MAX - used, fmt, ap);
+    va_end(ap);
+}
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+const char *lab_describe_status(int status)
+{
+    static char text[128];
+    if (WIFEXITED(status))
+        snprintf(text, sizeof text, "exited with status %d", WEXITSTATUS(status));
+    else if (WIFSIGNALED(status))
+        snprintf(text, sizeof text, "was killed by signal %d (%s)",
+                 WTERMSIG(status), strsignal(WTERMSIG(status)));
+    else
+        snprintf(text, sizeof text, "changed state (wait status %#x)", status);
+    return text;
+}
+
+const char *lab_name(const char *base)
+{
+    static char name[256];
+    snprintf(name, sizeof name, "/%s-%s", run_prefix, base);
+    return name;
+}
+
+static int count_dir_entries(const char *path)
+{
+    DIR *dir = opendir(path);
+    if (dir == NULL)
+        return -1;
+    int n = 0;
+    struct dirent *entry;
+    while ((entry = readdir(dir)) != NULL)
+        if (entry->d_name[0] != '.')
+            n++;
+    closedir(dir);
+    return n;
+}
+
+int lab_count_shared_mappings(void)
+{
+    FILE *maps = fopen("/proc/self/maps", "r");
+    if (maps == NULL)
+        return -1;
+    char line[512], perms[8];
+    int n = 0;
+    while (fgets(line, sizeof line, maps) != NULL)
+        if (sscanf(line, "%*s %7s", perms) == 1 && perms[3] == 's')
+            n++;
+    fclose(maps);
+    return n;
+}
+
+/* ---- processes left behind -------------------------------------------- */
+
+/* Fills pids with the running children of this process; returns how many. */
+static int find_children(pid_t *pids, int max)
+{
+    DIR *proc = opendir("/proc");
+    if (proc == NULL)
+        return 0;
+    int n = 0;
+    pid_t self = getpid();
+    struct dirent *entry;
+    while ((entry = readdir(proc)) != NULL && n < max) {
+        char path[300], state;
+        int pid, ppid;
+        if (entry->d_name[0] < '0' || entry->d_name[0] > '9')
+            continue;
+        snprintf(path, sizeof path, "/proc/%s/stat", entry->d_name);
+        FILE *stat = fopen(path, "r");
+        if (stat == NULL)
+            continue;  /* it ended while we looked */
+        /* The command name may hold spaces and parentheses: skip past the last ')'. */
+        char buf[512];
+        size_t len = fread(buf, 1, sizeof buf - 1, stat);
+        fclose(stat);
+        buf[len] = '\0';
+        char *end = strrchr(buf, ')');
+        if (end != NULL && sscanf(buf, "%d", &pid) == 1 &&
+            sscanf(end + 1, " %c %d", &state, &ppid) == 2 && ppid == self)
+            pids[n++] = pid;
+    }
+    closedir(proc);
+    return n;
+}
+
+/*
+ * Kills and reaps every child, including orphaned grandchildren that come
+ * to us because we are a subreaper. Returns how many were still running.
+ */
+static int kill_children(char *report)
+{
+    int killed = 0;
+    for (int round = 0; round < 50; round++) {
+        pid_t pids[256];
+        int n = find_children(pids, 256);
+        if (n == 0)
+            break;
+        for (int i = 0; i < n; i++) {
+            if (report != NULL && killed < 3)
+                report_add(report, "process %d was still running after the test "
+                           "(every process the code starts must have finished and been "
+                           "waited for before it returns)", (int)pids[i]);
+            kill(pids[i], SIGKILL);
+            killed++;
+        }
+        while (waitpid(-1, NULL, WNOHANG) > 0)
+            ;
+        sleep_ms(1);
+    }
+    while (waitpid(-1, NULL, WNOHANG) > 0)
+        ;
+    return killed;
+}
+
+static void check_children(char *report)
+{
+    int status, zombies = 0;
+    pid_t pid;
+    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+        if (zombies++ < 3)
+            report_add(report, "child %d had %s but was never reaped: it stayed a zombie "
+                       "(the parent must waitpid() for every child it forks)",
+                       (int)pid, lab_describe_status(status));
+    }
+    kill_children(report);
+}
+
+/* ---- segments and semaphores left behind ------------------------------ */
+
+/* Unlinks every object of this run in /dev/shm; reports them when report != NULL. */
+static void remove_leftovers(char *report)
+{
+    DIR *dir = opendir(SHM_DIR);
+    if (dir == NULL)
+        return;
+    struct dirent *entry;
+    size_t plen = strlen(run_prefix);
+    while ((entry = readdir(dir)) != NULL) {
+        const char *name = entry->d_name;
+        int is_sem = strncmp(name, "sem.", 4) == 0;
+        if (strncmp(name + (is_sem ? 4 : 0), run_prefix, plen) != 0)
+            continue;
+        if (report != NULL) {
+            if (is_sem)
+                report_add(report, "named semaphore /%s was never removed "
+                           "(sem_unlink it once no process needs it)", name + 4);
+            else
+                report_add(report, "segment /%s was never unlinked "
+                           "(it outlives every process until shm_unlink removes it)", name);
+        }
+        char path[512];
+        snprintf(path, sizeof path, "%s/%s", SHM_DIR, name);
+        unlink(path);
+    }
+    closedir(dir);
+}
+
+/* ---- per-test fixture ------------------------------------------------- */
+
+static void before_test(void)
+{
+    /* Orphaned grandchildren come to us, so we can see and stop them. */
+    prctl(PR_SET_CHILD_SUBREAPER, 1);
+    fds_at_start = count_dir_entries("/proc/self/fd");
+}
+
+static void after_test(void)
+{
+    char report[REPORT_MAX] = "";
+    check_children(report);
+    remove_leftovers(report);
+    int fds = count_dir_entries("/proc/self/fd");
+    if (fds > fds_at_start)
+        report_add(report, "%d file descriptor(s) opened during the test were never closed",
+                   fds - fds_at_start);
+    if (report[0] != '\0')
+        lab_fail("the test itself passed, but it left things behind: %s", report);
+}
+
+void lab_add(Suite *suite, const TTest *test)
+{
+    const char *seconds = getenv("LAB_TEST_SECONDS");
+    if (seconds != NULL && atoi(seconds) > 0)
+        test_seconds = atoi(seconds);
+    TCase *tc = tcase_create(test->name);
+    tcase_add_checked_fixture(tc, before_test, after_test);
+    tcase_set_timeout(tc, test_seconds);
+    _tcase_add_test(tc, test, 0, 0, 0, 1);
+    suite_add_tcase(suite, tc);
+}
+
+/* ---- workers ---------------------------------------------------------- */
+
+void lab_run_workers(int n, void (*fn)(int index, void *arg), void *arg,
+                     double seconds, const char *hang_hint)
+{
+    /* A barrier in shared memory: nobody starts until all n exist. */
+    pthread_barrier_t *gate = mmap(NULL, sizeof *gate, PROT_READ | PROT_WRITE,
+                                   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (gate == MAP_FAILED)
+        lab_fail("harness: mmap for the start barrier: %s", strerror(errno));
+    pthread_barrierattr_t attr;
+    pthread_barrierattr_init(&attr);
+    pthread_barrierattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
+    int err = pthread_barrier_init(gate, &attr, (unsigned)n + 1);
+    pthread_barrierattr_destroy(&attr);
+    if (err != 0)
+        lab_fail("harness: pthread_barrier_init: %s", strerror(err));
+
+    pid_t *pids = calloc((size_t)n, sizeof *pids);
+    int *statuses = calloc((size_t)n, sizeof *statuses);
+    if (pids == NULL || statuses == NULL)
+        lab_fail("harness: out of memory for %d workers", n);
+    for (int i = 0; i < n; i++) {
+        pids[i] = fork();
+        if (pids[i] == -1) {
+            int saved = errno;
+            kill_children(NULL);
+            lab_fail("harness: fork for worker %d of %d: %s", i, n, strerror(saved));
+        }
+        if (pids[i] == 0) {
+            pthread_barrier_wait(gate);
+            fn(i, arg);
+            _exit(EXIT_SUCCESS);
+        }
+    }
+    pthread_barrier_wait(gate);
+
+    /* Reap them all, giving up at the deadline. */
+    double deadline = now_seconds() + seconds;
+    int left = n;
+    while (left > 0 && now_seconds() < deadline) {
+        for (int i = 0; i < n; i++) {
+            if (pids[i] > 0 && waitpid(pids[i], &statuses[i], WNOHANG) == pids[i]) {
+                pids[i] = -pids[i];  /* reaped; keep the pid for the report */
+                left--;
+            }
+        }
+        if (left > 0)
+            sleep_ms(1);
+    }
+    pthread_barrier_destroy(gate);
+    munmap(gate, sizeof *gate);
+
+    char report[REPORT_MAX] = "";
+    if (left > 0) {
+        for (int i = 0; i < n; i++)
+            if (pids[i] > 0) {
+                kill(pids[i], SIGKILL);
+                waitpid(pids[i], NULL, 0);
+            }
+        report_add(report, "deadlock or endless loop: %d of %d workers were still running "
+                   "after %g s and were killed. %s", left, n, seconds, hang_hint);
+    }
+    int failed = 0;
+    for (int i = 0; i < n; i++) {
+        if (pids[i] < 0 && !(WIFEXITED(statuses[i]) && WEXITSTATUS(statuses[i]) == 0)
+            && failed++ < 3)
+            report_add(report, "worker %d (pid %d) %s", i, (int)-pids[i],
+                       lab_describe_status(statuses[i]));
+    }
+    free(pids);
+    free(statuses);
+    if (report[0] != '\0')
+        lab_fail("%s", report);
+}
+
+/* ---- running the suite ------------------------------------------------ */
+
+/* Check's own words for timeouts, crashes and exits, said in the lab's terms. */
+static void print_message(const char *msg)
+{
+    int code;
+    if (strcmp(msg, "Test timeout expired") == 0)
+        printf("deadlock or endless loop: the test was still running after %d s and was "
+               "stopped (something waits for an event that never comes, or loops forever)",
+               test_seconds);
+    else if (strncmp(msg, "Received signal", 15) == 0)
+        printf("crashed: the test process r%s", msg + 1);
+    else if (sscanf(msg, "Early exit with return value %d", &code) == 1)
+        printf("the test process exited with status %d in the middle of the test: the code "
+               "under test called exit() where it should return an error to its caller", code);
+    else
+        printf("%s", msg);
+}
+
+int lab_main(Suite *suite)
+{
+    srand((unsigned)(time(NULL) ^ getpid()));
+    snprintf(run_prefix, sizeof run_prefix, "shmlab-%d-%04x", (int)getpid(), rand() & 0xffff);
+    /* Grandchildren that escape a test's process group come back to us here. */
+    prctl(PR_SET_CHILD_SUBREAPER, 1);
+
+    SRunner *runner = srunner_create(suite);
+    srunner_set_fork_status(runner, CK_FORK);
+    const char *xml = getenv("LAB_XML");
+    if (xml != NULL && xml[0] != '\0')
+        srunner_set_xml(runner, xml);
+    srunner_run_all(runner, CK_SILENT);
+
+    TestResult **results = srunner_results(runner);
+    int n = srunner_ntests_run(runner);
+    for (int i = 0; i < n; i++) {
+        TestResult *r = results[i];
+        char name[256];
+        snprintf(name, sizeof name, "%s", tr_tcname(r));
+        for (char *p = name; *p != '\0'; p++)
+            if (*p == '_')
+                *p = ' ';
+        if (tr_rtype(r) == CK_PASS) {
+            printf("  ok    %s\n", name);
+        } else {
+            printf("  FAIL  %s\n        ", name);
+            print_message(tr_msg(r));
+            printf("\n        (%s:%d)\n", tr_lfile(r), tr_lno(r));
+        }
+    }
+    free(results);
+    fflush(stdout);
+    srunner_print(runner, CK_MINIMAL);
+    int failed = srunner_ntests_failed(runner);
+    srunner_free(runner);
+
+    /* Whatever a failed test left behind goes too. */
+    kill_children(NULL);
+    remove_leftovers(NULL);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,63 @@
+/*
+ * lab.h - the one grading harness every lesson's Check suite uses.
+ *
+ * A suite is a list of tests written with Check's START_TEST/END_TEST and
+ * added with lab_add(). lab_main() runs them, each in a forked process with
+ * a time limit, and after each test that did not fail on its own it checks
+ * what the test left behind: children still running or never reaped,
+ * shared memory segments or named semaphores never unlinked, file
+ * descriptors never closed. Each of those fails the test with a message that
+ * says what was seen and what it means.
+ */
+#ifndef LAB_H
+#define LAB_H
+
+#include <check.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+/*
+ * Seconds a test may run before it counts as a deadlock or endless loop.
+ * The environment variable LAB_TEST_SECONDS overrides it (for slow
+ * machines, and for the harness's own tests).
+ */
+#define LAB_TEST_SECONDS 10
+
+/* Runs the suite, prints one line per test and Check's summary, returns 0 iff all passed. */
+int lab_main(Suite *suite);
+
+/*
+ * Adds a test to the lesson's suite, with its own time limit and the checks
+ * for what it left behind. Its name is shown with spaces for underscores.
+ */
+void lab_add(Suite *suite, const TTest *test);
+
+/* Fails the current test with a message in the lesson's terms (printf-style). */
+#define lab_fail(...) ck_abort_msg(__VA_ARGS__)
+
+/*
+ * Names for POSIX shared memory and named semaphores. Every name a test
+ * creates goes through here: it gets this run's unique prefix (so two
+ * grading runs on one machine never meet), and the harness finds and reports
+ * whatever was left under that prefix. Returns "/shmlab-<run>-<base>" in a
+ * static buffer.
+ */
+const char *lab_name(const char *base);
+
+/*
+ * Runs fn(index, arg) in n child processes, index 0 to n-1. The children
+ * are released together once all of them exist, so they really overlap.
+ * Returns when all have exited. Fails the test if a worker crashed or exited
+ * with a non-zero status, or was still running after `seconds`; `hang_hint`
+ * then says, in the lesson's terms, why workers may hang.
+ */
+void lab_run_workers(int n, void (*fn)(int index, void *arg), void *arg,
+                     double seconds, const char *hang_hint);
+
+/* Describes a wait status in words: "exited with status 3", "was killed by signal 9 (Killed)". */
+const char *lab_describe_status(int status);
+
+/* Number of shared mappings of this process (anonymous shared or /dev/shm). */
+int lab_count_shared_mappings(void);
+
+#endif

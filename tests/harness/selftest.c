@@ -1,0 +1,305 @@
+/*
+ * selftest.c - the harness's own tests.
+ *
+ * A harness that never fails proves nothing, so this runs a suite of tests
+ * that each do one wrong thing (leave a segment, leave a zombie, hang,
+ * crash, ...) under lab_main, reads what lab_main printed, and checks that
+ * each wrong thing failed its test with the words a student should see.
+ * Then it checks that the harness cleaned up after them: no segment left in
+ * /dev/shm, no process left running.
+ */
+#define _GNU_SOURCE /* prctl's PR_SET_CHILD_SUBREAPER */
+#include "lab.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <semaphore.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* ---- the deliberately wrong tests -------------------------------------- */
+
+static void idle_worker(int index, void *arg)
+{
+    (void)index;
+    (void)arg;
+}
+
+START_TEST(passes_cleanly)
+{
+    lab_run_workers(3, idle_worker, NULL, 5, "");
+}
+END_TEST
+
+START_TEST(leaves_a_segment)
+{
+    int fd = shm_open(lab_name("left"), O_CREAT | O_RDWR, 0600);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+}
+END_TEST
+
+START_TEST(leaves_a_semaphore)
+{
+    sem_t *sem = sem_open(lab_name("sem"), O_CREAT, 0600, 1);
+    ck_assert_ptr_ne(sem, SEM_FAILED);
+    sem_close(sem);
+}
+END_TEST
+
+START_TEST(leaves_a_zombie)
+{
+    if (fork() == 0)
+        _exit(0);
+    usleep(100 * 1000);
+}
+END_TEST
+
+START_TEST(leaves_a_child_running_in_its_own_session)
+{
+    if (fork() == 0) {
+        setsid();  /* out of the test's process group: Check's killpg misses it */
+        pause();
+        _exit(0);
+    }
+}
+END_TEST
+
+START_TEST(leaves_an_orphaned_grandchild)
+{
+    pid_t child = fork();
+    if (child == 0) {
+        if (fork() == 0) {
+            setsid();
+            pause();
+        }
+        _exit(0);
+    }
+    waitpid(child, NULL, 0);
+    usleep(50 * 1000);
+}
+END_TEST
+
+START_TEST(leaks_a_file_descriptor)
+{
+    ck_assert_int_ge(open("/dev/null", O_RDONLY), 0);
+}
+END_TEST
+
+START_TEST(hangs)
+{
+    pause();
+}
+END_TEST
+
+START_TEST(crashes)
+{
+    raise(SIGSEGV);
+}
+END_TEST
+
+START_TEST(exits_in_the_middle)
+{
+    exit(4);
+}
+END_TEST
+
+START_TEST(fails_with_its_own_words)
+{
+    lab_fail("the counter says %d", 97);
+}
+END_TEST
+
+static void worker_one_exits_5(int index, void *arg)
+{
+    (void)arg;
+    if (index == 1)
+        _exit(5);
+}
+
+START_TEST(a_worker_fails)
+{
+    lab_run_workers(3, worker_one_exits_5, NULL, 5, "");
+}
+END_TEST
+
+static void worker_zero_hangs(int index, void *arg)
+{
+    (void)arg;
+    if (index == 0)
+        pause();
+}
+
+START_TEST(a_worker_hangs)
+{
+    lab_run_workers(2, worker_zero_hangs, NULL, 0.5, "HINT-FOR-HANGS");
+}
+END_TEST
+
+/* Workers count how many of them are inside at once. */
+struct overlap { atomic_int inside, most; };
+static void overlapping_worker(int index, void *arg)
+{
+    (void)index;
+    struct overlap *o = arg;
+    int now = atomic_fetch_add(&o->inside, 1) + 1;
+    int most = atomic_load(&o->most);
+    while (now > most && !atomic_compare_exchange_weak(&o->most, &most, now))
+        ;
+    usleep(50 * 1000);
+    atomic_fetch_sub(&o->inside, 1);
+}
+
+START_TEST(workers_start_together)
+{
+    struct overlap *o = mmap(NULL, sizeof *o, PROT_READ | PROT_WRITE,
+                             MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    ck_assert_ptr_ne(o, MAP_FAILED);
+    lab_run_workers(4, overlapping_worker, o, 5, "");
+    int most = atomic_load(&o->most);
+    munmap(o, sizeof *o);
+    if (most < 4)
+        lab_fail("at most %d of 4 workers ran at once", most);
+}
+END_TEST
+
+/* ---- what each must print ---------------------------------------------- */
+
+struct expectation {
+    const TTest **test;
+    const char *status;  /* "ok" or "FAIL" */
+    const char *words;   /* what the explanation must contain */
+};
+
+static const struct expectation expected[] = {
+    {&passes_cleanly, "ok", NULL},
+    {&workers_start_together, "ok", NULL},
+    {&leaves_a_segment, "FAIL", "-left was never unlinked"},
+    {&leaves_a_semaphore, "FAIL", "-sem was never removed"},
+    {&leaves_a_zombie, "FAIL", "was never reaped"},
+    {&leaves_a_child_running_in_its_own_session, "FAIL", "was still running after the test"},
+    {&leaves_an_orphaned_grandchild, "FAIL", "was still running after the test"},
+    {&leaks_a_file_descriptor, "FAIL", "1 file descriptor(s) opened during the test"},
+    {&hangs, "FAIL", "deadlock or endless loop"},
+    {&crashes, "FAIL", "received signal 11"},
+    {&exits_in_the_middle, "FAIL", "exited with status 4 in the middle of the test"},
+    {&fails_with_its_own_words, "FAIL", "the counter says 97"},
+    {&a_worker_fails, "FAIL", "worker 1 (pid"},
+    {&a_worker_hangs, "FAIL", "1 of 2 workers were still running after 0.5 s and were killed. HINT-FOR-HANGS"},
+};
+#define N_EXPECTED (int)(sizeof expected / sizeof expected[0])
+
+/* Runs the wrong tests under lab_main in a child; returns what it printed. */
+static char *run_inner_suite(pid_t *inner)
+{
+    char path[] = "/tmp/shmlab-selftest-XXXXXX";
+    int fd = mkstemp(path);
+    if (fd == -1) {
+        perror("mkstemp");
+        exit(EXIT_FAILURE);
+    }
+    unlink(path);
+    *inner = fork();
+    if (*inner == 0) {
+        dup2(fd, STDOUT_FILENO);
+        setenv("LAB_TEST_SECONDS", "1", 1);
+        Suite *s = suite_create("harness");
+        for (int i = 0; i < N_EXPECTED; i++)
+            lab_add(s, *expected[i].test);
+        exit(lab_main(s));
+    }
+    int status;
+    waitpid(*inner, &status, 0);
+    static char text[1 << 16];
+    ssize_t n = pread(fd, text, sizeof text - 1, 0);
+    close(fd);
+    text[n > 0 ? n : 0] = '\0';
+    return text;
+}
+
+/* The lines lab_main printed for one test: its status line and explanation. */
+static const char *section_for(const char *text, const char *name, char *out, size_t size)
+{
+    char pretty[256];
+    snprintf(pretty, sizeof pretty, "%s\n", name);
+    for (char *p = pretty; *p != '\0'; p++)
+        if (*p == '_')
+            *p = ' ';
+    const char *line = strstr(text, pretty);
+    if (line == NULL)
+        return NULL;
+    while (line > text && line[-1] != '\n')
+        line--;
+    const char *end = line + 1;
+    while ((end = strchr(end, '\n')) != NULL && strncmp(end + 1, "        ", 8) == 0)
+        end++;
+    size_t len = end != NULL ? (size_t)(end - line) : strlen(line);
+    snprintf(out, size, "%.*s", (int)(len < size ? len : size - 1), line);
+    return out;
+}
+
+int main(void)
+{
+    prctl(PR_SET_CHILD_SUBREAPER, 1);  /* so anything the inner run leaves comes to us */
+    pid_t inner;
+    const char *text = run_inner_suite(&inner);
+    int passed = 0, failed = 0;
+
+    for (int i = 0; i < N_EXPECTED; i++) {
+        const struct expectation *e = &expected[i];
+        char section[4096];
+        const char *name = (*e->test)->name;
+        int ok = section_for(text, name, section, sizeof section) != NULL &&
+                 strncmp(section + 2, e->status, strlen(e->status)) == 0 &&
+                 (e->words == NULL || strstr(section, e->words) != NULL);
+        printf("  %s  %s is reported as %s%s%s\n", ok ? "ok  " : "FAIL", name, e->status,
+               e->words ? ": " : "", e->words ? e->words : "");
+        if (!ok)
+            printf("        but lab_main printed:\n%s\n", section_for(text, name, section, sizeof section)
+                   ? section : text);
+        ok ? passed++ : failed++;
+    }
+
+    /* The summary line Check prints, for CI and the before-stop hook. */
+    const char *line = strstr(text, "%: Checks: ");
+    int checks = 0, failures = 0, errors = 0;
+    int summary = line != NULL &&
+                  sscanf(line, "%%: Checks: %d, Failures: %d, Errors: %d",
+                         &checks, &failures, &errors) == 3 &&
+                  checks == 14 && failures + errors == 12;
+    printf("  %s  the inner suite's summary counts 14 checks, 12 failed (it says %d, %d + %d)\n",
+           summary ? "ok  " : "FAIL", checks, failures, errors);
+    summary ? passed++ : failed++;
+
+    /* Nothing of the inner run may be left: no segment, no process. */
+    char prefix[64];
+    snprintf(prefix, sizeof prefix, "shmlab-%d-", (int)inner);
+    int segments = 0;
+    DIR *dir = opendir("/dev/shm");
+    for (struct dirent *e; dir != NULL && (e = readdir(dir)) != NULL;)
+        segments += strstr(e->d_name, prefix) != NULL;
+    if (dir != NULL)
+        closedir(dir);
+    printf("  %s  the harness removed every segment the tests left\n", segments ? "FAIL" : "ok  ");
+    segments ? failed++ : passed++;
+
+    usleep(100 * 1000);
+    int stray = 0;
+    while (waitpid(-1, NULL, WNOHANG) > 0)
+        stray++;
+    int running = waitpid(-1, NULL, WNOHANG) == 0;
+    printf("  %s  the harness stopped every process the tests left\n",
+           stray || running ? "FAIL" : "ok  ");
+    stray || running ? failed++ : passed++;
+
+    printf("selftest: %d passed, %d failed\n", passed, failed);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
