@@ -52,8 +52,8 @@ int main(int argc, char *argv[])
 
     long want = workers * additions, got = counter_value(c);
     counter_destroy(c);
-    printf("%d workers each added 1, %ld times: the counter should say %ld.\n",
-           workers, additions, want);
+    printf("%d workers each added 1, %ld time%s: the counter should say %ld.\n",
+           workers, additions, additions == 1 ? "" : "s", want);
     printf("It says %ld", got);
     if (got == want)
         printf(": every addition counted.\n");
