@@ -28,7 +28,7 @@ run: deps
 	@tests/lab run "$(LESSON)" $(WORK) $(ARGS)
 
 stress: deps
-	@tests/lab stress "$(LESSON)" $(RUNS) $(filter-out work,$(WORK))
+	@tests/lab stress "$(LESSON)" "$(RUNS)" $(if $(filter command line environment,$(origin WORK)),$(WORK))
 
 test: deps
 	@tests/lab test

@@ -49,30 +49,46 @@ static void clear(long items[], int n)
         items[i] = NOTHING;
 }
 
+/* Which child's item is this value? -1 if nobody's. */
+static int owner_of(long value, int n)
+{
+    for (int j = 0; j < n; j++)
+        if (value == item_for(j))
+            return j;
+    return -1;
+}
+
 /* Fails the test, in the lesson's words, unless items[0..n) are all right. */
 static void expect_all_items(const long items[], int n, int rc)
 {
-    int arrived = 0, first_missing = -1, misplaced = -1;
+    int arrived = 0, untouched = 0, wrong = -1;
     for (int i = 0; i < n; i++) {
         if (items[i] == item_for(i))
             arrived++;
-        else if (items[i] == NOTHING && first_missing < 0)
-            first_missing = i;
-        else if (items[i] != NOTHING && misplaced < 0)
-            misplaced = i;
+        else if (items[i] == NOTHING)
+            untouched++;
+        if (items[i] != item_for(i) && wrong < 0)
+            wrong = i;
     }
-    if (arrived == 0 && misplaced < 0)
+    if (untouched == n)
         lab_fail("the parent saw 0 of %d items: each child wrote its item into its own "
                  "copy of the list (fork copies memory, it does not share it); the parent's "
                  "list never changed", n);
-    if (misplaced >= 0)
-        lab_fail("slot %d holds %ld, which is not child %d's item (%ld): child i must write "
-                 "its item to items[i], whatever order the children finish in",
-                 misplaced, items[misplaced], misplaced, item_for(misplaced));
-    if (arrived < n)
-        lab_fail("the parent saw %d of %d items; child %d's item is missing: the parent "
-                 "read before every child had finished, or that child wrote where the "
-                 "parent does not look", arrived, n, first_missing);
+    if (wrong >= 0) {
+        long value = items[wrong];
+        int owner = owner_of(value, n);
+        if (owner >= 0)
+            lab_fail("slot %d holds child %d's item, not child %d's: child i must write "
+                     "its item to items[i], whatever order the children finish in",
+                     wrong, owner, wrong);
+        if (value == NOTHING)
+            lab_fail("the parent saw %d of %d items; slot %d was never written: child %d's "
+                     "item did not reach the parent", arrived, n, wrong, wrong);
+        lab_fail("the parent saw %d of %d items; slot %d holds %ld, not child %d's item "
+                 "(%ld): the parent copied the slot before child %d had written it (wait "
+                 "for every child before reading), or the item was lost on the way",
+                 arrived, n, wrong, value, wrong, item_for(wrong), wrong);
+    }
     if (rc != 0)
         lab_fail("every item arrived, but collect() returned %d instead of 0 though every "
                  "child succeeded", rc);
@@ -117,7 +133,7 @@ START_TEST(the_parent_waits_for_the_slowest_child)
     children = 4;
     clear(items, 4);
     int rc = collect(4, last_is_slow, items);
-    if (items[3] == NOTHING && items[0] == item_for(0))
+    if (items[3] != item_for(3) && items[0] == item_for(0))
         lab_fail("child 3 takes %d ms; its item was missing though the others arrived: the "
                  "parent read the list before every child had finished (wait for each "
                  "child, e.g. waitpid on every pid, not for the first one)", SLOW_MS);
