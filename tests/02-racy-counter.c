@@ -73,7 +73,7 @@ static void count_together(int workers, long additions, int rounds)
         counter_destroy(job.counter);
         if (got < per_round)
             lab_fail("round %d of %d: %d worker processes added %ld in all, but the counter "
-                     "says %ld: %ld was lost. Two processes loaded the same old value and "
+                     "says %ld, %ld short. Two processes loaded the same old value and "
                      "both stored old + n, so one addition overwrote the other. counter_add "
                      "needs mutual exclusion across processes: one lock that all of them "
                      "share (in the shared memory, process-shared), or an atomic add.",
