@@ -109,7 +109,7 @@ int lab_count_shared_mappings(void)
 
 /* ---- processes left behind -------------------------------------------- */
 
-/* Fills pids with the running children of this process; returns how many. */
+/* Fills pids with the running (not zombie) children of this process; returns how many. */
 static int find_children(pid_t *pids, int max)
 {
     DIR *proc = opendir("/proc");
@@ -134,7 +134,7 @@ static int find_children(pid_t *pids, int max)
         buf[len] = '\0';
         char *end = strrchr(buf, ')');
         if (end != NULL && sscanf(buf, "%d", &pid) == 1 &&
-            sscanf(end + 1, " %c %d", &state, &ppid) == 2 && ppid == self)
+            sscanf(end + 1, " %c %d", &state, &ppid) == 2 && ppid == self && state != 'Z')
             pids[n++] = pid;
     }
     closedir(proc);
