@@ -1,0 +1,371 @@
+/*
+ * client.c - starting and stopping a manager, and talking to it (manager.h).
+ *
+ * A client call is a round trip: frame the request, write it, read frames
+ * until the reply is whole. The connection remembers which process opened
+ * it: after a fork, parent and child must not share one socket, or their
+ * requests and replies interleave; each process connects for itself.
+ */
+#define _GNU_SOURCE /* prctl's PR_SET_PDEATHSIG */
+#include "manager.h"
+#include "server.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+struct mgr {
+    int fd;
+    pid_t pid;          /* the process that opened it */
+    struct buf in;
+    int status;         /* of the last call */
+    char error[512];
+};
+
+/* ---- the server's life ----------------------------------------------------- */
+
+static int socket_path(const char *address, struct sockaddr_un *sa)
+{
+    const char *path = strncmp(address, "unix:", 5) == 0 ? address + 5 : NULL;
+    if (path == NULL || strlen(path) >= sizeof sa->sun_path)
+        return -1;
+    memset(sa, 0, sizeof *sa);
+    sa->sun_family = AF_UNIX;
+    strcpy(sa->sun_path, path);
+    return 0;
+}
+
+int manager_start(struct manager *m)
+{
+    memset(m, 0, sizeof *m);
+    snprintf(m->dir, sizeof m->dir, "/tmp/shmlab-manager-XXXXXX");
+    if (mkdtemp(m->dir) == NULL) {  /* made with mode 0700: only we can reach the socket */
+        fprintf(stderr, "mkdtemp(\"%s\"): %s\n", m->dir, strerror(errno));
+        return -1;
+    }
+    snprintf(m->address, sizeof m->address, "unix:%s/socket", m->dir);
+    struct sockaddr_un sa;
+    socket_path(m->address, &sa);
+
+    /* Listening before the fork: when start returns, clients can connect. */
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd == -1) {
+        fprintf(stderr, "socket(AF_UNIX): %s\n", strerror(errno));
+        rmdir(m->dir);
+        return -1;
+    }
+    if (bind(fd, (struct sockaddr *)&sa, sizeof sa) == -1 || listen(fd, 128) == -1) {
+        fprintf(stderr, "bind/listen(\"%s\"): %s\n", sa.sun_path, strerror(errno));
+        close(fd);
+        unlink(sa.sun_path);
+        rmdir(m->dir);
+        return -1;
+    }
+
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid == -1) {
+        fprintf(stderr, "fork (manager server): %s\n", strerror(errno));
+        close(fd);
+        unlink(sa.sun_path);
+        rmdir(m->dir);
+        return -1;
+    }
+    if (pid == 0) {
+        /* If the parent dies, the kernel sends us SIGTERM: no orphan server.
+           The parent may have died already, before this line: check. */
+        if (prctl(PR_SET_PDEATHSIG, SIGTERM) == -1)
+            fprintf(stderr, "manager: prctl(PR_SET_PDEATHSIG): %s\n", strerror(errno));
+        if (getppid() == parent)
+            server_run(fd, sa.sun_path, m->dir);
+        else {
+            unlink(sa.sun_path);
+            rmdir(m->dir);
+        }
+        _exit(EXIT_SUCCESS);  /* not exit(): the parent's atexit handlers are not ours */
+    }
+    close(fd);
+    m->pid = pid;
+    m->owner = parent;
+    return 0;
+}
+
+int manager_shutdown(struct manager *m)
+{
+    if (getpid() != m->owner) {
+        fprintf(stderr, "manager_shutdown: only the process that started the manager "
+                "(pid %d) may stop it\n", (int)m->owner);
+        return -1;
+    }
+    if (kill(m->pid, SIGTERM) == -1 && errno != ESRCH) {
+        fprintf(stderr, "kill(manager %d, SIGTERM): %s\n", (int)m->pid, strerror(errno));
+        return -1;
+    }
+    int status;
+    while (waitpid(m->pid, &status, 0) == -1) {
+        if (errno != EINTR) {
+            fprintf(stderr, "waitpid(manager %d): %s\n", (int)m->pid, strerror(errno));
+            return -1;
+        }
+    }
+    /* The server removes these itself; if it was killed outright, we do. */
+    struct sockaddr_un sa;
+    socket_path(m->address, &sa);
+    unlink(sa.sun_path);
+    rmdir(m->dir);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        fprintf(stderr, "manager %d did not exit cleanly (wait status %#x)\n", (int)m->pid,
+                status);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- connections ----------------------------------------------------------- */
+
+struct mgr *mgr_connect(const char *address)
+{
+    struct sockaddr_un sa;
+    if (socket_path(address, &sa) == -1) {
+        fprintf(stderr, "mgr_connect(\"%s\"): not an address this client knows "
+                "(unix:<path>)\n", address);
+        return NULL;
+    }
+    struct mgr *c = calloc(1, sizeof *c);
+    if (c == NULL) {
+        fprintf(stderr, "mgr_connect: out of memory\n");
+        return NULL;
+    }
+    c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (c->fd == -1 || connect(c->fd, (struct sockaddr *)&sa, sizeof sa) == -1) {
+        fprintf(stderr, "connect(\"%s\"): %s\n", address, strerror(errno));
+        if (c->fd != -1)
+            close(c->fd);
+        free(c);
+        return NULL;
+    }
+    c->pid = getpid();
+    return c;
+}
+
+void mgr_close(struct mgr *c)
+{
+    if (c == NULL)
+        return;
+    close(c->fd);  /* in another process this closes only that process's copy */
+    buf_free(&c->in);
+    free(c);
+}
+
+const char *mgr_error(const struct mgr *c) { return c->error; }
+int mgr_status(const struct mgr *c) { return c->status; }
+
+static int fail(struct mgr *c, int status, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->error, sizeof c->error, fmt, ap);
+    va_end(ap);
+    c->status = status;
+    return -1;
+}
+
+static int send_all(int fd, const uint8_t *p, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+        if (n == -1 && errno == EINTR)
+            continue;
+        if (n == -1)
+            return -1;
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+int mgr_call(struct mgr *c, const struct value *request, struct value **result)
+{
+    if (result != NULL)
+        *result = NULL;
+    if (getpid() != c->pid)
+        return fail(c, MGR_E_IO, "this connection was opened by process %d: after fork, "
+                    "each process must mgr_connect for itself", (int)c->pid);
+    struct buf out = {0};
+    if (frame_append(&out, request) == -1) {
+        buf_free(&out);
+        return fail(c, MGR_E_TOO_BIG, "request too big (over %u bytes) or out of memory",
+                    MGR_FRAME_MAX);
+    }
+    int sent = send_all(c->fd, out.data, out.len);
+    buf_free(&out);
+    if (sent == -1)
+        return fail(c, MGR_E_IO, "send to manager: %s", strerror(errno));
+
+    struct value *reply = NULL;
+    for (;;) {
+        char err[256];
+        int fatal;
+        int got = frame_take(&c->in, &reply, err, sizeof err, &fatal);
+        if (got == 1)
+            break;
+        if (got == -1)
+            return fail(c, MGR_E_IO, "bad reply from manager: %s", err);
+        uint8_t chunk[65536];
+        ssize_t n = recv(c->fd, chunk, sizeof chunk, 0);
+        if (n == -1 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return fail(c, MGR_E_IO, "manager connection %s",
+                        n == 0 ? "closed (did the manager stop?)" : strerror(errno));
+        if (buf_append(&c->in, chunk, (size_t)n) == -1)
+            return fail(c, MGR_E_IO, "out of memory for a reply");
+    }
+    if (reply->type != V_LIST || reply->u.list.len != 2 ||
+        reply->u.list.items[0]->type != V_INT) {
+        value_free(reply);
+        return fail(c, MGR_E_IO, "malformed reply from manager");
+    }
+    int status = (int)reply->u.list.items[0]->u.i;
+    struct value *answer = reply->u.list.items[1];
+    if (status != MGR_OK) {
+        fail(c, status, "%s", answer->type == V_BYTES ? answer->u.bytes.data
+                                                      : mgr_status_name(status));
+        value_free(reply);
+        return -1;
+    }
+    c->status = MGR_OK;
+    c->error[0] = '\0';
+    if (result != NULL) {
+        reply->u.list.len = 1;  /* keep the answer out of value_free(reply) */
+        *result = answer;
+    }
+    value_free(reply);
+    return 0;
+}
+
+/* ---- the operations -------------------------------------------------------- */
+
+/* Builds [op, name, path, args...] from a path like "test/3" and calls it. */
+static int call(struct mgr *c, const char *op, const char *name, const char *path,
+                struct value **result, int n_args, ...)
+{
+    struct value *req = value_list(), *p = value_list();
+    int ok = req != NULL && p != NULL;
+    ok = ok && list_append(req, value_str(op)) == 0 && list_append(req, value_str(name)) == 0;
+    for (const char *s = path; ok && s != NULL && *s != '\0';) {
+        const char *slash = strchr(s, '/');
+        size_t len = slash != NULL ? (size_t)(slash - s) : strlen(s);
+        struct value *seg = value_bytes(s, len);
+        ok = seg != NULL && list_append(p, seg) == 0;
+        s += len + (slash != NULL);
+    }
+    ok = ok && list_append(req, p) == 0;
+    if (ok)
+        p = NULL;  /* req owns it now */
+    va_list ap;
+    va_start(ap, n_args);
+    for (int i = 0; i < n_args; i++) {
+        const struct value *arg = va_arg(ap, const struct value *);
+        struct value *copy = ok ? value_copy(arg) : NULL;
+        ok = copy != NULL && list_append(req, copy) == 0;
+    }
+    va_end(ap);
+    value_free(p);
+    if (!ok) {
+        value_free(req);
+        return fail(c, MGR_E_INTERNAL, "%s: out of memory", op);
+    }
+    int rc = mgr_call(c, req, result);
+    value_free(req);
+    return rc;
+}
+
+int mgr_create(struct mgr *c, const char *name, const char *kind)
+{
+    struct value k = {.type = V_BYTES, .u.bytes = {(char *)kind, (uint32_t)strlen(kind)}};
+    return call(c, "create", name, NULL, NULL, 1, &k);
+}
+
+int mgr_get(struct mgr *c, const char *name, const char *path, struct value **out)
+{
+    return call(c, "get", name, path, out, 0);
+}
+
+int mgr_set(struct mgr *c, const char *name, const char *path, const struct value *v)
+{
+    return call(c, "set", name, path, NULL, 1, v);
+}
+
+int mgr_delete(struct mgr *c, const char *name, const char *path)
+{
+    return call(c, "delete", name, path, NULL, 0);
+}
+
+int mgr_keys(struct mgr *c, const char *name, const char *path, struct value **out)
+{
+    return call(c, "keys", name, path, out, 0);
+}
+
+int mgr_append(struct mgr *c, const char *name, const char *path, const struct value *v)
+{
+    return call(c, "append", name, path, NULL, 1, v);
+}
+
+/* The int a call answered, into *out (when out is not NULL). */
+static int int_result(struct mgr *c, int rc, struct value *v, int64_t *out)
+{
+    if (rc == 0 && v->type != V_INT)
+        rc = fail(c, MGR_E_TYPE, "expected an int, the manager answered a %s",
+                  value_type_name(v->type));
+    if (rc == 0 && out != NULL)
+        *out = v->u.i;
+    value_free(v);
+    return rc;
+}
+
+int mgr_len(struct mgr *c, const char *name, const char *path, int64_t *out)
+{
+    struct value *v;
+    int rc = call(c, "len", name, path, &v, 0);
+    return int_result(c, rc, v, out);
+}
+
+int mgr_incr(struct mgr *c, const char *name, const char *path, int64_t delta, int64_t *out)
+{
+    struct value d = {.type = V_INT, .u.i = delta}, *v;
+    int rc = call(c, "incr", name, path, &v, 1, &d);
+    return int_result(c, rc, v, out);
+}
+
+int mgr_cas(struct mgr *c, const char *name, const char *path, const struct value *expected,
+            const struct value *desired, int *swapped)
+{
+    struct value *v;
+    int rc = call(c, "cas", name, path, &v, 2, expected, desired);
+    if (rc == 0 && swapped != NULL)
+        *swapped = (int)v->u.list.items[0]->u.i;
+    value_free(v);
+    return rc;
+}
+
+int mgr_acquire(struct mgr *c, const char *name, int timeout_ms)
+{
+    struct value t = {.type = V_INT, .u.i = timeout_ms};
+    if (timeout_ms < 0)
+        t.type = V_NONE;
+    return call(c, "acquire", name, NULL, NULL, 1, &t);
+}
+
+int mgr_release(struct mgr *c, const char *name)
+{
+    return call(c, "release", name, NULL, NULL, 0);
+}

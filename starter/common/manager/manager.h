@@ -1,0 +1,69 @@
+/*
+ * manager.h - shmlab's manager: a server process that holds shared objects
+ * (dicts, lists, values, locks) by name, and the client calls that reach
+ * them. Like Python's multiprocessing.Manager, in C.
+ *
+ *     struct manager m;
+ *     manager_start(&m);                        forks the server
+ *     ...fork workers; each one:
+ *         struct mgr *c = mgr_connect(m.address);
+ *         mgr_incr(c, "totals", "apples", 1, NULL);
+ *         mgr_close(c);
+ *     manager_shutdown(&m);                     stops and reaps it
+ *
+ * Every call returns 0 on success and -1 on failure; mgr_error() then says
+ * what went wrong and mgr_status() which status (protocol.h) the server
+ * answered. A path reaches inside nested containers: "test/3" is
+ * obj["test"][3] (a list takes the number as an index, a dict as a key).
+ * The empty path (or NULL) is the object itself.
+ */
+#ifndef MANAGER_H
+#define MANAGER_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "protocol.h"
+#include "value.h"
+
+struct manager {
+    pid_t pid;           /* the server process */
+    pid_t owner;         /* the process that started it: only it may shut it down */
+    char dir[64];        /* a private directory (mode 0700) holding the socket */
+    char address[128];   /* what clients connect to: "unix:<path>" */
+};
+
+/* Starts a server. 0, or -1 having said why on stderr. */
+int manager_start(struct manager *m);
+
+/* Stops the server, waits for it, removes its socket and directory. 0 or -1. */
+int manager_shutdown(struct manager *m);
+
+struct mgr;  /* one connection; use it only in the process that opened it */
+
+struct mgr *mgr_connect(const char *address);  /* NULL, having said why on stderr */
+void mgr_close(struct mgr *c);
+const char *mgr_error(const struct mgr *c);
+int mgr_status(const struct mgr *c);
+
+/* kind: "dict", "list", "value" or "lock". Creating what exists already is fine. */
+int mgr_create(struct mgr *c, const char *name, const char *kind);
+int mgr_get(struct mgr *c, const char *name, const char *path, struct value **out);
+int mgr_set(struct mgr *c, const char *name, const char *path, const struct value *v);
+int mgr_delete(struct mgr *c, const char *name, const char *path);
+int mgr_keys(struct mgr *c, const char *name, const char *path, struct value **out);
+int mgr_len(struct mgr *c, const char *name, const char *path, int64_t *out);
+int mgr_append(struct mgr *c, const char *name, const char *path, const struct value *v);
+/* Adds delta atomically, in the server; a missing dict key starts at 0. */
+int mgr_incr(struct mgr *c, const char *name, const char *path, int64_t delta, int64_t *out);
+/* If the place holds expected, stores desired; *swapped says whether it did. */
+int mgr_cas(struct mgr *c, const char *name, const char *path, const struct value *expected,
+            const struct value *desired, int *swapped);
+/* Waits for the lock: timeout_ms < 0 waits for ever; status MGR_E_TIMEOUT if not in time. */
+int mgr_acquire(struct mgr *c, const char *name, int timeout_ms);
+int mgr_release(struct mgr *c, const char *name);
+
+/* Sends one request (a list, see protocol.h) and waits for its reply. */
+int mgr_call(struct mgr *c, const struct value *request, struct value **result);
+
+#endif
