@@ -70,8 +70,18 @@ int manager_start(struct manager *m)
         return -1;
     }
 
+    /* The server must not die of SIGTERM before it has set up its handler:
+       the child starts with SIGTERM and SIGHUP blocked, and unblocks them
+       only inside its poll. (Until then it still has the parent's handlers.) */
+    sigset_t stop_signals, old_mask;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGTERM);
+    sigaddset(&stop_signals, SIGHUP);
+    sigprocmask(SIG_BLOCK, &stop_signals, &old_mask);
     pid_t parent = getpid();
     pid_t pid = fork();
+    if (pid != 0)
+        sigprocmask(SIG_SETMASK, &old_mask, NULL);
     if (pid == -1) {
         fprintf(stderr, "fork (manager server): %s\n", strerror(errno));
         close(fd);

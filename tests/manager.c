@@ -1,0 +1,488 @@
+/*
+ * The manager's own tests: every operation, every error reply, locks
+ * released when their holder dies, a server that survives bad input, and
+ * no server, socket or directory left behind.
+ */
+#include "lab.h"
+#include "manager.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static struct manager m;
+static struct mgr *c;
+
+static void start(void)
+{
+    if (manager_start(&m) == -1)
+        lab_fail("manager_start failed (see stderr)");
+    c = mgr_connect(m.address);
+    if (c == NULL)
+        lab_fail("mgr_connect(\"%s\") failed (see stderr)", m.address);
+}
+
+static void stop(void)
+{
+    mgr_close(c);
+    if (manager_shutdown(&m) == -1)
+        lab_fail("manager_shutdown failed (see stderr)");
+}
+
+/* Fails unless the last call failed with `status`. */
+static void expect_status(int rc, int status, const char *what)
+{
+    if (rc == 0)
+        lab_fail("%s succeeded; it should fail with '%s'", what, mgr_status_name(status));
+    if (mgr_status(c) != status)
+        lab_fail("%s failed with '%s' (%s); expected '%s'", what,
+                 mgr_status_name(mgr_status(c)), mgr_error(c), mgr_status_name(status));
+}
+
+static void ok(int rc, const char *what)
+{
+    if (rc != 0)
+        lab_fail("%s failed: %s", what, mgr_error(c));
+}
+
+/* The value at name/path, printed as Python would. */
+static const char *show(const char *name, const char *path)
+{
+    static char text[1024];
+    struct value *v;
+    ok(mgr_get(c, name, path, &v), "get");
+    value_format(v, text, sizeof text);
+    value_free(v);
+    return text;
+}
+
+static void expect_shown(const char *name, const char *path, const char *want)
+{
+    const char *got = show(name, path);
+    if (strcmp(got, want) != 0)
+        lab_fail("%s/%s is %s, expected %s", name, path ? path : "", got, want);
+}
+
+START_TEST(start_and_shutdown_leave_nothing_behind)
+{
+    start();
+    struct stat st;
+    if (stat(m.dir, &st) == -1 || (st.st_mode & 0777) != 0700)
+        lab_fail("the manager's directory %s must exist with mode 0700 (it has %o)", m.dir,
+                 (unsigned)(st.st_mode & 0777));
+    stop();
+    if (stat(m.dir, &st) == 0)
+        lab_fail("after shutdown, %s is still there", m.dir);
+}
+END_TEST
+
+START_TEST(values_of_every_type_round_trip)
+{
+    start();
+    ok(mgr_create(c, "v", "value"), "create value");
+    expect_shown("v", NULL, "None");
+    struct value *vals[] = {value_int(-42), value_double(2.5), value_bytes("a\0b", 3),
+                            value_list(), value_dict()};
+    const char *shown[] = {"-42", "2.5", "'a\\x00b'", "[]", "{}"};
+    for (int i = 0; i < 5; i++) {
+        ok(mgr_set(c, "v", NULL, vals[i]), "set");
+        expect_shown("v", NULL, shown[i]);
+        value_free(vals[i]);
+    }
+    stop();
+}
+END_TEST
+
+START_TEST(nested_set_reaches_inside)
+{
+    start();
+    ok(mgr_create(c, "d", "dict"), "create dict");
+    struct value *inner = value_dict(), *three = value_int(3);
+    ok(mgr_set(c, "d", "test", inner), "set d/test");
+    ok(mgr_set(c, "d", "test/3", three), "set d/test/3");  /* the server does d["test"]["3"] = 3 */
+    expect_shown("d", NULL, "{'test': {'3': 3}}");
+    expect_status(mgr_set(c, "d", "missing/1", three), MGR_E_BAD_PATH, "set d/missing/1");
+    expect_status(mgr_set(c, "d", "test/3/x", three), MGR_E_TYPE, "set inside an int");
+    value_free(inner);
+    value_free(three);
+    stop();
+}
+END_TEST
+
+START_TEST(lists_append_index_len_delete)
+{
+    start();
+    ok(mgr_create(c, "l", "list"), "create list");
+    for (int i = 0; i < 5; i++) {
+        struct value *v = value_int(i * 10);
+        ok(mgr_append(c, "l", NULL, v), "append");
+        value_free(v);
+    }
+    int64_t n;
+    ok(mgr_len(c, "l", NULL, &n), "len");
+    if (n != 5)
+        lab_fail("len says %lld after 5 appends", (long long)n);
+    expect_shown("l", "2", "20");
+    ok(mgr_delete(c, "l", "0"), "delete l/0");
+    expect_shown("l", NULL, "[10, 20, 30, 40]");
+    expect_status(mgr_get(c, "l", "4", NULL), MGR_E_BAD_PATH, "get l/4");
+    expect_status(mgr_get(c, "l", "x", NULL), MGR_E_BAD_PATH, "get l/x");
+    struct value *k;
+    expect_status(mgr_keys(c, "l", NULL, &k), MGR_E_TYPE, "keys of a list");
+    stop();
+}
+END_TEST
+
+START_TEST(dicts_keys_delete_and_incr)
+{
+    start();
+    ok(mgr_create(c, "d", "dict"), "create dict");
+    int64_t v;
+    ok(mgr_incr(c, "d", "apples", 2, &v), "incr a missing key");
+    ok(mgr_incr(c, "d", "apples", 3, &v), "incr");
+    if (v != 5)
+        lab_fail("incr by 2 then 3 from nothing gave %lld, not 5", (long long)v);
+    ok(mgr_incr(c, "d", "pears", 1, NULL), "incr");
+    struct value *keys;
+    ok(mgr_keys(c, "d", NULL, &keys), "keys");
+    char text[128];
+    value_format(keys, text, sizeof text);
+    value_free(keys);
+    if (strcmp(text, "['apples', 'pears']") != 0)
+        lab_fail("keys are %s", text);
+    ok(mgr_delete(c, "d", "apples"), "delete d/apples");
+    expect_status(mgr_delete(c, "d", "apples"), MGR_E_BAD_PATH, "delete it again");
+    struct value *s = value_str("x");
+    ok(mgr_set(c, "d", "name", s), "set a string");
+    expect_status(mgr_incr(c, "d", "name", 1, NULL), MGR_E_TYPE, "incr a string");
+    value_free(s);
+    stop();
+}
+END_TEST
+
+START_TEST(compare_and_set)
+{
+    start();
+    ok(mgr_create(c, "v", "value"), "create");
+    struct value *zero = value_int(0), *one = value_int(1);
+    ok(mgr_set(c, "v", NULL, zero), "set");
+    int swapped;
+    ok(mgr_cas(c, "v", NULL, zero, one, &swapped), "cas 0 -> 1");
+    if (!swapped)
+        lab_fail("cas from 0 to 1 did not swap a 0");
+    ok(mgr_cas(c, "v", NULL, zero, one, &swapped), "cas 0 -> 1 again");
+    if (swapped)
+        lab_fail("cas from 0 swapped a 1");
+    expect_shown("v", NULL, "1");
+    value_free(zero);
+    value_free(one);
+    stop();
+}
+END_TEST
+
+START_TEST(names_and_kinds_are_checked)
+{
+    start();
+    expect_status(mgr_get(c, "nobody", NULL, NULL), MGR_E_NO_SUCH_NAME, "get of a missing name");
+    ok(mgr_create(c, "d", "dict"), "create");
+    ok(mgr_create(c, "d", "dict"), "create the same again");
+    expect_status(mgr_create(c, "d", "list"), MGR_E_EXISTS, "create as another kind");
+    expect_status(mgr_create(c, "x", "table"), MGR_E_MALFORMED, "create an unknown kind");
+    struct value none = {.type = V_NONE};
+    expect_status(mgr_append(c, "d", NULL, &none), MGR_E_TYPE, "append to a dict");
+    ok(mgr_create(c, "L", "lock"), "create lock");
+    expect_status(mgr_get(c, "L", NULL, NULL), MGR_E_TYPE, "get a lock");
+    expect_status(mgr_acquire(c, "d", -1), MGR_E_TYPE, "acquire a dict");
+    ok(mgr_delete(c, "d", NULL), "delete the object");
+    expect_status(mgr_get(c, "d", NULL, NULL), MGR_E_NO_SUCH_NAME, "get after delete");
+    struct value *req = value_list();
+    list_append(req, value_str("frobnicate"));
+    list_append(req, value_str("L"));
+    list_append(req, value_list());
+    expect_status(mgr_call(c, req, NULL), MGR_E_UNKNOWN_OP, "an unknown operation");
+    value_free(req);
+    req = value_int(7);
+    expect_status(mgr_call(c, req, NULL), MGR_E_MALFORMED, "a request that is not a list");
+    value_free(req);
+    stop();
+}
+END_TEST
+
+/* ---- bad bytes on the wire ------------------------------------------------- */
+
+static void send_bytes(int fd, const void *p, size_t n)
+{
+    if (write(fd, p, n) != (ssize_t)n)
+        lab_fail("raw write of %zu bytes: %s", n, strerror(errno));
+}
+
+static int raw_connect(void)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    if (strlen(m.address + 5) >= sizeof sa.sun_path)
+        lab_fail("socket path too long: %s", m.address);
+    memcpy(sa.sun_path, m.address + 5, strlen(m.address + 5) + 1);
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    if (fd == -1 || connect(fd, (struct sockaddr *)&sa, sizeof sa) == -1)
+        lab_fail("raw connect: %s", strerror(errno));
+    return fd;
+}
+
+/* Reads one reply frame from fd and returns its status, or -1 on EOF. */
+static int raw_status(int fd)
+{
+    struct buf in = {0};
+    struct value *reply = NULL;
+    char err[256];
+    int fatal;
+    while (frame_take(&in, &reply, err, sizeof err, &fatal) == 0) {
+        uint8_t chunk[4096];
+        ssize_t n = read(fd, chunk, sizeof chunk);
+        if (n <= 0) {
+            buf_free(&in);
+            return -1;
+        }
+        buf_append(&in, chunk, (size_t)n);
+    }
+    buf_free(&in);
+    int status = reply != NULL ? (int)reply->u.list.items[0]->u.i : -2;
+    value_free(reply);
+    return status;
+}
+
+static void expect_still_serving(void)
+{
+    int64_t n;
+    ok(mgr_incr(c, "alive", NULL, 1, &n), "a request from a well-behaved client");
+}
+
+START_TEST(bad_frames_get_error_replies_and_the_server_keeps_serving)
+{
+    start();
+    ok(mgr_create(c, "alive", "value"), "create");
+    int fd = raw_connect();
+    /* An unknown tag inside a well-formed frame: an error, and the stream goes on. */
+    uint8_t bad_tag[] = {0, 0, 0, 1, 'Z'};
+    send_bytes(fd, bad_tag, sizeof bad_tag);
+    if (raw_status(fd) != MGR_E_MALFORMED)
+        lab_fail("a frame holding an unknown tag did not get a 'malformed' reply");
+    /* A count that promises more than the frame holds. */
+    uint8_t short_list[] = {0, 0, 0, 5, 'l', 0xff, 0xff, 0xff, 0xff};
+    send_bytes(fd, short_list, sizeof short_list);
+    if (raw_status(fd) != MGR_E_MALFORMED)
+        lab_fail("a list claiming 4 billion items in 5 bytes did not get a 'malformed' reply");
+    expect_still_serving();
+    /* An oversize frame: an error, then the connection is closed. */
+    uint8_t huge[] = {0x7f, 0xff, 0xff, 0xff};
+    send_bytes(fd, huge, sizeof huge);
+    if (raw_status(fd) != MGR_E_TOO_BIG)
+        lab_fail("a frame of 2 GiB did not get a 'too big' reply");
+    if (raw_status(fd) != -1)
+        lab_fail("after an oversize frame the connection should be closed");
+    close(fd);
+    /* A truncated frame, then the client vanishes. */
+    fd = raw_connect();
+    uint8_t truncated[] = {0, 0, 0, 100, 'l', 0};
+    send_bytes(fd, truncated, sizeof truncated);
+    close(fd);
+    expect_still_serving();
+    /* Nesting deeper than the limit. */
+    fd = raw_connect();
+    uint8_t deep[4 + 5 * 40];
+    deep[0] = 0, deep[1] = 0, deep[2] = 0, deep[3] = 5 * 40;
+    for (int i = 0; i < 40; i++)
+        memcpy(deep + 4 + 5 * i, "l\0\0\0\1", 5);
+    send_bytes(fd, deep, sizeof deep);
+    if (raw_status(fd) != MGR_E_MALFORMED)
+        lab_fail("lists nested 40 deep did not get a 'malformed' reply");
+    close(fd);
+    expect_still_serving();
+    stop();
+}
+END_TEST
+
+/* ---- concurrency ------------------------------------------------------------ */
+
+static void incr_many(int index, void *arg)
+{
+    (void)index;
+    (void)arg;
+    struct mgr *w = mgr_connect(m.address);
+    if (w == NULL)
+        _exit(2);
+    for (int i = 0; i < 200; i++)
+        if (mgr_incr(w, "d", "count", 1, NULL) == -1)
+            _exit(3);
+    mgr_close(w);
+}
+
+START_TEST(incr_from_many_processes_loses_nothing)
+{
+    start();
+    ok(mgr_create(c, "d", "dict"), "create");
+    lab_run_workers(8, incr_many, NULL, 10, "a worker never got its replies");
+    expect_shown("d", "count", "1600");
+    stop();
+}
+END_TEST
+
+START_TEST(a_connection_is_not_shared_across_fork)
+{
+    start();
+    pid_t pid = fork();
+    if (pid == 0)
+        _exit(mgr_create(c, "x", "dict") == -1 && mgr_status(c) == MGR_E_IO ? 0 : 1);
+    int status;
+    waitpid(pid, &status, 0);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        lab_fail("a child using its parent's connection was not refused");
+    expect_status(mgr_get(c, "x", NULL, NULL), MGR_E_NO_SUCH_NAME, "the parent's get");
+    stop();
+}
+END_TEST
+
+/* ---- locks ------------------------------------------------------------------ */
+
+static long long ms_since(const struct timespec *t0)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (t.tv_sec - t0->tv_sec) * 1000LL + (t.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+START_TEST(a_lock_excludes_times_out_and_is_handed_on)
+{
+    start();
+    ok(mgr_create(c, "L", "lock"), "create");
+    struct mgr *other = mgr_connect(m.address);
+    ok(mgr_acquire(c, "L", -1), "acquire");
+    expect_status(mgr_acquire(c, "L", -1), MGR_E_DEADLOCK, "acquire twice");
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int rc = mgr_acquire(other, "L", 200);
+    long long waited = ms_since(&t0);
+    if (rc == 0 || mgr_status(other) != MGR_E_TIMEOUT)
+        lab_fail("a second client got a held lock (or failed otherwise: %s)", mgr_error(other));
+    if (waited < 150)
+        lab_fail("acquire with a 200 ms timeout gave up after %lld ms", waited);
+    if (mgr_acquire(other, "L", 0) == 0)
+        lab_fail("a try-lock (timeout 0) got a held lock");
+    if (mgr_release(other, "L") == 0 || mgr_status(other) != MGR_E_NOT_HELD)
+        lab_fail("a client released a lock it does not hold");
+    ok(mgr_release(c, "L"), "release");
+    if (mgr_acquire(other, "L", 1000) != 0)
+        lab_fail("a released lock was not granted: %s", mgr_error(other));
+    mgr_close(other);  /* while holding it: released for us */
+    ok(mgr_acquire(c, "L", 1000), "acquire after the holder disconnected");
+    stop();
+}
+END_TEST
+
+START_TEST(a_lock_held_by_a_killed_process_is_released)
+{
+    start();
+    ok(mgr_create(c, "L", "lock"), "create");
+    int ready[2];
+    if (pipe(ready) == -1)
+        lab_fail("pipe: %s", strerror(errno));
+    pid_t holder = fork();
+    if (holder == 0) {
+        struct mgr *h = mgr_connect(m.address);
+        if (h == NULL || mgr_acquire(h, "L", -1) == -1)
+            _exit(1);
+        if (write(ready[1], "x", 1) != 1)
+            _exit(1);
+        pause();  /* holds the lock until killed */
+        _exit(0);
+    }
+    char x;
+    close(ready[1]);
+    if (read(ready[0], &x, 1) != 1)
+        lab_fail("the holder could not take the lock");
+    close(ready[0]);
+    kill(holder, SIGKILL);
+    waitpid(holder, NULL, 0);
+    if (mgr_acquire(c, "L", 2000) == -1)
+        lab_fail("the lock of a process killed by SIGKILL was not released: %s", mgr_error(c));
+    stop();
+}
+END_TEST
+
+START_TEST(the_server_exits_when_its_parent_dies)
+{
+    int info[2];
+    if (pipe(info) == -1)
+        lab_fail("pipe: %s", strerror(errno));
+    pid_t parent = fork();
+    if (parent == 0) {
+        struct manager mine;
+        if (manager_start(&mine) == -1)
+            _exit(1);
+        if (write(info[1], &mine, sizeof mine) != sizeof mine)
+            _exit(1);
+        pause();
+        _exit(0);
+    }
+    struct manager theirs;
+    close(info[1]);
+    if (read(info[0], &theirs, sizeof theirs) != sizeof theirs)
+        lab_fail("the parent could not start a manager");
+    close(info[0]);
+    kill(parent, SIGKILL);
+    waitpid(parent, NULL, 0);
+    /* The server was the parent's child: it now belongs to us (a subreaper). */
+    for (int i = 0; i < 200 && kill(theirs.pid, 0) == 0; i++) {
+        waitpid(theirs.pid, NULL, WNOHANG);
+        usleep(10 * 1000);
+    }
+    struct stat st;
+    if (kill(theirs.pid, 0) == 0)
+        lab_fail("the server (pid %d) still runs 2 s after its parent was killed",
+                 (int)theirs.pid);
+    if (stat(theirs.dir, &st) == 0)
+        lab_fail("the dead parent's server left %s behind", theirs.dir);
+}
+END_TEST
+
+START_TEST(only_the_starter_may_shut_it_down)
+{
+    start();
+    pid_t pid = fork();
+    if (pid == 0)
+        _exit(manager_shutdown(&m) == -1 ? 0 : 1);
+    int status;
+    waitpid(pid, &status, 0);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        lab_fail("a child was allowed to shut down its parent's manager");
+    ok(mgr_create(c, "still", "value"), "a request after the refused shutdown");
+    stop();
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("manager");
+    lab_add(s, start_and_shutdown_leave_nothing_behind);
+    lab_add(s, values_of_every_type_round_trip);
+    lab_add(s, nested_set_reaches_inside);
+    lab_add(s, lists_append_index_len_delete);
+    lab_add(s, dicts_keys_delete_and_incr);
+    lab_add(s, compare_and_set);
+    lab_add(s, names_and_kinds_are_checked);
+    lab_add(s, bad_frames_get_error_replies_and_the_server_keeps_serving);
+    lab_add(s, incr_from_many_processes_loses_nothing);
+    lab_add(s, a_connection_is_not_shared_across_fork);
+    lab_add(s, a_lock_excludes_times_out_and_is_handed_on);
+    lab_add(s, a_lock_held_by_a_killed_process_is_released);
+    lab_add(s, the_server_exits_when_its_parent_dies);
+    lab_add(s, only_the_starter_may_shut_it_down);
+    return lab_main(s);
+}
