@@ -96,8 +96,8 @@ START_TEST(one_record_reaches_the_manager)
 {
     start();
     if (record(c, 0, value_for(0)) == -1)
-        lab_fail("record(c, 0, %lld) returned -1 (its reason is on stderr)",
-                 (long long)value_for(0));
+        lab_fail("record(c, 0, %lld) returned -1; the manager's last answer: %s",
+                 (long long)value_for(0), mgr_error(c));
     expect_recorded(1, "one process");
     stop();
 }
@@ -108,7 +108,8 @@ START_TEST(one_process_records_ten_values)
     start();
     for (int i = 0; i < 10; i++)
         if (record(c, i, value_for(i)) == -1)
-            lab_fail("record(c, %d, ...) returned -1 (its reason is on stderr)", i);
+            lab_fail("record(c, %d, ...) returned -1; the manager's last answer: %s", i,
+                     mgr_error(c));
     expect_recorded(10, "one process");
     stop();
 }
