@@ -467,6 +467,83 @@ START_TEST(only_the_starter_may_shut_it_down)
 }
 END_TEST
 
+
+/* ---- the protocol document ---------------------------------------------------- */
+
+/* Formats bytes as the document shows them: hex, 16 to a line. */
+static void hex_lines(const uint8_t *p, size_t n, char *out, size_t size)
+{
+    size_t len = 0;
+    for (size_t i = 0; i < n && len + 4 < size; i++)
+        len += (size_t)snprintf(out + len, size - len, "%02x%s", p[i],
+                                i % 16 == 15 || i + 1 == n ? "\n" : " ");
+}
+
+static char *read_doc(void)
+{
+    static char text[1 << 16];
+    FILE *f = fopen("docs/manager-protocol.md", "r");
+    if (f == NULL)
+        lab_fail("docs/manager-protocol.md: %s (run the suite from the project's root)",
+                 strerror(errno));
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    return text;
+}
+
+/* Sends the document's request on a raw socket; fails unless the reply is `want`'s bytes. */
+static void exchange_matches(const uint8_t *request, size_t n, const char *doc, const char *what)
+{
+    int fd = raw_connect();
+    send_bytes(fd, request, n);
+    uint8_t reply[256];
+    size_t got = 0;
+    while (got < 4 || got < 4 + ((size_t)reply[2] << 8 | reply[3])) {
+        ssize_t r = read(fd, reply + got, sizeof reply - got);
+        if (r <= 0)
+            lab_fail("the server closed the connection before replying to the example");
+        got += (size_t)r;
+    }
+    close(fd);
+    char hex[1024];
+    hex_lines(reply, got, hex, sizeof hex);
+    if (strstr(doc, hex) == NULL)
+        lab_fail("the server's %s to the document's example is\n%s\nwhich the document does "
+                 "not show: update docs/manager-protocol.md", what, hex);
+}
+
+START_TEST(the_protocol_document_shows_the_real_bytes)
+{
+    const char *doc = read_doc();
+    struct value *req = value_list(), *path = value_list();
+    list_append(req, value_str("set"));
+    list_append(req, value_str("d"));
+    list_append(path, value_str("test"));
+    list_append(path, value_str("3"));
+    list_append(req, path);
+    list_append(req, value_int(3));
+    struct buf frame = {0};
+    frame_append(&frame, req);
+    value_free(req);
+    char hex[1024];
+    hex_lines(frame.data, frame.len, hex, sizeof hex);
+    if (strstr(doc, hex) == NULL)
+        lab_fail("the client encodes d['test']['3'] = 3 as\n%s\nwhich the document does not "
+                 "show: update docs/manager-protocol.md", hex);
+
+    start();
+    ok(mgr_create(c, "d", "dict"), "create");
+    exchange_matches(frame.data, frame.len, doc, "error reply");  /* no key 'test' yet */
+    struct value *inner = value_dict();
+    ok(mgr_set(c, "d", "test", inner), "set d/test");
+    value_free(inner);
+    exchange_matches(frame.data, frame.len, doc, "reply");
+    buf_free(&frame);
+    stop();
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("manager");
@@ -484,5 +561,6 @@ int main(void)
     lab_add(s, a_lock_held_by_a_killed_process_is_released);
     lab_add(s, the_server_exits_when_its_parent_dies);
     lab_add(s, only_the_starter_may_shut_it_down);
+    lab_add(s, the_protocol_document_shows_the_real_bytes);
     return lab_main(s);
 }
