@@ -5,6 +5,7 @@
 #   make run LESSON=01    build and run a lesson's demo (ARGS="..." passes arguments)
 #   make stress LESSON=02 RUNS=200
 #   make test             the project's own tests (what CI runs)
+#   make fuzz             fuzz the manager's parser (FUZZ_SECONDS=600; 0: until stopped)
 #   make clean
 #
 # WORK=dir grades another copy of starter/; LESSON=NN picks one lesson.
@@ -14,9 +15,10 @@ WORK   ?= work
 LESSON ?=
 RUNS   ?= 200
 ARGS   ?=
+FUZZ_SECONDS ?= 600
 LESSONS := $(shell awk '!/^\#/ && NF { print $$1 "-" $$2 }' lessons/lessons.tsv)
 
-.PHONY: all grade run stress test deps lessons clean
+.PHONY: all grade run stress test fuzz deps lessons clean
 
 # make turns any failed command into its own exit status 2, but `make grade`
 # promises 0 (all pass), 1 (some fail) and 2 (cannot grade). In question
@@ -39,6 +41,9 @@ stress: deps
 
 test: deps
 	@tests/lab test
+
+fuzz: deps
+	@tests/lab fuzz $(FUZZ_SECONDS)
 
 deps:
 	+@tests/deps

@@ -845,6 +845,29 @@ static int poll_timeout(void)
     return soonest <= now ? 0 : (int)(soonest - now);
 }
 
+size_t server_feed(const uint8_t *data, size_t len)
+{
+    struct conn c = {.fd = -1, .id = 0};
+    if (buf_append(&c.in, data, len) == -1)
+        return 0;
+    serve_conn(&c);
+    size_t replied = c.out.len;
+    for (size_t i = 0; i < n_objects; i++) {
+        if (objects[i]->holder == &c)
+            objects[i]->holder = NULL;
+        if (c.waiting == objects[i])
+            objects[i]->n_waiters = 0;
+    }
+    buf_free(&c.in);
+    buf_free(&c.out);
+    for (size_t i = 0; i < n_objects; i++)
+        free_object(objects[i]);
+    free(objects);
+    objects = NULL;
+    n_objects = 0;
+    return replied;
+}
+
 static void on_stop(int sig)
 {
     (void)sig;

@@ -12,4 +12,13 @@
  */
 void server_run(int listen_fd, const char *socket_path, const char *dir);
 
+/*
+ * For the fuzzer (tests/fuzz-manager.c): hands len bytes to the request
+ * handler as if one client had sent them, runs every request that arrived,
+ * then forgets everything. Returns the number of reply bytes produced.
+ */
+#include <stddef.h>
+#include <stdint.h>
+size_t server_feed(const uint8_t *data, size_t len);
+
 #endif
