@@ -5,7 +5,10 @@
  */
 #include "lab.h"
 #include "manager.h"
+#include "sha256.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -544,6 +547,167 @@ START_TEST(the_protocol_document_shows_the_real_bytes)
 }
 END_TEST
 
+/* ---- TCP and the authkey ------------------------------------------------------ */
+
+static void expect_hex(const uint8_t *mac, const char *want, const char *what)
+{
+    char got[65];
+    for (int i = 0; i < 32; i++)
+        snprintf(got + 2 * i, 3, "%02x", mac[i]);
+    if (strcmp(got, want) != 0)
+        lab_fail("HMAC-SHA256 of %s is %s, RFC 4231 says %s", what, got, want);
+}
+
+START_TEST(hmac_sha256_matches_rfc_4231)
+{
+    uint8_t mac[32], key[131];
+    memset(key, 0x0b, 20);
+    hmac_sha256(key, 20, "Hi There", 8, NULL, 0, mac);
+    expect_hex(mac, "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7",
+               "test case 1");
+    hmac_sha256("Jefe", 4, "what do ya want ", 16, "for nothing?", 12, mac);
+    expect_hex(mac, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843",
+               "test case 2");
+    memset(key, 0xaa, sizeof key);
+    const char *msg = "Test Using Larger Than Block-Size Key - Hash Key First";
+    hmac_sha256(key, sizeof key, msg, strlen(msg), NULL, 0, mac);
+    expect_hex(mac, "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54",
+               "test case 6 (a key longer than a block)");
+    if (!equal_in_constant_time("abc", "abc", 3) || equal_in_constant_time("abc", "abd", 3))
+        lab_fail("equal_in_constant_time compares wrongly");
+}
+END_TEST
+
+#define KEY "correct horse battery staple"
+
+static void start_tcp(void)
+{
+    if (manager_start_tcp(&m, "127.0.0.1", 0, KEY, strlen(KEY)) == -1)
+        lab_fail("manager_start_tcp failed (see stderr)");
+    if ((c = mgr_connect(m.address)) == NULL)
+        lab_fail("mgr_connect(\"%s\") failed (see stderr)", m.address);
+}
+
+START_TEST(tcp_with_the_right_key_is_served)
+{
+    start_tcp();
+    struct mgr *remote = mgr_connect_key(m.tcp_address, KEY, strlen(KEY));
+    if (remote == NULL)
+        lab_fail("a client with the right key could not connect to %s (see stderr)",
+                 m.tcp_address);
+    int64_t n;
+    if (mgr_create(remote, "v", "value") == -1 || mgr_incr(remote, "v", NULL, 5, &n) == -1)
+        lab_fail("a request over TCP failed: %s", mgr_error(remote));
+    mgr_close(remote);
+    expect_shown("v", NULL, "5");
+    stop();
+}
+END_TEST
+
+START_TEST(tcp_with_a_wrong_key_is_refused_and_logged)
+{
+    /* The server writes its log to the stderr it inherits: catch it in a file. */
+    char log_path[] = "/tmp/shmlab-log-XXXXXX";
+    int log_fd = mkstemp(log_path);
+    int saved = dup(STDERR_FILENO);
+    if (log_fd == -1 || saved == -1 || dup2(log_fd, STDERR_FILENO) == -1)
+        lab_fail("redirecting stderr: %s", strerror(errno));
+    unlink(log_path);
+    start_tcp();
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+
+    struct mgr *intruder = mgr_connect_key(m.tcp_address, "guess", 5);
+    if (intruder != NULL)
+        lab_fail("a client with the wrong key was let in");
+    if (mgr_connect(m.tcp_address) != NULL)
+        lab_fail("a client with no key was let in");
+    ok(mgr_create(c, "alive", "value"), "a local request after the refusals");
+    stop();
+
+    char log[4096] = "";
+    ssize_t n = pread(log_fd, log, sizeof log - 1, 0);
+    close(log_fd);
+    log[n > 0 ? n : 0] = '\0';
+    if (strstr(log, "wrong authkey; refused") == NULL)
+        lab_fail("the server did not log the refused client; its log was: %s", log);
+}
+END_TEST
+
+START_TEST(tcp_requests_before_the_proof_are_never_run)
+{
+    start_tcp();
+    struct sockaddr_in sa = {.sin_family = AF_INET};
+    const char *port = strrchr(m.tcp_address, ':') + 1;
+    sa.sin_port = htons((uint16_t)atoi(port));
+    inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd == -1 || connect(fd, (struct sockaddr *)&sa, sizeof sa) == -1)
+        lab_fail("connect to %s: %s", m.tcp_address, strerror(errno));
+    struct value *req = value_list();
+    list_append(req, value_str("create"));
+    list_append(req, value_str("sneaky"));
+    list_append(req, value_list());
+    list_append(req, value_str("dict"));
+    struct buf frame = {0};
+    frame_append(&frame, req);
+    value_free(req);
+    send_bytes(fd, frame.data, frame.len);
+    buf_free(&frame);
+    int first = raw_status(fd);  /* the challenge: a list whose first item is a string */
+    (void)first;
+    int status = raw_status(fd);
+    close(fd);
+    if (status != MGR_E_AUTH)
+        lab_fail("a request sent instead of the answer to the challenge got status %d, not "
+                 "%d (authentication failed)", status, MGR_E_AUTH);
+    expect_status(mgr_get(c, "sneaky", NULL, NULL), MGR_E_NO_SUCH_NAME,
+                  "get of what the unauthenticated client tried to create");
+    stop();
+}
+END_TEST
+
+/* A fake server that sends a challenge, accepts any answer, and cannot prove the key. */
+START_TEST(a_server_that_cannot_prove_the_key_is_not_trusted)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET};
+    socklen_t len = sizeof sa;
+    inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+    int lfd = socket(AF_INET, SOCK_STREAM, 0);
+    if (lfd == -1 || bind(lfd, (struct sockaddr *)&sa, sizeof sa) == -1 || listen(lfd, 1) == -1 ||
+        getsockname(lfd, (struct sockaddr *)&sa, &len) == -1)
+        lab_fail("fake server: %s", strerror(errno));
+    pid_t pid = fork();
+    if (pid == 0) {
+        int fd = accept(lfd, NULL, NULL);
+        uint8_t zeros[32] = {0};
+        struct value *challenge = value_list(), *welcome = value_list();
+        list_append(challenge, value_str("challenge"));
+        list_append(challenge, value_bytes(zeros, 32));
+        list_append(welcome, value_int(MGR_OK));
+        list_append(welcome, value_bytes(zeros, 32));
+        struct buf out = {0};
+        frame_append(&out, challenge);
+        if (write(fd, out.data, out.len) != (ssize_t)out.len)
+            _exit(1);
+        raw_status(fd);  /* reads the client's answer, whatever it is */
+        out.len = 0;
+        frame_append(&out, welcome);
+        if (write(fd, out.data, out.len) != (ssize_t)out.len)
+            _exit(1);
+        usleep(200 * 1000);
+        _exit(0);
+    }
+    close(lfd);
+    char address[64];
+    snprintf(address, sizeof address, "tcp:127.0.0.1:%d", ntohs(sa.sin_port));
+    struct mgr *fooled = mgr_connect_key(address, KEY, strlen(KEY));
+    waitpid(pid, NULL, 0);
+    if (fooled != NULL)
+        lab_fail("the client trusted a server that never proved it knows the authkey");
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("manager");
@@ -562,5 +726,10 @@ int main(void)
     lab_add(s, the_server_exits_when_its_parent_dies);
     lab_add(s, only_the_starter_may_shut_it_down);
     lab_add(s, the_protocol_document_shows_the_real_bytes);
+    lab_add(s, hmac_sha256_matches_rfc_4231);
+    lab_add(s, tcp_with_the_right_key_is_served);
+    lab_add(s, tcp_with_a_wrong_key_is_refused_and_logged);
+    lab_add(s, tcp_requests_before_the_proof_are_never_run);
+    lab_add(s, a_server_that_cannot_prove_the_key_is_not_trusted);
     return lab_main(s);
 }

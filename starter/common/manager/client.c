@@ -9,14 +9,19 @@
 #define _GNU_SOURCE /* prctl's PR_SET_PDEATHSIG */
 #include "manager.h"
 #include "server.h"
+#include "sha256.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -43,9 +48,55 @@ static int socket_path(const char *address, struct sockaddr_un *sa)
     return 0;
 }
 
+/* A listening TCP socket on host:port (port 0: any free one), or -1. */
+static int listen_tcp(struct manager *m, const char *host, int port)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    if (inet_pton(AF_INET, host, &sa.sin_addr) != 1) {
+        fprintf(stderr, "manager: '%s' is not an IPv4 address\n", host);
+        return -1;
+    }
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int on = 1;
+    socklen_t len = sizeof sa;
+    if (fd == -1 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) == -1 ||
+        bind(fd, (struct sockaddr *)&sa, sizeof sa) == -1 || listen(fd, 128) == -1 ||
+        getsockname(fd, (struct sockaddr *)&sa, &len) == -1) {
+        fprintf(stderr, "listen on tcp:%s:%d: %s\n", host, port, strerror(errno));
+        if (fd != -1)
+            close(fd);
+        return -1;
+    }
+    snprintf(m->tcp_address, sizeof m->tcp_address, "tcp:%s:%d", host, ntohs(sa.sin_port));
+    return fd;
+}
+
+static int start(struct manager *m, const char *host, int port, const void *key,
+                 size_t key_len);
+
 int manager_start(struct manager *m)
 {
+    return start(m, NULL, 0, NULL, 0);
+}
+
+int manager_start_tcp(struct manager *m, const char *host, int port, const void *key,
+                      size_t key_len)
+{
+    if (key == NULL || key_len == 0 || key_len > sizeof m->authkey) {
+        fprintf(stderr, "manager_start_tcp: an authkey of 1 to %zu bytes is required\n",
+                sizeof m->authkey);
+        return -1;
+    }
+    return start(m, host, port, key, key_len);
+}
+
+static int start(struct manager *m, const char *host, int port, const void *key,
+                 size_t key_len)
+{
     memset(m, 0, sizeof *m);
+    if (key_len > 0)
+        memcpy(m->authkey, key, key_len);
+    m->authkey_len = key_len;
     snprintf(m->dir, sizeof m->dir, "/tmp/shmlab-manager-XXXXXX");
     if (mkdtemp(m->dir) == NULL) {  /* made with mode 0700: only we can reach the socket */
         fprintf(stderr, "mkdtemp(\"%s\"): %s\n", m->dir, strerror(errno));
@@ -70,6 +121,13 @@ int manager_start(struct manager *m)
         return -1;
     }
 
+    int tcp_fd = -1;
+    if (host != NULL && (tcp_fd = listen_tcp(m, host, port)) == -1) {
+        close(fd);
+        unlink(sa.sun_path);
+        rmdir(m->dir);
+        return -1;
+    }
     /* The server must not die of SIGTERM before it has set up its handler:
        the child starts with SIGTERM and SIGHUP blocked, and unblocks them
        only inside its poll. (Until then it still has the parent's handlers.) */
@@ -84,6 +142,8 @@ int manager_start(struct manager *m)
         sigprocmask(SIG_SETMASK, &old_mask, NULL);
     if (pid == -1) {
         fprintf(stderr, "fork (manager server): %s\n", strerror(errno));
+        if (tcp_fd != -1)
+            close(tcp_fd);
         close(fd);
         unlink(sa.sun_path);
         rmdir(m->dir);
@@ -95,7 +155,7 @@ int manager_start(struct manager *m)
         if (prctl(PR_SET_PDEATHSIG, SIGTERM) == -1)
             fprintf(stderr, "manager: prctl(PR_SET_PDEATHSIG): %s\n", strerror(errno));
         if (getppid() == parent)
-            server_run(fd, sa.sun_path, m->dir);
+            server_run(fd, tcp_fd, sa.sun_path, m->dir, m->authkey, m->authkey_len);
         else {
             unlink(sa.sun_path);
             rmdir(m->dir);
@@ -103,6 +163,8 @@ int manager_start(struct manager *m)
         _exit(EXIT_SUCCESS);  /* not exit(): the parent's atexit handlers are not ours */
     }
     close(fd);
+    if (tcp_fd != -1)
+        close(tcp_fd);
     m->pid = pid;
     m->owner = parent;
     return 0;
@@ -141,12 +203,103 @@ int manager_shutdown(struct manager *m)
 
 /* ---- connections ----------------------------------------------------------- */
 
+/* A connected socket for "tcp:host:port", or -1 having said why. */
+static int connect_tcp(const char *address)
+{
+    char host[128];
+    const char *colon = strrchr(address + 4, ':');
+    if (colon == NULL || (size_t)(colon - (address + 4)) >= sizeof host) {
+        fprintf(stderr, "mgr_connect(\"%s\"): expected tcp:host:port\n", address);
+        return -1;
+    }
+    snprintf(host, sizeof host, "%.*s", (int)(colon - (address + 4)), address + 4);
+    struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_STREAM}, *found;
+    int err = getaddrinfo(host, colon + 1, &hints, &found);
+    if (err != 0) {
+        fprintf(stderr, "getaddrinfo(\"%s\"): %s\n", address, gai_strerror(err));
+        return -1;
+    }
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd == -1 || connect(fd, found->ai_addr, found->ai_addrlen) == -1) {
+        fprintf(stderr, "connect(\"%s\"): %s\n", address, strerror(errno));
+        if (fd != -1)
+            close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(found);
+    return fd;
+}
+
+static int read_frame(struct mgr *c, struct value **frame);
+static int send_value(struct mgr *c, const struct value *v);
+
+/*
+ * The answer to the server's challenge, and our own challenge to it
+ * (server.c explains the exchange). 0, or -1 having said why.
+ */
+static int prove_key(struct mgr *c, const char *address, const void *key, size_t key_len)
+{
+    struct value *challenge = NULL, *welcome = NULL, *answer = value_list();
+    uint8_t mine[32], proof[SHA256_BYTES], want[SHA256_BYTES];
+    int rc = -1;
+    if (read_frame(c, &challenge) == -1 || challenge->type != V_LIST ||
+        challenge->u.list.len != 2 || challenge->u.list.items[1]->type != V_BYTES) {
+        fprintf(stderr, "mgr_connect(\"%s\"): no challenge from the server: %s\n", address,
+                c->error[0] ? c->error : "malformed");
+        goto out;
+    }
+    const struct value *nonce = challenge->u.list.items[1];
+    hmac_sha256(key, key_len, "shmlab client proof", 19, nonce->u.bytes.data,
+                nonce->u.bytes.len, proof);
+    if (getrandom(mine, sizeof mine, 0) != (ssize_t)sizeof mine) {
+        fprintf(stderr, "getrandom: %s\n", strerror(errno));
+        goto out;
+    }
+    if (answer == NULL || list_append(answer, value_str("response")) == -1 ||
+        list_append(answer, value_bytes(proof, sizeof proof)) == -1 ||
+        list_append(answer, value_bytes(mine, sizeof mine)) == -1 ||
+        send_value(c, answer) == -1 || read_frame(c, &welcome) == -1) {
+        fprintf(stderr, "mgr_connect(\"%s\"): %s\n", address, c->error);
+        goto out;
+    }
+    if (welcome->type != V_LIST || welcome->u.list.len != 2 ||
+        welcome->u.list.items[0]->type != V_INT || welcome->u.list.items[0]->u.i != MGR_OK) {
+        fprintf(stderr, "mgr_connect(\"%s\"): the server refused the authkey\n", address);
+        goto out;
+    }
+    const struct value *theirs = welcome->u.list.items[1];
+    hmac_sha256(key, key_len, "shmlab server proof", 19, mine, sizeof mine, want);
+    if (theirs->type != V_BYTES || theirs->u.bytes.len != SHA256_BYTES ||
+        !equal_in_constant_time(want, theirs->u.bytes.data, SHA256_BYTES)) {
+        fprintf(stderr, "mgr_connect(\"%s\"): the server did not prove it knows the "
+                "authkey; not trusting it\n", address);
+        goto out;
+    }
+    rc = 0;
+out:
+    value_free(challenge);
+    value_free(welcome);
+    value_free(answer);
+    return rc;
+}
+
 struct mgr *mgr_connect(const char *address)
 {
+    return mgr_connect_key(address, NULL, 0);
+}
+
+struct mgr *mgr_connect_key(const char *address, const void *key, size_t key_len)
+{
     struct sockaddr_un sa;
-    if (socket_path(address, &sa) == -1) {
+    int tcp = strncmp(address, "tcp:", 4) == 0;
+    if (!tcp && socket_path(address, &sa) == -1) {
         fprintf(stderr, "mgr_connect(\"%s\"): not an address this client knows "
-                "(unix:<path>)\n", address);
+                "(unix:<path> or tcp:<host>:<port>)\n", address);
+        return NULL;
+    }
+    if (tcp && (key == NULL || key_len == 0)) {
+        fprintf(stderr, "mgr_connect(\"%s\"): a TCP manager needs its authkey "
+                "(mgr_connect_key)\n", address);
         return NULL;
     }
     struct mgr *c = calloc(1, sizeof *c);
@@ -154,15 +307,23 @@ struct mgr *mgr_connect(const char *address)
         fprintf(stderr, "mgr_connect: out of memory\n");
         return NULL;
     }
-    c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (c->fd == -1 || connect(c->fd, (struct sockaddr *)&sa, sizeof sa) == -1) {
-        fprintf(stderr, "connect(\"%s\"): %s\n", address, strerror(errno));
-        if (c->fd != -1)
+    c->pid = getpid();
+    if (tcp) {
+        c->fd = connect_tcp(address);
+    } else {
+        c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (c->fd != -1 && connect(c->fd, (struct sockaddr *)&sa, sizeof sa) == -1) {
+            fprintf(stderr, "connect(\"%s\"): %s\n", address, strerror(errno));
             close(c->fd);
-        free(c);
+            c->fd = -1;
+        } else if (c->fd == -1) {
+            fprintf(stderr, "socket(AF_UNIX): %s\n", strerror(errno));
+        }
+    }
+    if (c->fd == -1 || (tcp && prove_key(c, address, key, key_len) == -1)) {
+        mgr_close(c);
         return NULL;
     }
-    c->pid = getpid();
     return c;
 }
 
@@ -170,7 +331,8 @@ void mgr_close(struct mgr *c)
 {
     if (c == NULL)
         return;
-    close(c->fd);  /* in another process this closes only that process's copy */
+    if (c->fd != -1)
+        close(c->fd);  /* in another process this closes only that process's copy */
     buf_free(&c->in);
     free(c);
 }
@@ -202,15 +364,10 @@ static int send_all(int fd, const uint8_t *p, size_t len)
     return 0;
 }
 
-int mgr_call(struct mgr *c, const struct value *request, struct value **result)
+static int send_value(struct mgr *c, const struct value *v)
 {
-    if (result != NULL)
-        *result = NULL;
-    if (getpid() != c->pid)
-        return fail(c, MGR_E_IO, "this connection was opened by process %d: after fork, "
-                    "each process must mgr_connect for itself", (int)c->pid);
     struct buf out = {0};
-    if (frame_append(&out, request) == -1) {
+    if (frame_append(&out, v) == -1) {
         buf_free(&out);
         return fail(c, MGR_E_TOO_BIG, "request too big (over %u bytes) or out of memory",
                     MGR_FRAME_MAX);
@@ -219,16 +376,20 @@ int mgr_call(struct mgr *c, const struct value *request, struct value **result)
     buf_free(&out);
     if (sent == -1)
         return fail(c, MGR_E_IO, "send to manager: %s", strerror(errno));
+    return 0;
+}
 
-    struct value *reply = NULL;
+/* Reads until one whole frame has arrived. */
+static int read_frame(struct mgr *c, struct value **frame)
+{
     for (;;) {
         char err[256];
         int fatal;
-        int got = frame_take(&c->in, &reply, err, sizeof err, &fatal);
+        int got = frame_take(&c->in, frame, err, sizeof err, &fatal);
         if (got == 1)
-            break;
+            return 0;
         if (got == -1)
-            return fail(c, MGR_E_IO, "bad reply from manager: %s", err);
+            return fail(c, MGR_E_IO, "bad frame from manager: %s", err);
         uint8_t chunk[65536];
         ssize_t n = recv(c->fd, chunk, sizeof chunk, 0);
         if (n == -1 && errno == EINTR)
@@ -239,6 +400,18 @@ int mgr_call(struct mgr *c, const struct value *request, struct value **result)
         if (buf_append(&c->in, chunk, (size_t)n) == -1)
             return fail(c, MGR_E_IO, "out of memory for a reply");
     }
+}
+
+int mgr_call(struct mgr *c, const struct value *request, struct value **result)
+{
+    if (result != NULL)
+        *result = NULL;
+    if (getpid() != c->pid)
+        return fail(c, MGR_E_IO, "this connection was opened by process %d: after fork, "
+                    "each process must mgr_connect for itself", (int)c->pid);
+    struct value *reply = NULL;
+    if (send_value(c, request) == -1 || read_frame(c, &reply) == -1)
+        return -1;
     if (reply->type != V_LIST || reply->u.list.len != 2 ||
         reply->u.list.items[0]->type != V_INT) {
         value_free(reply);

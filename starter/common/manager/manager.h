@@ -27,14 +27,27 @@
 #include "value.h"
 
 struct manager {
-    pid_t pid;           /* the server process */
-    pid_t owner;         /* the process that started it: only it may shut it down */
-    char dir[64];        /* a private directory (mode 0700) holding the socket */
-    char address[128];   /* what clients connect to: "unix:<path>" */
+    pid_t pid;               /* the server process */
+    pid_t owner;             /* the process that started it: only it may shut it down */
+    char dir[64];            /* a private directory (mode 0700) holding the socket */
+    char address[128];       /* what local clients connect to: "unix:<path>" */
+    char tcp_address[64];    /* with manager_start_tcp: "tcp:<host>:<port>" */
+    unsigned char authkey[64];
+    size_t authkey_len;
 };
 
 /* Starts a server. 0, or -1 having said why on stderr. */
 int manager_start(struct manager *m);
+
+/*
+ * Starts a server that also listens on TCP, at host (an IPv4 address;
+ * "0.0.0.0" for every interface) and port (0: any free port; the one
+ * chosen is in m->tcp_address). A TCP client must prove it knows authkey
+ * (1 to 64 bytes), and the server proves it to the client, both by
+ * HMAC-SHA256 challenge and response; a wrong key is refused and logged.
+ */
+int manager_start_tcp(struct manager *m, const char *host, int port, const void *authkey,
+                      size_t authkey_len);
 
 /* Stops the server, waits for it, removes its socket and directory. 0 or -1. */
 int manager_shutdown(struct manager *m);
@@ -42,6 +55,8 @@ int manager_shutdown(struct manager *m);
 struct mgr;  /* one connection; use it only in the process that opened it */
 
 struct mgr *mgr_connect(const char *address);  /* NULL, having said why on stderr */
+/* For "tcp:..." addresses: connects and proves the authkey (and checks the server's proof). */
+struct mgr *mgr_connect_key(const char *address, const void *authkey, size_t authkey_len);
 void mgr_close(struct mgr *c);
 const char *mgr_error(const struct mgr *c);
 int mgr_status(const struct mgr *c);

@@ -15,6 +15,7 @@
 #define _GNU_SOURCE /* ppoll, accept4 */
 #include "server.h"
 #include "protocol.h"
+#include "sha256.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -24,6 +25,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -48,6 +52,9 @@ struct object {
 struct conn {
     int fd;
     int id;                 /* for the log */
+    char peer[64];          /* who it is, for the log */
+    int needs_auth;         /* a TCP client that has not proved the authkey yet */
+    uint8_t nonce[32];      /* the challenge it must answer */
     struct buf in, out;
     int closing;            /* write what is queued, then close */
     struct object *waiting; /* the lock it waits for, or NULL */
@@ -60,6 +67,8 @@ static struct conn **conns;
 static size_t n_conns;
 static int next_conn_id = 1;
 static volatile sig_atomic_t stop_requested;
+static const uint8_t *authkey;  /* for TCP clients */
+static size_t authkey_len;
 
 static void server_log(const char *fmt, ...)
 {
@@ -700,6 +709,56 @@ static void handle(struct conn *c, struct value *req)
     reply_error(c, MGR_E_UNKNOWN_OP, "unknown operation '%.40s'", item[0]->u.bytes.data);
 }
 
+/* ---- authentication (TCP clients) ------------------------------------------ */
+
+/*
+ * Like Python's managers, both sides prove they know the authkey without
+ * sending it: each sends the other a random challenge, and the answer is
+ * HMAC-SHA256(authkey, label || challenge). The labels differ by direction,
+ * so an answer cannot be reflected back. Until the client has answered,
+ * the server runs none of its requests.
+ */
+#define CLIENT_LABEL "shmlab client proof"
+#define SERVER_LABEL "shmlab server proof"
+
+static void send_challenge(struct conn *c)
+{
+    struct value *msg = value_list();
+    if (getrandom(c->nonce, sizeof c->nonce, 0) != (ssize_t)sizeof c->nonce) {
+        server_log("getrandom: %s; refusing %s", strerror(errno), c->peer);
+        c->closing = 1;
+    } else if (msg == NULL || list_append(msg, value_str("challenge")) == -1 ||
+               list_append(msg, value_bytes(c->nonce, sizeof c->nonce)) == -1 ||
+               frame_append(&c->out, msg) == -1) {
+        c->closing = 1;
+    }
+    value_free(msg);
+}
+
+/* The client's answer: ["response", its proof, its own challenge]. */
+static void check_proof(struct conn *c, const struct value *msg)
+{
+    uint8_t want[SHA256_BYTES], proof[SHA256_BYTES];
+    struct value **item = msg->type == V_LIST ? msg->u.list.items : NULL;
+    int shaped = item != NULL && msg->u.list.len == 3 && item[0]->type == V_BYTES &&
+                 strcmp(item[0]->u.bytes.data, "response") == 0 && item[1]->type == V_BYTES &&
+                 item[1]->u.bytes.len == SHA256_BYTES && item[2]->type == V_BYTES &&
+                 item[2]->u.bytes.len == sizeof c->nonce;
+    hmac_sha256(authkey, authkey_len, CLIENT_LABEL, strlen(CLIENT_LABEL), c->nonce,
+                sizeof c->nonce, want);
+    if (!shaped || !equal_in_constant_time(want, item[1]->u.bytes.data, SHA256_BYTES)) {
+        server_log("connection %d from %s: %s; refused", c->id, c->peer,
+                   shaped ? "wrong authkey" : "no answer to the challenge");
+        reply_error(c, MGR_E_AUTH, "authentication failed");
+        c->closing = 1;
+        return;
+    }
+    c->needs_auth = 0;
+    hmac_sha256(authkey, authkey_len, SERVER_LABEL, strlen(SERVER_LABEL),
+                item[2]->u.bytes.data, item[2]->u.bytes.len, proof);
+    reply(c, MGR_OK, value_bytes(proof, sizeof proof));
+}
+
 /* Runs the requests that have fully arrived, in order, unless c must wait. */
 static void serve_conn(struct conn *c)
 {
@@ -718,7 +777,10 @@ static void serve_conn(struct conn *c)
                 c->closing = 1;
             continue;
         }
-        handle(c, req);
+        if (c->needs_auth)
+            check_proof(c, req);
+        else
+            handle(c, req);
         value_free(req);
     }
 }
@@ -754,10 +816,13 @@ static void drop_conn(struct conn *c)
     free(c);
 }
 
-static void accept_clients(int listen_fd)
+static void accept_clients(int listen_fd, int is_tcp)
 {
     for (;;) {
-        int fd = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        struct sockaddr_in from;
+        socklen_t from_len = sizeof from;
+        int fd = accept4(listen_fd, (struct sockaddr *)&from, &from_len,
+                         SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd == -1) {
             if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
                 server_log("accept: %s", strerror(errno));
@@ -776,6 +841,15 @@ static void accept_clients(int listen_fd)
         c->fd = fd;
         c->id = next_conn_id++;
         conns[n_conns++] = c;
+        if (is_tcp) {
+            char ip[INET_ADDRSTRLEN] = "?";
+            inet_ntop(AF_INET, &from.sin_addr, ip, sizeof ip);
+            snprintf(c->peer, sizeof c->peer, "%s:%d", ip, ntohs(from.sin_port));
+            c->needs_auth = 1;
+            send_challenge(c);
+        } else {
+            snprintf(c->peer, sizeof c->peer, "the Unix socket");
+        }
     }
 }
 
@@ -874,8 +948,11 @@ static void on_stop(int sig)
     stop_requested = 1;
 }
 
-void server_run(int listen_fd, const char *socket_path, const char *dir)
+void server_run(int listen_fd, int tcp_fd, const char *socket_path, const char *dir,
+                const void *key, size_t key_len)
 {
+    authkey = key;
+    authkey_len = key_len;
     /* SIGTERM (from shutdown, or when the parent dies) stops the server; it arrives
        only inside ppoll, so the loop never stops half-way through a request. */
     sigset_t blocked, during_poll;
@@ -891,19 +968,24 @@ void server_run(int listen_fd, const char *socket_path, const char *dir)
     signal(SIGINT, SIG_IGN);   /* Ctrl-C is for the program; it stops us when it exits */
     signal(SIGPIPE, SIG_IGN);
 
-    int flags = fcntl(listen_fd, F_GETFL);
-    if (flags == -1 || fcntl(listen_fd, F_SETFL, flags | O_NONBLOCK) == -1)
-        server_log("fcntl(listening socket, O_NONBLOCK): %s", strerror(errno));
+    int listeners[2] = {listen_fd, tcp_fd};
+    for (int i = 0; i < 2; i++) {
+        int flags = listeners[i] >= 0 ? fcntl(listeners[i], F_GETFL) : 0;
+        if (flags == -1 || (listeners[i] >= 0 &&
+                            fcntl(listeners[i], F_SETFL, flags | O_NONBLOCK) == -1))
+            server_log("fcntl(listening socket, O_NONBLOCK): %s", strerror(errno));
+    }
 
     struct pollfd *fds = NULL;
     while (!stop_requested) {
-        struct pollfd *more = realloc(fds, (n_conns + 1) * sizeof *fds);
+        struct pollfd *more = realloc(fds, (n_conns + 2) * sizeof *fds);
         if (more == NULL) {
             server_log("out of memory for poll; stopping");
             break;
         }
         fds = more;
         fds[0] = (struct pollfd){.fd = listen_fd, .events = POLLIN};
+        fds[n_conns + 1] = (struct pollfd){.fd = tcp_fd, .events = POLLIN};  /* -1: ignored */
         for (size_t i = 0; i < n_conns; i++) {
             short events = 0;
             if (!conns[i]->closing && conns[i]->out.len < OUT_LIMIT)
@@ -915,7 +997,7 @@ void server_run(int listen_fd, const char *socket_path, const char *dir)
         size_t polled = n_conns;
         int timeout = poll_timeout();
         struct timespec ts = {timeout / 1000, (timeout % 1000) * 1000000L};
-        if (ppoll(fds, polled + 1, timeout < 0 ? NULL : &ts, &during_poll) == -1) {
+        if (ppoll(fds, polled + 2, timeout < 0 ? NULL : &ts, &during_poll) == -1) {
             if (errno == EINTR)
                 continue;
             server_log("ppoll: %s", strerror(errno));
@@ -945,7 +1027,9 @@ void server_run(int listen_fd, const char *socket_path, const char *dir)
         }
         free(snapshot);
         if (fds[0].revents & POLLIN)
-            accept_clients(listen_fd);
+            accept_clients(listen_fd, 0);
+        if (tcp_fd >= 0 && (fds[polled + 1].revents & POLLIN))
+            accept_clients(tcp_fd, 1);
         expire_waits();
         for (size_t i = 0; i < n_conns; i++)  /* replies queued by hand_on and expiry */
             if (conns[i]->out.len > 0)
@@ -960,6 +1044,8 @@ void server_run(int listen_fd, const char *socket_path, const char *dir)
     free(objects);
     free(conns);
     close(listen_fd);
+    if (tcp_fd >= 0)
+        close(tcp_fd);
     if (unlink(socket_path) == -1 && errno != ENOENT)
         server_log("unlink(\"%s\"): %s", socket_path, strerror(errno));
     if (rmdir(dir) == -1 && errno != ENOENT)

@@ -6,11 +6,14 @@
 #define SERVER_H
 
 /*
- * Serves clients on listen_fd until SIGTERM or SIGHUP (sent by
- * manager_shutdown, or by the kernel when the parent dies), then removes
- * socket_path and dir and returns.
+ * Serves clients on listen_fd (a Unix socket) and, if tcp_fd is not -1, on
+ * tcp_fd, whose clients must first prove they know the authkey; until
+ * SIGTERM or SIGHUP (sent by manager_shutdown, or by the kernel when the
+ * parent dies). Then removes socket_path and dir and returns.
  */
-void server_run(int listen_fd, const char *socket_path, const char *dir);
+#include <stddef.h>
+void server_run(int listen_fd, int tcp_fd, const char *socket_path, const char *dir,
+                const void *authkey, size_t authkey_len);
 
 /*
  * For the fuzzer (tests/fuzz-manager.c): hands len bytes to the request
