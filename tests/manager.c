@@ -10,6 +10,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -348,6 +349,48 @@ START_TEST(a_connection_is_not_shared_across_fork)
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
         lab_fail("a child using its parent's connection was not refused");
     expect_status(mgr_get(c, "x", NULL, NULL), MGR_E_NO_SUCH_NAME, "the parent's get");
+    stop();
+}
+END_TEST
+
+START_TEST(a_slow_or_stuck_client_does_not_stall_the_others)
+{
+    start();
+    ok(mgr_create(c, "alive", "value"), "create");
+    char blob[65536];
+    memset(blob, 'x', sizeof blob);
+    struct value *v = value_bytes(blob, sizeof blob);
+    ok(mgr_set(c, "alive", NULL, v), "set a 64 KiB string");
+    value_free(v);
+
+    /* Slow: asks for 64 MiB of replies and never reads them. */
+    int slow = raw_connect();
+    struct value *get = value_list();
+    list_append(get, value_str("get"));
+    list_append(get, value_str("alive"));
+    list_append(get, value_list());
+    struct buf frames = {0};
+    for (int i = 0; i < 1024; i++)
+        frame_append(&frames, get);
+    value_free(get);
+    int flags = fcntl(slow, F_GETFL);
+    fcntl(slow, F_SETFL, flags | O_NONBLOCK);  /* we must not block on it either */
+    ssize_t sent = write(slow, frames.data, frames.len);
+    buf_free(&frames);
+    if (sent <= 0)
+        lab_fail("could not send the slow client's requests: %s", strerror(errno));
+
+    /* Stuck: half a frame header, then nothing. */
+    int stuck = raw_connect();
+    send_bytes(stuck, "\0\0", 2);
+
+    /* Everyone else is still served. */
+    ok(mgr_create(c, "count", "value"), "create while a client is slow and one is stuck");
+    for (int i = 0; i < 100; i++)
+        ok(mgr_incr(c, "count", NULL, 1, NULL), "incr while a client is slow and one is stuck");
+    expect_shown("count", NULL, "100");
+    close(slow);
+    close(stuck);
     stop();
 }
 END_TEST
@@ -721,6 +764,7 @@ int main(void)
     lab_add(s, bad_frames_get_error_replies_and_the_server_keeps_serving);
     lab_add(s, incr_from_many_processes_loses_nothing);
     lab_add(s, a_connection_is_not_shared_across_fork);
+    lab_add(s, a_slow_or_stuck_client_does_not_stall_the_others);
     lab_add(s, a_lock_excludes_times_out_and_is_handed_on);
     lab_add(s, a_lock_held_by_a_killed_process_is_released);
     lab_add(s, the_server_exits_when_its_parent_dies);
