@@ -5,6 +5,7 @@
 #   make run LESSON=01    build and run a lesson's demo (ARGS="..." passes arguments)
 #   make stress LESSON=02 RUNS=200
 #   make test             the project's own tests (what CI runs)
+#   make bench            the manager's speed, beside raw round trips and Python's Manager
 #   make fuzz             fuzz the manager's parser (FUZZ_SECONDS=600; 0: until stopped)
 #   make clean
 #
@@ -18,7 +19,7 @@ ARGS   ?=
 FUZZ_SECONDS ?= 600
 LESSONS := $(shell awk '!/^\#/ && NF { print $$1 "-" $$2 }' lessons/lessons.tsv)
 
-.PHONY: all grade run stress test fuzz deps lessons clean
+.PHONY: all grade run stress test fuzz bench deps lessons clean
 
 # make turns any failed command into its own exit status 2, but `make grade`
 # promises 0 (all pass), 1 (some fail) and 2 (cannot grade). In question
@@ -41,6 +42,9 @@ stress: deps
 
 test: deps
 	@tests/lab test
+
+bench: deps
+	@tests/lab bench
 
 fuzz: deps
 	@tests/lab fuzz $(FUZZ_SECONDS)

@@ -11,8 +11,9 @@
  * before it returns (tests/harness/amplify_manager.c), so a read-add-write
  * that is not protected loses deposits every run, not by luck.
  *
- * Measured with `make stress LESSON=08 RUNS=200` on a 2-core machine: see
- * the lesson text for the figures.
+ * Measured with `make stress LESSON=08 RUNS=200` on a 2-core machine:
+ *   starter (a lock per worker)               caught 200/200   0.73 s per run
+ *   solution (one lock, shared by name)       passed 200/200   1.02 s per run
  */
 #include "lab.h"
 #include "deposit.h"

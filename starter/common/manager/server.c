@@ -862,8 +862,9 @@ static int read_conn(struct conn *c)
         if (n > 0) {
             if (buf_append(&c->in, chunk, (size_t)n) == -1)
                 return -1;
-            if (c->in.len > 2 * (size_t)MGR_FRAME_MAX)
-                return 0;  /* enough to work on; the rest waits in the socket */
+            /* A short read took all there was: no need to ask again and hear EAGAIN. */
+            if ((size_t)n < sizeof chunk || c->in.len > 2 * (size_t)MGR_FRAME_MAX)
+                return 0;
             continue;
         }
         if (n == 0)
