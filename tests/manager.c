@@ -220,6 +220,36 @@ START_TEST(names_and_kinds_are_checked)
 }
 END_TEST
 
+/* An unrelated program: this test binary, run again by exec with --client ADDRESS. */
+static int run_as_client(const char *address)
+{
+    struct mgr *mine = mgr_connect(address);
+    struct value *hello = value_str("hello from an exec'd process");
+    int rc = mine != NULL && mgr_create(mine, "note", "value") == 0 &&
+             mgr_set(mine, "note", NULL, hello) == 0;
+    value_free(hello);
+    mgr_close(mine);
+    return rc ? 0 : 1;
+}
+
+START_TEST(an_unrelated_process_connects_by_address)
+{
+    start();
+    pid_t pid = fork();
+    if (pid == 0) {
+        execl("/proc/self/exe", "manager-client", "--client", m.address, (char *)NULL);
+        _exit(127);
+    }
+    int status;
+    waitpid(pid, &status, 0);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        lab_fail("a program started with exec could not use the manager at %s (%s)",
+                 m.address, lab_describe_status(status));
+    expect_shown("note", NULL, "'hello from an exec\\'d process'");
+    stop();
+}
+END_TEST
+
 /* ---- bad bytes on the wire ------------------------------------------------- */
 
 static void send_bytes(int fd, const void *p, size_t n)
@@ -751,8 +781,10 @@ START_TEST(a_server_that_cannot_prove_the_key_is_not_trusted)
 }
 END_TEST
 
-int main(void)
+int main(int argc, char *argv[])
 {
+    if (argc == 3 && strcmp(argv[1], "--client") == 0)
+        return run_as_client(argv[2]);
     Suite *s = suite_create("manager");
     lab_add(s, start_and_shutdown_leave_nothing_behind);
     lab_add(s, values_of_every_type_round_trip);
@@ -761,6 +793,7 @@ int main(void)
     lab_add(s, dicts_keys_delete_and_incr);
     lab_add(s, compare_and_set);
     lab_add(s, names_and_kinds_are_checked);
+    lab_add(s, an_unrelated_process_connects_by_address);
     lab_add(s, bad_frames_get_error_replies_and_the_server_keeps_serving);
     lab_add(s, incr_from_many_processes_loses_nothing);
     lab_add(s, a_connection_is_not_shared_across_fork);
