@@ -150,8 +150,13 @@ static int start(struct manager *m, const char *host, int port, const void *key,
         return -1;
     }
     if (pid == 0) {
-        /* If the parent dies, the kernel sends us SIGTERM: no orphan server.
+        /* A process group of its own: signals meant for the program's group
+           (Ctrl-C, or a test runner killing a failed test's group) do not
+           kill the server before it can clean up. Its parent's death does:
+           then the kernel sends us SIGTERM, and we remove the socket and go.
            The parent may have died already, before this line: check. */
+        if (setpgid(0, 0) == -1)
+            fprintf(stderr, "manager: setpgid: %s\n", strerror(errno));
         if (prctl(PR_SET_PDEATHSIG, SIGTERM) == -1)
             fprintf(stderr, "manager: prctl(PR_SET_PDEATHSIG): %s\n", strerror(errno));
         if (getppid() == parent)
