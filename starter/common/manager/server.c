@@ -922,8 +922,15 @@ static int poll_timeout(void)
 
 size_t server_feed(const uint8_t *data, size_t len)
 {
+    /* An odd first byte: a TCP client that must first answer a (zero) challenge. */
+    static const uint8_t key[] = "fuzz";
     struct conn c = {.fd = -1, .id = 0};
-    if (buf_append(&c.in, data, len) == -1)
+    if (len > 0 && (data[0] & 1)) {
+        c.needs_auth = 1;
+        authkey = key;
+        authkey_len = sizeof key - 1;
+    }
+    if (buf_append(&c.in, data + (len > 0), len - (len > 0)) == -1)
         return 0;
     serve_conn(&c);
     size_t replied = c.out.len;

@@ -16,9 +16,11 @@ void server_run(int listen_fd, int tcp_fd, const char *socket_path, const char *
                 const void *authkey, size_t authkey_len);
 
 /*
- * For the fuzzer (tests/fuzz-manager.c): hands len bytes to the request
- * handler as if one client had sent them, runs every request that arrived,
- * then forgets everything. Returns the number of reply bytes produced.
+ * For the fuzzer (tests/fuzz-manager.c): hands the bytes after the first
+ * to the request handler as if one client had sent them (a TCP client that
+ * must first answer the challenge, if the first byte is odd), runs every
+ * request that arrived, then forgets everything. Returns the number of reply
+ * bytes produced.
  */
 #include <stddef.h>
 #include <stdint.h>
