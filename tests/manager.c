@@ -790,6 +790,102 @@ START_TEST(a_server_that_cannot_prove_the_key_is_not_trusted)
 }
 END_TEST
 
+/* ---- edge cases found in review ---------------------------------------------------- */
+
+/* A request frame for op on name with no path, and one optional argument. */
+static void append_request(struct buf *out, const char *op, const char *name, struct value *arg)
+{
+    struct value *req = value_list();
+    list_append(req, value_str(op));
+    list_append(req, value_str(name));
+    list_append(req, value_list());
+    if (arg != NULL)
+        list_append(req, arg);
+    frame_append(out, req);
+    value_free(req);
+}
+
+START_TEST(every_lock_of_a_departed_holder_is_released)
+{
+    start();
+    ok(mgr_create(c, "Y", "value") == 0 && mgr_create(c, "L1", "lock") == 0 &&
+       mgr_create(c, "L2", "lock") == 0 ? 0 : -1, "create Y, L1, L2");
+    struct mgr *holder = mgr_connect(m.address);
+    if (mgr_acquire(holder, "L1", -1) == -1 || mgr_acquire(holder, "L2", -1) == -1)
+        lab_fail("the holder could not take both locks: %s", mgr_error(holder));
+    /* A waiter queues "acquire L1" and, behind it, "delete Y". */
+    int waiter = raw_connect();
+    struct buf frames = {0};
+    append_request(&frames, "acquire", "L1", NULL);
+    append_request(&frames, "delete", "Y", NULL);
+    send_bytes(waiter, frames.data, frames.len);
+    buf_free(&frames);
+    usleep(50 * 1000);
+    mgr_close(holder);  /* L1 goes to the waiter, whose delete then runs; L2 must be free */
+    if (raw_status(waiter) != MGR_OK || raw_status(waiter) != MGR_OK)
+        lab_fail("the waiter did not get L1, or its delete failed");
+    if (mgr_acquire(c, "L2", 1000) == -1)
+        lab_fail("L2, held by a client that went away, was not released: %s", mgr_error(c));
+    raw_done(waiter);
+    stop();
+}
+END_TEST
+
+START_TEST(odd_requests_get_honest_answers)
+{
+    start();
+    ok(mgr_create(c, "L", "lock"), "create a lock");
+    expect_status(mgr_delete(c, "L", "x"), MGR_E_TYPE, "delete inside a lock");
+    ok(mgr_create(c, "d", "dict"), "create a dict");
+    struct value *deep = value_list(), *inner = deep;
+    for (int i = 0; i < VALUE_MAX_DEPTH - 1; i++) {
+        struct value *next = value_list();
+        list_append(inner, next);
+        inner = next;
+    }
+    expect_status(mgr_set(c, "d", "a", deep), MGR_E_MALFORMED, "a set nesting 33 deep");
+    value_free(deep);
+    struct value *five = value_int(5), *empty = value_dict();
+    expect_status(mgr_cas(c, "d", NULL, empty, five, NULL), MGR_E_TYPE,
+                  "a cas turning a dict into an int");
+    value_free(five);
+    value_free(empty);
+    /* An answer over the frame limit: an error, and the connection goes on. */
+    ok(mgr_create(c, "l", "list"), "create a list");
+    char chunk[60000];
+    memset(chunk, 'x', sizeof chunk);
+    struct value *big = value_bytes(chunk, sizeof chunk);
+    for (int i = 0; i < 20; i++)
+        ok(mgr_append(c, "l", NULL, big), "append 60 kB");
+    value_free(big);
+    expect_status(mgr_get(c, "l", NULL, NULL), MGR_E_TOO_BIG, "a get of 1.2 MB");
+    int64_t n;
+    ok(mgr_len(c, "l", NULL, &n), "len after the refused get");
+    stop();
+}
+END_TEST
+
+START_TEST(the_server_keeps_none_of_its_parents_descriptors)
+{
+    int p[2];
+    if (pipe(p) == -1)
+        lab_fail("pipe: %s", strerror(errno));
+    start();
+    ok(mgr_create(c, "x", "value"), "a first request");  /* the server is running by now */
+    close(p[1]);  /* the last writer, unless the server kept a copy */
+    int flags = fcntl(p[0], F_GETFL);
+    fcntl(p[0], F_SETFL, flags | O_NONBLOCK);
+    char x;
+    ssize_t got = read(p[0], &x, 1);
+    int kept = got == -1 && errno == EAGAIN;
+    close(p[0]);
+    stop();
+    if (kept)
+        lab_fail("the manager server kept its parent's pipe open: a pipe it inherited never "
+                 "reports its end while the server runs");
+}
+END_TEST
+
 int main(int argc, char *argv[])
 {
     if (argc == 3 && strcmp(argv[1], "--client") == 0)
@@ -817,5 +913,8 @@ int main(int argc, char *argv[])
     lab_add(s, tcp_with_a_wrong_key_is_refused_and_logged);
     lab_add(s, tcp_requests_before_the_proof_are_never_run);
     lab_add(s, a_server_that_cannot_prove_the_key_is_not_trusted);
+    lab_add(s, every_lock_of_a_departed_holder_is_released);
+    lab_add(s, odd_requests_get_honest_answers);
+    lab_add(s, the_server_keeps_none_of_its_parents_descriptors);
     return lab_main(s);
 }

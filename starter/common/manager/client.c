@@ -12,6 +12,7 @@
 #include "sha256.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -73,6 +74,29 @@ static int listen_tcp(struct manager *m, const char *host, int port)
 
 static int start(struct manager *m, const char *host, int port, const void *key,
                  size_t key_len);
+
+/*
+ * In the server: closes every descriptor it inherited but its sockets and
+ * stdin, stdout and stderr. Otherwise it would keep the parent's other
+ * sockets and pipes open for as long as it runs: a connection the parent
+ * closed would not close, a pipe would never report its end.
+ */
+static void close_other_fds(int keep1, int keep2)
+{
+    DIR *dir = opendir("/proc/self/fd");
+    if (dir == NULL)
+        return;
+    int fds[1024], n = 0;
+    struct dirent *e;
+    while ((e = readdir(dir)) != NULL && n < 1024) {
+        int fd = atoi(e->d_name);
+        if (e->d_name[0] != '.' && fd > 2 && fd != keep1 && fd != keep2 && fd != dirfd(dir))
+            fds[n++] = fd;
+    }
+    closedir(dir);
+    for (int i = 0; i < n; i++)
+        close(fds[i]);
+}
 
 int manager_start(struct manager *m)
 {
@@ -159,6 +183,7 @@ static int start(struct manager *m, const char *host, int port, const void *key,
             fprintf(stderr, "manager: setpgid: %s\n", strerror(errno));
         if (prctl(PR_SET_PDEATHSIG, SIGTERM) == -1)
             fprintf(stderr, "manager: prctl(PR_SET_PDEATHSIG): %s\n", strerror(errno));
+        close_other_fds(fd, tcp_fd);
         if (getppid() == parent)
             server_run(fd, tcp_fd, sa.sun_path, m->dir, m->authkey, m->authkey_len);
         else {
@@ -177,6 +202,10 @@ static int start(struct manager *m, const char *host, int port, const void *key,
 
 int manager_shutdown(struct manager *m)
 {
+    if (m->pid <= 0) {  /* never started, or stopped already: kill(0) would hit our group */
+        fprintf(stderr, "manager_shutdown: this manager is not running\n");
+        return -1;
+    }
     if (getpid() != m->owner) {
         fprintf(stderr, "manager_shutdown: only the process that started the manager "
                 "(pid %d) may stop it\n", (int)m->owner);
@@ -186,21 +215,21 @@ int manager_shutdown(struct manager *m)
         fprintf(stderr, "kill(manager %d, SIGTERM): %s\n", (int)m->pid, strerror(errno));
         return -1;
     }
-    int status;
-    while (waitpid(m->pid, &status, 0) == -1) {
-        if (errno != EINTR) {
-            fprintf(stderr, "waitpid(manager %d): %s\n", (int)m->pid, strerror(errno));
-            return -1;
-        }
-    }
+    int status = 0, waited;
+    while ((waited = waitpid(m->pid, &status, 0)) == -1 && errno == EINTR)
+        ;
+    if (waited == -1)
+        fprintf(stderr, "waitpid(manager %d): %s\n", (int)m->pid, strerror(errno));
+    m->pid = 0;
     /* The server removes these itself; if it was killed outright, we do. */
     struct sockaddr_un sa;
     socket_path(m->address, &sa);
     unlink(sa.sun_path);
     rmdir(m->dir);
+    if (waited == -1)
+        return -1;
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        fprintf(stderr, "manager %d did not exit cleanly (wait status %#x)\n", (int)m->pid,
-                status);
+        fprintf(stderr, "the manager did not exit cleanly (wait status %#x)\n", status);
         return -1;
     }
     return 0;
@@ -372,7 +401,7 @@ static int send_all(int fd, const uint8_t *p, size_t len)
 static int send_value(struct mgr *c, const struct value *v)
 {
     struct buf out = {0};
-    if (frame_append(&out, v) == -1) {
+    if (frame_append(&out, v) != 0) {
         buf_free(&out);
         return fail(c, MGR_E_TOO_BIG, "request too big (over %u bytes) or out of memory",
                     MGR_FRAME_MAX);
@@ -446,6 +475,8 @@ int mgr_call(struct mgr *c, const struct value *request, struct value **result)
 static int call(struct mgr *c, const char *op, const char *name, const char *path,
                 struct value **result, int n_args, ...)
 {
+    if (result != NULL)
+        *result = NULL;
     struct value *req = value_list(), *p = value_list();
     int ok = req != NULL && p != NULL;
     ok = ok && list_append(req, value_str(op)) == 0 && list_append(req, value_str(name)) == 0;
@@ -539,6 +570,9 @@ int mgr_cas(struct mgr *c, const char *name, const char *path, const struct valu
 {
     struct value *v;
     int rc = call(c, "cas", name, path, &v, 2, expected, desired);
+    if (rc == 0 && (v->type != V_LIST || v->u.list.len != 2 ||
+                    v->u.list.items[0]->type != V_INT))
+        rc = fail(c, MGR_E_IO, "malformed answer to cas");
     if (rc == 0 && swapped != NULL)
         *swapped = (int)v->u.list.items[0]->u.i;
     value_free(v);

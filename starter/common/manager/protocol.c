@@ -27,7 +27,7 @@ int frame_append(struct buf *out, const struct value *payload)
     size_t n = out->len - start - 4;
     if (n > MGR_FRAME_MAX) {
         out->len = start;
-        return -1;
+        return FRAME_TOO_BIG;
     }
     uint8_t *p = out->data + start;
     p[0] = (uint8_t)(n >> 24), p[1] = (uint8_t)(n >> 16), p[2] = (uint8_t)(n >> 8), p[3] = (uint8_t)n;

@@ -35,7 +35,8 @@ enum mgr_status {
 
 const char *mgr_status_name(int status);
 
-/* Appends payload, framed, to out. 0, or -1 (too big or out of memory). */
+/* Appends payload, framed, to out. 0, FRAME_TOO_BIG (over MGR_FRAME_MAX), or -1 (out of memory). */
+#define FRAME_TOO_BIG (-2)
 int frame_append(struct buf *out, const struct value *payload);
 
 /*

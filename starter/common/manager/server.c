@@ -89,6 +89,8 @@ static long long now_ms(void)
 
 /* ---- replies ------------------------------------------------------------- */
 
+static void reply_error(struct conn *c, int status, const char *fmt, ...);
+
 /* Queues [status, result] for c; takes result. */
 static void reply(struct conn *c, int status, struct value *result)
 {
@@ -97,18 +99,23 @@ static void reply(struct conn *c, int status, struct value *result)
     if (r == NULL || s == NULL || result == NULL || list_append(r, s) == -1) {
         value_free(s);
         value_free(result);
+        value_free(r);
         goto out_of_memory;
     }
     if (list_append(r, result) == -1) {
         value_free(result);
+        value_free(r);
         goto out_of_memory;
     }
-    if (frame_append(&c->out, r) == -1)
-        goto out_of_memory;
+    int framed = frame_append(&c->out, r);
     value_free(r);
+    if (framed == FRAME_TOO_BIG)
+        reply_error(c, MGR_E_TOO_BIG, "the answer is over the frame limit of %u bytes",
+                    MGR_FRAME_MAX);
+    else if (framed == -1)
+        goto out_of_memory;
     return;
 out_of_memory:
-    value_free(r);
     server_log("connection %d: out of memory for a reply; closing it", c->id);
     c->closing = 1;
 }
@@ -225,6 +232,11 @@ static struct value *walk(struct value *root, const struct value *path, uint32_t
                           int *status, char *err, size_t err_size)
 {
     struct value *v = root;
+    if (v == NULL) {  /* a lock: nothing inside */
+        *status = MGR_E_TYPE;
+        snprintf(err, err_size, "a lock holds no data");
+        return NULL;
+    }
     for (uint32_t i = 0; v != NULL && i < n; i++)
         v = step(v, path->u.list.items[i], status, err, err_size);
     return v;
@@ -341,11 +353,30 @@ static int locate(struct request *r, const char *op, struct value **parent,
     return 0;
 }
 
+/*
+ * Frames nest at most VALUE_MAX_DEPTH deep, and a reply wraps its answer in
+ * one list more. So an object may nest VALUE_MAX_DEPTH - 1 deep, or a get of
+ * it could not be decoded (and the server's recursion would have no bound):
+ * a value placed `path_len` levels down must leave room for its own depth.
+ */
+static int too_deep(struct request *r, const char *op, uint32_t path_len, const struct value *v)
+{
+    if (path_len + value_depth(v) <= VALUE_MAX_DEPTH - 1)
+        return 0;
+    reply_error(r->c, MGR_E_MALFORMED, "%s %s: the result would nest deeper than %d", op,
+                r->object->name, VALUE_MAX_DEPTH - 1);
+    return 1;
+}
+
 /* Puts v (taken) at the located place. */
 static void store(struct request *r, const char *op, struct value *parent,
                   const struct value *last, struct value *v)
 {
     char err[256];
+    if (too_deep(r, op, r->path->u.list.len, v)) {
+        value_free(v);
+        return;
+    }
     if (parent == NULL) {
         struct value *old = r->object->value;
         if (r->object->kind != K_VALUE && v->type != old->type) {
@@ -394,7 +425,9 @@ static void op_delete(struct request *r)
     char err[256];
     struct value *parent;
     const struct value *last;
-    if (need_args(r, 0, "delete", "none") == -1 || locate(r, "delete", &parent, &last) == -1)
+    if (need_args(r, 0, "delete", "none") == -1 ||
+        (r->path->u.list.len > 0 && need_data(r, "delete") == -1) ||
+        locate(r, "delete", &parent, &last) == -1)
         return;
     if (parent == NULL) {  /* the object itself */
         struct object *o = r->object;
@@ -488,6 +521,8 @@ static void op_append(struct request *r)
         reply_error(r->c, MGR_E_TYPE, "append: %s is not a list", value_type_name(v->type));
         return;
     }
+    if (too_deep(r, "append", r->path->u.list.len + 1, r->args[0]))
+        return;
     if ((copy = value_copy(r->args[0])) == NULL || list_append(v, copy) == -1) {
         value_free(copy);
         reply_error(r->c, MGR_E_INTERNAL, "append: out of memory");
@@ -556,6 +591,14 @@ static void op_cas(struct request *r)
     if (need_args(r, 2, "cas", "the expected value and the new one") == -1 ||
         (v = target(r, "cas")) == NULL)
         return;
+    if (r->path->u.list.len == 0 && r->object->kind != K_VALUE &&
+        r->args[1]->type != v->type) {
+        reply_error(r->c, MGR_E_TYPE, "cas %s: a %s can only be replaced by a %s",
+                    r->object->name, kind_names[r->object->kind], kind_names[r->object->kind]);
+        return;
+    }
+    if (too_deep(r, "cas", r->path->u.list.len, r->args[1]))
+        return;
     int equal = value_equal(v, r->args[0]);
     result = value_list();
     swapped = value_int(equal);
@@ -585,9 +628,11 @@ fail:
     reply_error(r->c, MGR_E_INTERNAL, "cas: out of memory");
 }
 
-static void serve_conn(struct conn *c);
-
-/* Gives a free lock to the first waiter, and lets that client go on. */
+/*
+ * Gives a free lock to the first waiter. That client's later requests run
+ * from the main loop (serve_ready_clients), not from here: running them
+ * here could delete objects under a caller's feet, and nest without end.
+ */
 static void hand_on(struct object *lock)
 {
     if (lock->holder != NULL || lock->n_waiters == 0)
@@ -597,7 +642,6 @@ static void hand_on(struct object *lock)
     lock->holder = next;
     next->waiting = NULL;
     reply(next, MGR_OK, value_none());
-    serve_conn(next);
 }
 
 static void op_acquire(struct request *r)
@@ -615,6 +659,8 @@ static void op_acquire(struct request *r)
         return;
     }
     long long timeout = r->n_args == 1 && r->args[0]->type == V_INT ? r->args[0]->u.i : -1;
+    if (timeout > 24LL * 3600 * 1000)
+        timeout = 24LL * 3600 * 1000;  /* a day at most: keeps the arithmetic in range */
     if (lock->holder == r->c) {
         reply_error(r->c, MGR_E_DEADLOCK, "acquire: this connection holds '%s' already",
                     lock->name);
@@ -904,7 +950,23 @@ static void expire_waits(void)
             }
         c->waiting = NULL;
         reply_error(c, MGR_E_TIMEOUT, "acquire: '%s' was not free in time", lock->name);
-        serve_conn(c);
+    }
+}
+
+/* Runs what clients let go on (a lock granted, a wait timed out) had sent meanwhile. */
+static void serve_ready_clients(void)
+{
+    int progress = 1;
+    while (progress) {
+        progress = 0;
+        for (size_t i = 0; i < n_conns; i++) {
+            struct conn *c = conns[i];
+            size_t before = c->in.len;
+            if (c->waiting == NULL && !c->closing && c->in.len > 0) {
+                serve_conn(c);
+                progress |= c->in.len != before;
+            }
+        }
     }
 }
 
@@ -996,7 +1058,10 @@ void server_run(int listen_fd, int tcp_fd, const char *socket_path, const char *
         fds[n_conns + 1] = (struct pollfd){.fd = tcp_fd, .events = POLLIN};  /* -1: ignored */
         for (size_t i = 0; i < n_conns; i++) {
             short events = 0;
-            if (!conns[i]->closing && conns[i]->out.len < OUT_LIMIT)
+            /* Read only from clients whose requests can run: not while they wait for
+               a lock, nor while their replies or requests pile up. */
+            if (!conns[i]->closing && conns[i]->waiting == NULL &&
+                conns[i]->out.len < OUT_LIMIT && conns[i]->in.len < 2 * (size_t)MGR_FRAME_MAX)
                 events |= POLLIN;
             if (conns[i]->out.len > 0)
                 events |= POLLOUT;
@@ -1039,6 +1104,7 @@ void server_run(int listen_fd, int tcp_fd, const char *socket_path, const char *
         if (tcp_fd >= 0 && (fds[polled + 1].revents & POLLIN))
             accept_clients(tcp_fd, 1);
         expire_waits();
+        serve_ready_clients();
         for (size_t i = 0; i < n_conns; i++)  /* replies queued by hand_on and expiry */
             if (conns[i]->out.len > 0)
                 write_conn(conns[i]);

@@ -155,6 +155,24 @@ int value_equal(const struct value *a, const struct value *b)
     return 0;
 }
 
+int value_depth(const struct value *v)
+{
+    int deepest = 0;
+    if (v->type == V_LIST)
+        for (uint32_t i = 0; i < v->u.list.len; i++) {
+            int d = value_depth(v->u.list.items[i]);
+            deepest = d > deepest ? d : deepest;
+        }
+    else if (v->type == V_DICT)
+        for (uint32_t i = 0; i < v->u.dict.len; i++) {
+            int d = value_depth(v->u.dict.entries[i].val);
+            deepest = d > deepest ? d : deepest;
+        }
+    else
+        return 0;
+    return 1 + deepest;
+}
+
 const char *value_type_name(enum value_type t)
 {
     static const char *names[] = {"none", "int", "double", "bytes", "list", "dict"};

@@ -51,6 +51,8 @@ struct value *value_dict(void);
 void value_free(struct value *v);
 struct value *value_copy(const struct value *v);
 int value_equal(const struct value *a, const struct value *b);
+/* 0 for a number, string or none; 1 + the deepest item for a list or dict. */
+int value_depth(const struct value *v);
 const char *value_type_name(enum value_type t);
 
 /* Lists: append takes ownership of item. 0, or -1 when memory runs out. */
