@@ -32,7 +32,12 @@ struct value {
         double d;
         struct { char *data; uint32_t len; } bytes;     /* data[len] is '\0' */
         struct { struct value **items; uint32_t len, cap; } list;
-        struct { struct entry *entries; uint32_t len, cap; } dict;
+        struct {
+            struct entry *entries;
+            uint32_t len, cap;
+            uint32_t *index;      /* from 8 keys on: a hash table of entry numbers + 1 */
+            uint32_t index_cap;   /* a power of two, at least twice len */
+        } dict;
     } u;
 };
 
