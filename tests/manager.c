@@ -172,6 +172,45 @@ START_TEST(dicts_keys_delete_and_incr)
 }
 END_TEST
 
+START_TEST(a_dict_of_thousands_of_keys)
+{
+    start();
+    ok(mgr_create(c, "d", "dict"), "create");
+    char key[32];
+    for (int i = 0; i < 2000; i++) {
+        snprintf(key, sizeof key, "k%d", i);
+        ok(mgr_incr(c, "d", key, i, NULL), "incr a new key");
+    }
+    for (int i = 0; i < 2000; i += 2) {
+        snprintf(key, sizeof key, "k%d", i);
+        ok(mgr_delete(c, "d", key), "delete a key");
+    }
+    int64_t n;
+    ok(mgr_len(c, "d", NULL, &n), "len");
+    if (n != 1000)
+        lab_fail("2000 keys set and 1000 deleted, but the dict holds %lld", (long long)n);
+    for (int i = 0; i < 2000; i++) {
+        struct value *v;
+        snprintf(key, sizeof key, "k%d", i);
+        int rc = mgr_get(c, "d", key, &v);
+        if (i % 2 == 0 && rc == 0)
+            lab_fail("key %s was deleted but is still there", key);
+        if (i % 2 == 1 && (rc == -1 || v->u.i != i))
+            lab_fail("key %s lost its value", key);
+        value_free(v);
+    }
+    expect_status(mgr_get(c, "d", "k1\\0", NULL), MGR_E_BAD_PATH, "a key that is not there");
+    ok(mgr_create(c, "l", "list"), "create a list");
+    struct value *one = value_int(1);
+    ok(mgr_append(c, "l", NULL, one), "append");
+    value_free(one);
+    expect_status(mgr_get(c, "l", "+0", NULL), MGR_E_BAD_PATH, "index '+0'");
+    expect_status(mgr_get(c, "l", " 0", NULL), MGR_E_BAD_PATH, "index ' 0'");
+    expect_shown("l", "0", "1");
+    stop();
+}
+END_TEST
+
 START_TEST(compare_and_set)
 {
     start();
@@ -896,6 +935,7 @@ int main(int argc, char *argv[])
     lab_add(s, nested_set_reaches_inside);
     lab_add(s, lists_append_index_len_delete);
     lab_add(s, dicts_keys_delete_and_incr);
+    lab_add(s, a_dict_of_thousands_of_keys);
     lab_add(s, compare_and_set);
     lab_add(s, names_and_kinds_are_checked);
     lab_add(s, an_unrelated_process_connects_by_address);

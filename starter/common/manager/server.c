@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #define OUT_LIMIT (4u << 20)  /* stop reading a client whose replies pile up unread */
+#define AUTH_SECONDS 10       /* a TCP client must prove the authkey within this */
 #define READ_CHUNK 65536
 
 enum kind { K_DICT, K_LIST, K_VALUE, K_LOCK };
@@ -54,6 +55,7 @@ struct conn {
     int id;                 /* for the log */
     char peer[64];          /* who it is, for the log */
     int needs_auth;         /* a TCP client that has not proved the authkey yet */
+    long long auth_deadline_ms;
     uint8_t nonce[32];      /* the challenge it must answer */
     struct buf in, out;
     int closing;            /* write what is queued, then close */
@@ -69,6 +71,7 @@ static int next_conn_id = 1;
 static volatile sig_atomic_t stop_requested;
 static const uint8_t *authkey;  /* for TCP clients */
 static size_t authkey_len;
+static long long accept_paused_until_ms;  /* out of descriptors: stop accepting a while */
 
 static void server_log(const char *fmt, ...)
 {
@@ -183,8 +186,10 @@ static long long list_index(const struct value *list, const struct value *seg,
     if (seg->type == V_INT) {
         i = seg->u.i;
     } else {
-        i = strtoll(seg->u.bytes.data, &end, 10);
-        if (seg->u.bytes.len == 0 || *end != '\0') {
+        const char *digits = seg->u.bytes.data;
+        i = strtoll(digits, &end, 10);
+        if (seg->u.bytes.len == 0 || (digits[0] != '-' && (digits[0] < '0' || digits[0] > '9')) ||
+            end != digits + seg->u.bytes.len) {
             snprintf(err, err_size, "'%s' is not a list index", seg->u.bytes.data);
             return -1;
         }
@@ -870,8 +875,13 @@ static void accept_clients(int listen_fd, int is_tcp)
         int fd = accept4(listen_fd, (struct sockaddr *)&from, &from_len,
                          SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd == -1) {
-            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+            if (errno == EMFILE || errno == ENFILE) {
+                /* The listener stays readable: polling it now would spin. */
+                server_log("accept: %s; not accepting for 100 ms", strerror(errno));
+                accept_paused_until_ms = now_ms() + 100;
+            } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
                 server_log("accept: %s", strerror(errno));
+            }
             return;
         }
         struct conn *c = calloc(1, sizeof *c);
@@ -892,6 +902,7 @@ static void accept_clients(int listen_fd, int is_tcp)
             inet_ntop(AF_INET, &from.sin_addr, ip, sizeof ip);
             snprintf(c->peer, sizeof c->peer, "%s:%d", ip, ntohs(from.sin_port));
             c->needs_auth = 1;
+            c->auth_deadline_ms = now_ms() + AUTH_SECONDS * 1000LL;
             send_challenge(c);
         } else {
             snprintf(c->peer, sizeof c->peer, "the Unix socket");
@@ -938,6 +949,12 @@ static void expire_waits(void)
     long long now = now_ms();
     for (size_t i = 0; i < n_conns; i++) {
         struct conn *c = conns[i];
+        if (c->needs_auth && !c->closing && c->auth_deadline_ms <= now) {
+            server_log("connection %d from %s: no answer to the challenge in %d s; closing it",
+                       c->id, c->peer, AUTH_SECONDS);
+            reply_error(c, MGR_E_AUTH, "authentication failed: too slow");
+            c->closing = 1;
+        }
         if (c->waiting == NULL || c->deadline_ms < 0 || c->deadline_ms > now)
             continue;
         struct object *lock = c->waiting;
@@ -972,11 +989,14 @@ static void serve_ready_clients(void)
 
 static int poll_timeout(void)
 {
-    long long soonest = -1, now = now_ms();
-    for (size_t i = 0; i < n_conns; i++)
+    long long soonest = accept_paused_until_ms > 0 ? accept_paused_until_ms : -1, now = now_ms();
+    for (size_t i = 0; i < n_conns; i++) {
         if (conns[i]->waiting != NULL && conns[i]->deadline_ms >= 0 &&
             (soonest < 0 || conns[i]->deadline_ms < soonest))
             soonest = conns[i]->deadline_ms;
+        if (conns[i]->needs_auth && (soonest < 0 || conns[i]->auth_deadline_ms < soonest))
+            soonest = conns[i]->auth_deadline_ms;
+    }
     if (soonest < 0)
         return -1;
     return soonest <= now ? 0 : (int)(soonest - now);
@@ -1054,8 +1074,11 @@ void server_run(int listen_fd, int tcp_fd, const char *socket_path, const char *
             break;
         }
         fds = more;
-        fds[0] = (struct pollfd){.fd = listen_fd, .events = POLLIN};
-        fds[n_conns + 1] = (struct pollfd){.fd = tcp_fd, .events = POLLIN};  /* -1: ignored */
+        int accepting = now_ms() >= accept_paused_until_ms;
+        if (accepting)
+            accept_paused_until_ms = 0;
+        fds[0] = (struct pollfd){.fd = accepting ? listen_fd : -1, .events = POLLIN};
+        fds[n_conns + 1] = (struct pollfd){.fd = accepting ? tcp_fd : -1, .events = POLLIN};
         for (size_t i = 0; i < n_conns; i++) {
             short events = 0;
             /* Read only from clients whose requests can run: not while they wait for
