@@ -107,6 +107,18 @@ int lab_count_shared_mappings(void)
     return n;
 }
 
+void lab_expect_no_mapping_leak(void (*cycle)(void), int rounds, const char *what,
+                                const char *fix)
+{
+    int before = lab_count_shared_mappings();
+    for (int i = 0; i < rounds; i++)
+        cycle();
+    int after = lab_count_shared_mappings();
+    if (after > before)
+        lab_fail("after %d %s, the process holds %d more shared mappings than before: %s",
+                 rounds, what, after - before, fix);
+}
+
 /* ---- processes left behind -------------------------------------------- */
 
 /* Fills pids with the running (not zombie) children of this process; returns how many. */

@@ -60,4 +60,12 @@ const char *lab_describe_status(int status);
 /* Number of shared mappings of this process (anonymous shared or /dev/shm). */
 int lab_count_shared_mappings(void);
 
+/*
+ * Runs cycle() `rounds` times (e.g. create, use, destroy) and fails the test
+ * if the process then holds more shared mappings than before, saying
+ * "after <rounds> <what>, the process holds N more shared mappings: <fix>".
+ */
+void lab_expect_no_mapping_leak(void (*cycle)(void), int rounds, const char *what,
+                                const char *fix);
+
 #endif
