@@ -41,7 +41,7 @@ stress: deps
 	+@tests/lab stress "$(LESSON)" "$(RUNS)" $(if $(filter command line environment,$(origin WORK)),$(WORK))
 
 test: deps
-	@tests/lab test
+	@tests/lab test $(LESSON)
 
 bench: deps
 	@tests/lab bench
