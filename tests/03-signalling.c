@@ -11,6 +11,11 @@
  * Nothing here depends on luck: a reader that is slowed down on purpose
  * shows whether the writer waits for it, and a writer that pauses 400 ms
  * shows whether the reader sleeps or spins (its CPU time, from getrusage).
+ *
+ * Measured with `make stress LESSON=03 RUNS=200` on a 2-core machine:
+ *   starter (a plain int, polled)             caught 200/200   6.5 s per run
+ *                                             (its reader hangs in one test: 5 s)
+ *   solution (a process-shared semaphore pair) passed 200/200   1.3 s per run
  */
 #include "lab.h"
 #include "channel.h"
