@@ -232,6 +232,7 @@ static void before_test(void)
     /* Orphaned grandchildren come to us, so we can see and stop them. */
     if (prctl(PR_SET_CHILD_SUBREAPER, 1) == -1)
         lab_fail("harness: prctl(PR_SET_CHILD_SUBREAPER): %s", strerror(errno));
+    remove_leftovers(NULL);  /* an earlier test that failed may have left some: not ours */
     fds_at_start = count_dir_entries("/proc/self/fd");
 }
 
