@@ -64,9 +64,10 @@ START_TEST(a_program_started_by_exec_shares_the_segment)
     int status;
     waitpid(pid, &status, 0);
     if (WIFSIGNALED(status))
-        lab_fail("the other program crashed (%s) reading the last byte of a %d-byte segment: "
-                 "it mapped less than the segment's size. Attach must map the segment's real "
-                 "size (fstat tells it), not a guess", lab_describe_status(status), BIG);
+        lab_fail("the other program crashed (%s) reading both ends of a %d-byte segment and "
+                 "writing \"howdy\" at its start: it mapped less than the segment's size "
+                 "(attach must map the real size, which fstat tells), or mapped it without "
+                 "PROT_WRITE", lab_describe_status(status), BIG);
     static const char *why[] = {
         [2] = "segment_attach failed (see stderr)",
         [3] = "segment_attach reported the wrong size: it must be the segment's own (fstat)",
@@ -131,7 +132,9 @@ START_TEST(only_its_owner_may_use_it)
     char path[300];
     const char *name = lab_name("private");
     struct segment s;
+    mode_t old_umask = umask(0);  /* the mode must come from the code, not the umask */
     create_or_fail(&s, name, 10);
+    umask(old_umask);
     struct stat st;
     snprintf(path, sizeof path, "/dev/shm%s", name);
     int mode = stat(path, &st) == 0 ? (int)(st.st_mode & 0777) : -1;
@@ -169,18 +172,21 @@ START_TEST(a_failed_create_leaves_nothing_behind)
 }
 END_TEST
 
-static void create_detach_unlink(void)
+static void create_attach_detach_unlink(void)
 {
-    struct segment s;
+    struct segment s, t;
     const char *name = lab_name("cycle");
     create_or_fail(&s, name, 8192);
-    if (segment_detach(&s) == -1 || segment_unlink(name) == -1)
+    if (segment_attach(&t, name) == -1)
+        lab_fail("segment_attach failed (see stderr)");
+    if (segment_detach(&t) == -1 || segment_detach(&s) == -1 || segment_unlink(name) == -1)
         lab_fail("segment_detach or segment_unlink failed (see stderr)");
 }
 
 START_TEST(nothing_is_left_mapped_or_open)
 {
-    lab_expect_no_mapping_leak(create_detach_unlink, 50, "segments created and removed",
+    lab_expect_no_mapping_leak(create_attach_detach_unlink, 50,
+                               "segments created, attached, detached and removed",
                                "segment_detach must munmap what create and attach mapped");
 }
 END_TEST
