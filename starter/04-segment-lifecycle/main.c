@@ -53,8 +53,14 @@ int main(int argc, char *argv[])
     if (pid == -1)
         die_errno("fork");
     if (pid == 0) {
-        execl("/proc/self/exe", argv[0], "attach", name, (char *)NULL);
-        die_errno("execl(%s)", argv[0]);
+        /* This program's own file, by its real path (which valgrind, too, can run). */
+        char self[4096];
+        ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+        if (n == -1)
+            die_errno("readlink(\"/proc/self/exe\")");
+        self[n] = '\0';
+        execl(self, argv[0], "attach", name, (char *)NULL);
+        die_errno("execl(\"%s\")", self);
     }
     int status;
     if (waitpid(pid, &status, 0) == -1)
@@ -69,5 +75,6 @@ int main(int argc, char *argv[])
     snprintf(path, sizeof path, "/dev/shm%s", name);
     int left = access(path, F_OK) == 0;
     printf("creator: is %s still there? %s\n", path, left ? "yes: it outlives us" : "no");
-    return left ? EXIT_FAILURE : EXIT_SUCCESS;
+    int attached = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    return left || !attached ? EXIT_FAILURE : EXIT_SUCCESS;
 }

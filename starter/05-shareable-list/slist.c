@@ -1,0 +1,253 @@
+/*
+ * slist.c - lesson 05, the shareable list. This is the file you edit.
+ *
+ * The layout (every number in the machine's byte order):
+ *
+ *   offset 0    header   magic "shmlabL1" (8 bytes), number of items (u64)
+ *   offset 16   slots    one per item, 32 bytes each:
+ *                          kind (u32), capacity in bytes (u32),
+ *                          the string (a pointer to its bytes),
+ *                          length of the string now held (u64),
+ *                          value: i64, double or bool (8 bytes)
+ *
+ * Run `make run LESSON=05`: another program reads the list.
+ */
+#include "slist.h"
+#include "errors.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const char magic[8] = "shmlabL1";
+
+struct header {
+    char magic[8];
+    uint64_t len;
+};
+
+struct slot {
+    uint32_t kind;
+    uint32_t capacity;
+    const char *s;    /* the string's bytes */
+    uint64_t used;
+    union {
+        int64_t i;
+        double d;
+        uint8_t b;
+    } v;
+};
+
+static struct slot *slots(const struct slist *l)
+{
+    return (struct slot *)((char *)l->addr + sizeof(struct header));
+}
+
+static int valid_kind(const char *name, size_t index, enum slist_kind kind)
+{
+    if ((unsigned)kind <= SLIST_STRING)
+        return 1;
+    fprintf(stderr, "%s, item %zu: %d is not a kind of item\n", name, index, (int)kind);
+    return 0;
+}
+
+/* Writes item into slot s; the caller has checked that a string fits. */
+static void store(struct slot *s, const struct slist_item *item)
+{
+    s->kind = item->kind;
+    switch (item->kind) {
+    case SLIST_INT: s->v.i = item->i; break;
+    case SLIST_DOUBLE: s->v.d = item->d; break;
+    case SLIST_BOOL: s->v.b = item->b; break;
+    case SLIST_STRING:
+        s->s = item->s;  /* where the caller keeps the bytes */
+        s->used = item->len;
+        break;
+    case SLIST_NONE: break;
+    }
+}
+
+int slist_create(struct slist *l, const char *name, const struct slist_item *items, size_t n)
+{
+    if (n > SLIST_MAX_ITEMS) {
+        fprintf(stderr, "slist_create(\"%s\"): %zu items; a list holds at most %d\n", name, n,
+                SLIST_MAX_ITEMS);
+        return -1;
+    }
+    size_t size = sizeof(struct header) + n * sizeof(struct slot);
+    for (size_t i = 0; i < n; i++) {
+        size_t room = items[i].capacity;
+        if (!valid_kind("slist_create", i, items[i].kind))
+            return -1;
+        if (items[i].kind == SLIST_STRING && items[i].len > room)
+            room = items[i].len;
+        if (room > SLIST_MAX_CAPACITY) {
+            fprintf(stderr, "slist_create(\"%s\"), item %zu: %zu bytes; a slot holds at most "
+                    "%d\n", name, i, room, SLIST_MAX_CAPACITY);
+            return -1;
+        }
+    }
+
+    int fd = shm_open(name, O_CREAT | O_EXCL | O_RDWR, 0600);
+    if (fd == -1) {
+        warn_errno("shm_open(\"%s\")", name);
+        return -1;
+    }
+    if (ftruncate(fd, (off_t)size) == -1) {
+        warn_errno("ftruncate(\"%s\", %zu)", name, size);
+        goto undo;
+    }
+    void *addr = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (addr == MAP_FAILED) {
+        warn_errno("mmap(\"%s\", %zu)", name, size);
+        goto undo;
+    }
+    close(fd);
+    l->addr = addr;
+    l->size = size;
+    l->len = n;
+
+    struct header *h = addr;
+    memcpy(h->magic, magic, sizeof magic);
+    h->len = n;
+    for (size_t i = 0; i < n; i++) {
+        struct slot *s = &slots(l)[i];
+        size_t room = items[i].capacity;
+        if (items[i].kind == SLIST_STRING && items[i].len > room)
+            room = items[i].len;
+        s->capacity = (uint32_t)room;
+        store(s, &items[i]);
+    }
+    return 0;
+undo:
+    close(fd);
+    shm_unlink(name);
+    return -1;
+}
+
+/* Is the segment at l a list? */
+static int holds_a_list(const struct slist *l, const char *name)
+{
+    const struct header *h = l->addr;
+    if (l->size < sizeof *h || memcmp(h->magic, magic, sizeof magic) != 0) {
+        fprintf(stderr, "slist_attach(\"%s\"): the segment does not hold a list\n", name);
+        return 0;
+    }
+    if (h->len > SLIST_MAX_ITEMS || h->len > (l->size - sizeof *h) / sizeof(struct slot)) {
+        fprintf(stderr, "slist_attach(\"%s\"): the list's header says %llu items, more than "
+                "its %zu bytes hold\n", name, (unsigned long long)h->len, l->size);
+        return 0;
+    }
+    for (size_t i = 0; i < h->len; i++) {
+        const struct slot *s = &slots(l)[i];
+        if (s->used > s->capacity) {
+            fprintf(stderr, "slist_attach(\"%s\"): item %zu holds more than its slot\n",
+                    name, i);
+            return 0;
+        }
+    }
+    return 1;
+}
+
+int slist_attach(struct slist *l, const char *name)
+{
+    int fd = shm_open(name, O_RDWR, 0);
+    if (fd == -1) {
+        warn_errno("shm_open(\"%s\")", name);
+        return -1;
+    }
+    struct stat st;
+    if (fstat(fd, &st) == -1) {
+        warn_errno("fstat(\"%s\")", name);
+        close(fd);
+        return -1;
+    }
+    if (st.st_size == 0) {
+        fprintf(stderr, "slist_attach(\"%s\"): the segment is empty: not a list\n", name);
+        close(fd);
+        return -1;
+    }
+    void *addr = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (addr == MAP_FAILED) {
+        warn_errno("mmap(\"%s\", %lld)", name, (long long)st.st_size);
+        close(fd);
+        return -1;
+    }
+    close(fd);
+    l->addr = addr;
+    l->size = (size_t)st.st_size;
+    if (!holds_a_list(l, name)) {
+        slist_detach(l);
+        return -1;
+    }
+    l->len = ((struct header *)addr)->len;
+    return 0;
+}
+
+static int valid_index(const struct slist *l, const char *call, size_t index)
+{
+    if (index < l->len)
+        return 1;
+    fprintf(stderr, "%s: index %zu is beyond the list's %zu items (its length never "
+            "changes)\n", call, index, l->len);
+    return 0;
+}
+
+int slist_get(const struct slist *l, size_t index, struct slist_item *out)
+{
+    if (!valid_index(l, "slist_get", index))
+        return -1;
+    const struct slot *s = &slots(l)[index];
+    *out = (struct slist_item){.kind = (enum slist_kind)s->kind, .capacity = s->capacity};
+    switch (s->kind) {
+    case SLIST_INT: out->i = s->v.i; break;
+    case SLIST_DOUBLE: out->d = s->v.d; break;
+    case SLIST_BOOL: out->b = s->v.b != 0; break;
+    case SLIST_STRING:
+        out->s = s->s;
+        out->len = s->used;
+        break;
+    case SLIST_NONE: break;
+    default:
+        fprintf(stderr, "slist_get: item %zu has kind %u, which is no kind of item: the "
+                "segment was overwritten\n", index, (unsigned)s->kind);
+        return -1;
+    }
+    return 0;
+}
+
+int slist_set(struct slist *l, size_t index, const struct slist_item *item)
+{
+    if (!valid_index(l, "slist_set", index) || !valid_kind("slist_set", index, item->kind))
+        return -1;
+    struct slot *s = &slots(l)[index];
+    if (item->kind == SLIST_STRING && item->len > s->capacity) {
+        fprintf(stderr, "slist_set, item %zu: a string of %zu bytes does not fit its %u-byte "
+                "slot\n", index, item->len, (unsigned)s->capacity);
+        return -1;
+    }
+    store(s, item);
+    return 0;
+}
+
+int slist_detach(struct slist *l)
+{
+    if (munmap(l->addr, l->size) == -1) {
+        warn_errno("munmap(list, %zu)", l->size);
+        return -1;
+    }
+    l->addr = NULL;
+    l->size = 0;
+    l->len = 0;
+    return 0;
+}
+
+int slist_unlink(const char *name)
+{
+    if (shm_unlink(name) == -1) {
+        warn_errno("shm_unlink(\"%s\")", name);
+        return -1;
+    }
+    return 0;
+}
