@@ -1,0 +1,276 @@
+/*
+ * segmgr.c - lesson 06, the segment manager: the fixed version.
+ *
+ * Nothing a process does can run after it is killed with SIGKILL, so the
+ * unlinking cannot be left to the program itself. segmgr_start forks a
+ * tracker: a small process whose one job is to remember names and unlink
+ * them at the end. Every process of the program tells it, one message
+ * each, the names it is about to make:
+ *
+ *     "+/name"   a segment of this name is being made: unlink it at the end
+ *     "-/name"   it could not be made after all: forget it (once)
+ *     "!"        shutdown: unlink them all now
+ *
+ * How the tracker learns that the end has come, whatever the end was: its
+ * line to the program is a socket pair, and the program's end is inherited
+ * by every process forked from the program; the kernel closes it in each
+ * of them when it ends, even by SIGKILL. When the last is closed, the
+ * tracker reads end-of-file. The tracker ignores the signals that end a
+ * program from its terminal (SIGINT, SIGTERM...), which reach every
+ * process of the program's group.
+ *
+ * The socket pair is of kind SOCK_SEQPACKET, so each message arrives whole
+ * and on its own, even when several workers send at once; a send to a
+ * tracker that is gone fails with EPIPE (MSG_NOSIGNAL), it does not kill.
+ */
+#include "segmgr.h"
+#include "errors.h"
+
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+struct segmgr {
+    pid_t owner;    /* the process that started it: the one that may shut it down */
+    pid_t tracker;
+    int fd;         /* the program's end of the line to the tracker */
+};
+
+/* ---- the tracker -------------------------------------------------------- */
+
+struct names {
+    char **at;
+    size_t n, max;
+};
+
+static void add(struct names *names, const char *name)
+{
+    if (names->n == names->max) {
+        size_t max = names->max ? 2 * names->max : 16;
+        char **at = realloc(names->at, max * sizeof *at);
+        if (at == NULL) {
+            fprintf(stderr, "segmgr tracker: out of memory: %s will not be unlinked\n", name);
+            return;
+        }
+        names->at = at;
+        names->max = max;
+    }
+    char *copy = strdup(name);
+    if (copy == NULL) {
+        fprintf(stderr, "segmgr tracker: out of memory: %s will not be unlinked\n", name);
+        return;
+    }
+    names->at[names->n++] = copy;
+}
+
+/* Forgets one of the name's entries: two processes may have tried the same name. */
+static void forget(struct names *names, const char *name)
+{
+    for (size_t i = 0; i < names->n; i++) {
+        if (strcmp(names->at[i], name) == 0) {
+            free(names->at[i]);
+            names->at[i] = names->at[--names->n];
+            return;
+        }
+    }
+}
+
+/* The tracker's whole life: take names until told to stop, or until every sender has ended. */
+static void track(int in)
+{
+    static const int endings[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+    for (size_t i = 0; i < sizeof endings / sizeof endings[0]; i++)
+        signal(endings[i], SIG_IGN);
+
+    struct names names = {NULL, 0, 0};
+    char msg[NAME_MAX + 2];
+    ssize_t len;
+    while ((len = recv(in, msg, sizeof msg - 1, 0)) > 0) {  /* 0: every sender has ended */
+        msg[len] = '\0';
+        if (msg[0] == '+')
+            add(&names, msg + 1);
+        else if (msg[0] == '-')
+            forget(&names, msg + 1);
+        else if (msg[0] == '!')
+            break;
+    }
+    int failed = 0;
+    for (size_t i = 0; i < names.n; i++) {
+        /* Gone already (unlinked by hand) is fine: it is gone. */
+        if (shm_unlink(names.at[i]) == -1 && errno != ENOENT) {
+            warn_errno("segmgr tracker: shm_unlink(\"%s\")", names.at[i]);
+            failed = 1;
+        }
+        free(names.at[i]);
+    }
+    free(names.at);
+    close(in);
+    /* _exit, not exit: the atexit handlers and stdio buffers are the program's, copied. */
+    _exit(failed ? EXIT_FAILURE : EXIT_SUCCESS);
+}
+
+struct segmgr *segmgr_start(void)
+{
+    struct segmgr *m = malloc(sizeof *m);
+    if (m == NULL) {
+        fprintf(stderr, "segmgr_start: out of memory\n");
+        return NULL;
+    }
+    int ends[2];
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET, 0, ends) == -1) {
+        warn_errno("segmgr_start: socketpair");
+        free(m);
+        return NULL;
+    }
+    pid_t pid = fork();
+    if (pid == -1) {
+        warn_errno("segmgr_start: fork");
+        close(ends[0]);
+        close(ends[1]);
+        free(m);
+        return NULL;
+    }
+    if (pid == 0) {
+        close(ends[1]);  /* else the tracker would wait for itself to end */
+        free(m);
+        track(ends[0]);
+    }
+    close(ends[0]);
+    m->owner = getpid();
+    m->tracker = pid;
+    m->fd = ends[1];
+    return m;
+}
+
+/* ---- telling the tracker ------------------------------------------------ */
+
+static int tell(struct segmgr *m, char what, const char *name)
+{
+    char msg[NAME_MAX + 2];
+    int len = snprintf(msg, sizeof msg, "%c%s", what, name);
+    if (send(m->fd, msg, (size_t)len, MSG_NOSIGNAL) != len) {
+        warn_errno("segmgr: send to the tracker about \"%s\"", name);
+        return -1;
+    }
+    return 0;
+}
+
+static int valid_name(const char *name)
+{
+    if (name != NULL && name[0] == '/' && name[1] != '\0' && strlen(name) <= NAME_MAX &&
+        strchr(name + 1, '/') == NULL)
+        return 1;
+    fprintf(stderr, "segmgr: \"%s\" is not a segment name: it must be '/' and then up to "
+            "%d bytes without another '/'\n", name ? name : "(null)", NAME_MAX - 1);
+    return 0;
+}
+
+/* ---- segments ----------------------------------------------------------- */
+
+int segmgr_create(struct segmgr *m, const char *name, size_t size, struct segment *s)
+{
+    if (!valid_name(name))
+        return -1;
+    if (size == 0 || size > SEGMGR_MAX_SIZE) {
+        fprintf(stderr, "segmgr_create(\"%s\"): size %zu is not between 1 and %zu\n", name,
+                size, SEGMGR_MAX_SIZE);
+        return -1;
+    }
+    /* First the name, then the segment: killed in between, nothing is left unknown. */
+    if (tell(m, '+', name) == -1)
+        return -1;
+    int fd = shm_open(name, O_CREAT | O_EXCL | O_RDWR, 0600);
+    if (fd == -1) {
+        warn_errno("shm_open(\"%s\")", name);
+        tell(m, '-', name);  /* not ours, if somebody else has it: never unlink it */
+        return -1;
+    }
+    if (ftruncate(fd, (off_t)size) == -1) {
+        warn_errno("ftruncate(\"%s\", %zu)", name, size);
+        goto undo;
+    }
+    void *addr = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (addr == MAP_FAILED) {
+        warn_errno("mmap(\"%s\", %zu)", name, size);
+        goto undo;
+    }
+    close(fd);
+    s->addr = addr;
+    s->size = size;
+    return 0;
+undo:
+    close(fd);
+    shm_unlink(name);
+    tell(m, '-', name);
+    return -1;
+}
+
+int segmgr_attach(struct segmgr *m, const char *name, struct segment *s)
+{
+    (void)m;  /* attaching tells the tracker nothing: the segment is not ours to unlink */
+    if (!valid_name(name))
+        return -1;
+    int fd = shm_open(name, O_RDWR, 0);
+    if (fd == -1) {
+        warn_errno("shm_open(\"%s\")", name);
+        return -1;
+    }
+    struct stat st;
+    if (fstat(fd, &st) == -1) {
+        warn_errno("fstat(\"%s\")", name);
+        close(fd);
+        return -1;
+    }
+    if (st.st_size == 0) {
+        fprintf(stderr, "segmgr_attach(\"%s\"): the segment has size 0\n", name);
+        close(fd);
+        return -1;
+    }
+    void *addr = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (addr == MAP_FAILED) {
+        warn_errno("mmap(\"%s\", %lld)", name, (long long)st.st_size);
+        close(fd);
+        return -1;
+    }
+    close(fd);
+    s->addr = addr;
+    s->size = (size_t)st.st_size;
+    return 0;
+}
+
+int segmgr_detach(struct segment *s)
+{
+    if (munmap(s->addr, s->size) == -1) {
+        warn_errno("munmap(segment, %zu)", s->size);
+        return -1;
+    }
+    s->addr = NULL;
+    s->size = 0;
+    return 0;
+}
+
+int segmgr_shutdown(struct segmgr *m)
+{
+    if (getpid() != m->owner) {
+        fprintf(stderr, "segmgr_shutdown: only the process that started the manager (%d) may "
+                "shut it down; a worker simply ends\n", (int)m->owner);
+        return -1;
+    }
+    int rc = tell(m, '!', "");
+    close(m->fd);
+    int status;
+    if (waitpid(m->tracker, &status, 0) == -1) {
+        warn_errno("segmgr_shutdown: waitpid(tracker %d)", (int)m->tracker);
+        rc = -1;
+    } else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        fprintf(stderr, "segmgr_shutdown: the tracker failed to unlink some segments\n");
+        rc = -1;
+    }
+    free(m);
+    return rc;
+}
