@@ -1,8 +1,14 @@
 # shmlab - a teaching lab about sharing state between processes.
 #
 #   make                  grade your workspace (work/) and say what to do next
-#   make grade            grade strictly: exit 0 all pass, 1 some fail, 2 cannot grade
+#   make list             every lesson with its status and points, and your progress
+#   make hint LESSON=01   the lesson's hints, one more each time
 #   make run LESSON=01    build and run a lesson's demo (ARGS="..." passes arguments)
+#   make check LESSON=01  grade one lesson
+#   make grade            grade strictly: exit 0 all pass, 1 some fail, 2 cannot grade
+#   make watch            grade the lesson in progress each time you save it
+#   make reset LESSON=01  put a lesson's starter back (asks first; keeps yours)
+#   make docs             the book, both editions (docs-student, docs-full: one)
 #   make stress LESSON=02 RUNS=200
 #   make test             the project's own tests (what CI runs)
 #   make bench            the manager's speed, beside raw round trips and Python's Manager
@@ -19,20 +25,37 @@ ARGS   ?=
 FUZZ_SECONDS ?= 600
 LESSONS := $(shell awk '!/^\#/ && NF { print $$1 "-" $$2 }' lessons/lessons.tsv)
 
-.PHONY: all grade run stress test fuzz bench deps lessons clean
+.PHONY: all list hint check grade watch reset run stress test fuzz bench docs docs-student \
+        docs-full deps lessons clean
 
 # make turns any failed command into its own exit status 2, but `make grade`
 # promises 0 (all pass), 1 (some fail) and 2 (cannot grade). In question
 # mode (-q) make runs only the `+` commands and passes their status on as is.
-ifneq ($(filter grade stress,$(MAKECMDGOALS)),)
+ifneq ($(filter grade check stress,$(MAKECMDGOALS)),)
 MAKEFLAGS += -q
 endif
 
 all: deps
 	@tests/lab overview $(WORK)
 
+list: deps
+	@tests/lab list $(WORK)
+
+hint: deps
+	@tests/lab hint "$(LESSON)" $(WORK)
+
+check: deps
+	+@tests/lab check "$(LESSON)" $(WORK)
+
 grade: deps
 	+@tests/lab grade $(WORK) $(LESSON)
+
+watch: deps
+	@tests/deps watch
+	@tests/lab watch $(WORK)
+
+reset: deps
+	@tests/lab reset "$(LESSON)" $(WORK)
 
 run: deps
 	@tests/lab run "$(LESSON)" $(WORK) $(ARGS)
@@ -40,8 +63,21 @@ run: deps
 stress: deps
 	+@tests/lab stress "$(LESSON)" "$(RUNS)" $(if $(filter command line environment,$(origin WORK)),$(WORK))
 
-test: deps
+test:
+	+@tests/deps test
 	@tests/lab test $(LESSON)
+
+docs:
+	+@tests/deps docs
+	@docs/book build both
+
+docs-student:
+	+@tests/deps docs
+	@docs/book build student
+
+docs-full:
+	+@tests/deps docs
+	@docs/book build full
 
 bench: deps
 	@tests/lab bench
