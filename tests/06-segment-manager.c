@@ -240,10 +240,77 @@ START_TEST(a_worker_killed_half_way_leaks_nothing)
         lab_fail("a worker made %s through the manager and was killed with SIGKILL before "
                  "it was done; after segmgr_shutdown the segment is still in /dev/shm. The "
                  "manager must know of a segment from the moment it is made, not from "
-                 "something the worker does later", job.names[1]);
+                 "something the worker does later; and segmgr_shutdown must return only once "
+                 "the segments are unlinked", job.names[1]);
     if (still_there(&job.names[0], 1) != NULL)
         lab_fail("after segmgr_shutdown, the segment %s of a worker that ended normally is "
                  "still in /dev/shm", job.names[0]);
+}
+END_TEST
+
+START_TEST(a_worker_killed_inside_its_create_leaks_nothing)
+{
+    struct job job = {.m = start_or_fail()};
+    name(job.names[0], "doomed");
+    pid_t pid = fork();
+    if (pid == 0) {
+        /* The lab's shm_open kills this process as soon as the segment exists. */
+        setenv("LAB_CRASH_AFTER_CREATING", job.names[0], 1);
+        struct segment s;
+        segmgr_create(job.m, job.names[0], 4096, &s);
+        _exit(0);
+    }
+    int status;
+    waitpid(pid, &status, 0);
+    int killed = WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
+    if (segmgr_shutdown(job.m) == -1)
+        lab_fail("segmgr_shutdown failed (its reason is on stderr)");
+    if (!killed)
+        lab_fail("a worker's segmgr_create of %s was to be killed inside shm_open, right "
+                 "after the segment was made, but it %s: segmgr_create must make the segment "
+                 "with shm_open", job.names[0], lab_describe_status(status));
+    if (exists(job.names[0]))
+        lab_fail("a worker was killed with SIGKILL inside segmgr_create, right after shm_open "
+                 "had made %s; after segmgr_shutdown the segment is still there. Whatever "
+                 "comes after shm_open may never run: the manager must hear of the name before "
+                 "the segment exists (and forget it if shm_open fails)", job.names[0]);
+}
+END_TEST
+
+START_TEST(a_long_name_is_tracked_whole)
+{
+    /* 255 bytes, and other programs' segments named by its first 30 to 254
+     * (where buffers of 32, 48, 64, 128 or 256 bytes would cut it). */
+    struct job job = {.m = start_or_fail()};
+    char *n = job.names[0];
+    name(job.names[0], "long-");
+    size_t used = strlen(n);
+    memset(n + used, 'x', 255 - used);
+    n[255] = '\0';
+    static const size_t cuts[] = {30, 31, 32, 46, 47, 48, 62, 63, 64, 100, 126, 127, 128, 200,
+                                  254};
+    enum { CUTS = sizeof cuts / sizeof cuts[0] };
+    name_t prefixes[CUTS];
+    for (int i = 0; i < CUTS; i++) {
+        snprintf(prefixes[i], sizeof(name_t), "%.*s", (int)cuts[i], n);
+        make_foreign(prefixes[i]);
+    }
+    run_workers_or_fail(&job, 1, -1);
+    if (segmgr_shutdown(job.m) == -1)
+        lab_fail("segmgr_shutdown failed (its reason is on stderr)");
+    int left = exists(n);
+    for (int i = 0; i < CUTS; i++) {
+        if (!exists(prefixes[i]))
+            lab_fail("after a worker made a segment of a 255-byte name and the manager was "
+                     "shut down, another program's segment named by the first %zu bytes of "
+                     "that name was gone: the manager cut the long name short, and unlinked "
+                     "the wrong segment. It must keep the whole name, up to 255 bytes",
+                     cuts[i]);
+        shm_unlink(prefixes[i]);
+    }
+    if (left)
+        lab_fail("after segmgr_shutdown, the segment of a 255-byte name made by a worker is "
+                 "still in /dev/shm: the manager must keep the whole name, up to 255 bytes");
 }
 END_TEST
 
@@ -317,7 +384,8 @@ static void end_program_with(int sig, const char *sig_name, int whole_group)
               "another process that notices its end (a tracker) can unlink what it made"
             : "The manager's cleanup must not depend on the program getting to run its "
               "shutdown; and a tracker in the program's process group gets the signal too, "
-              "so it must ignore it";
+              "so it must not die of it, from the moment it exists (block the signal across "
+              "the fork, then ignore it)";
         lab_fail("after the program was ended with %s%s and its processes were gone, its "
                  "segment %s was still in /dev/shm. %s", sig_name,
                  whole_group ? " (sent to its whole process group)" : "", left, how);
@@ -326,6 +394,131 @@ static void end_program_with(int sig, const char *sig_name, int whole_group)
     snprintf(after, sizeof after, "after the program was ended with %s", sig_name);
     expect_foreign_intact(job.foreign, 'w', after);
 }
+
+/*
+ * The program again, with one more process that outlives it, until the
+ * test closes its end of `hold`: a worker that made a segment through the
+ * manager (by_exec 0), or a program that the program ran with exec (1).
+ * Whichever it is says it is ready, once it is.
+ */
+static void program_with_a_lingerer(int ready, int hold, struct job *job, int by_exec)
+{
+    setpgid(0, 0);
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+    job->m = segmgr_start();
+    if (job->m == NULL)
+        _exit(2);
+    struct segment s, w;
+    if (segmgr_create(job->m, job->names[2], 4096, &s) == -1)
+        _exit(3);
+    pid_t pid = fork();
+    if (pid == 0 && by_exec) {
+        char fd[16];
+        snprintf(fd, sizeof fd, "%d", ready);
+        dup2(hold, STDIN_FILENO);
+        execl("/proc/self/exe", "lingerer", "--linger", fd, (char *)NULL);
+        _exit(127);
+    }
+    if (pid == 0) {
+        if (segmgr_create(job->m, job->names[0], 4096, &w) == -1)
+            _exit(3);
+        if (write(ready, "r", 1) != 1)
+            _exit(4);
+        char c;
+        while (read(hold, &c, 1) > 0)
+            ;
+        _exit(0);
+    }
+    for (;;)
+        pause();
+}
+
+/* The program run by exec: says it is ready, then waits for its input to end. */
+static int lingerer(const char *ready_fd)
+{
+    int ready = atoi(ready_fd);
+    if (write(ready, "r", 1) != 1)
+        return 1;
+    close(ready);
+    char c;
+    while (read(STDIN_FILENO, &c, 1) > 0)
+        ;
+    return 0;
+}
+
+static void kill_program_leaving_a_lingerer(int by_exec)
+{
+    struct job job = {.m = NULL};
+    name(job.names[0], "lingering-worker");
+    name(job.names[2], "program");
+    int ready[2], hold[2];
+    if (pipe(ready) == -1 || pipe(hold) == -1)
+        lab_fail("harness: pipe: %s", strerror(errno));
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(ready[0]);
+        close(hold[1]);
+        program_with_a_lingerer(ready[1], hold[0], &job, by_exec);
+    }
+    close(ready[1]);
+    close(hold[0]);
+    char r;
+    ssize_t got = read(ready[0], &r, 1);
+    close(ready[0]);
+    const char *why = NULL;
+    char text[1024];
+    if (got != 1) {
+        why = "the program (a manager and one more process) ended before it was ready: its "
+              "segmgr_start or segmgr_create failed (see stderr)";
+    } else {
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        double deadline = now() + (by_exec ? CLEANUP_SECONDS : 0.5);
+        while (why == NULL && now() < deadline) {
+            if (!by_exec && still_there(job.names, 3) != job.names[0]) {
+                snprintf(text, sizeof text, "the program was killed with SIGKILL while one of "
+                         "its workers still ran, and %s was unlinked at once: a worker may still "
+                         "use the segments, so the manager must wait until every process of "
+                         "the program has ended, not only the one that started it",
+                         exists(job.names[0]) ? job.names[2] : job.names[0]);
+                why = text;
+            }
+            if (by_exec && !exists(job.names[2]))
+                break;
+            nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+        }
+        if (by_exec && why == NULL && exists(job.names[2])) {
+            snprintf(text, sizeof text, "the program was killed with SIGKILL; %.0f s later its "
+                     "segment %s was still there, while a program it had started with exec "
+                     "still ran. That program cannot use the manager, but it kept the "
+                     "manager's descriptor open, so the end never showed: open it with "
+                     "SOCK_CLOEXEC (or O_CLOEXEC)", CLEANUP_SECONDS, job.names[2]);
+            why = text;
+        }
+    }
+    close(hold[1]);  /* the lingerer may go now */
+    reap_all();
+    if (why != NULL)
+        lab_fail("%s", why);
+    const char *left = still_there(job.names, 3);
+    if (left != NULL)
+        lab_fail("the program was killed with SIGKILL and the process it left ended later; "
+                 "then %s was still in /dev/shm: the manager must clean up once the last "
+                 "process of the program has ended", left);
+}
+
+START_TEST(a_worker_that_outlives_the_program_keeps_the_segments_until_it_ends)
+{
+    kill_program_leaving_a_lingerer(0);
+}
+END_TEST
+
+START_TEST(a_program_started_by_exec_does_not_hold_the_cleanup_up)
+{
+    kill_program_leaving_a_lingerer(1);
+}
+END_TEST
 
 START_TEST(a_program_killed_with_sigkill_leaks_nothing)
 {
@@ -458,14 +651,20 @@ START_TEST(nothing_is_left_mapped_or_open)
 }
 END_TEST
 
-int main(void)
+int main(int argc, char *argv[])
 {
+    if (argc == 3 && strcmp(argv[1], "--linger") == 0)
+        return lingerer(argv[2]);
     Suite *s = suite_create("06-segment-manager");
     lab_add(s, segments_made_by_workers_are_unlinked_at_shutdown);
     lab_add(s, a_worker_killed_half_way_leaks_nothing);
+    lab_add(s, a_worker_killed_inside_its_create_leaks_nothing);
+    lab_add(s, a_long_name_is_tracked_whole);
     lab_add(s, a_program_killed_with_sigkill_leaks_nothing);
     lab_add(s, a_program_interrupted_with_sigint_leaks_nothing);
     lab_add(s, a_program_terminated_with_sigterm_leaks_nothing);
+    lab_add(s, a_worker_that_outlives_the_program_keeps_the_segments_until_it_ends);
+    lab_add(s, a_program_started_by_exec_does_not_hold_the_cleanup_up);
     lab_add(s, a_segment_made_by_another_program_is_left_alone);
     lab_add(s, two_managers_keep_to_their_own);
     lab_add(s, a_worker_cannot_shut_the_manager_down);

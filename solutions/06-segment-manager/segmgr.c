@@ -15,14 +15,19 @@
  * line to the program is a socket pair, and the program's end is inherited
  * by every process forked from the program; the kernel closes it in each
  * of them when it ends, even by SIGKILL. When the last is closed, the
- * tracker reads end-of-file. The tracker ignores the signals that end a
- * program from its terminal (SIGINT, SIGTERM...), which reach every
- * process of the program's group.
+ * tracker reads end-of-file. (A program run with exec cannot use the
+ * manager, so it does not keep the line: SOCK_CLOEXEC.)
+ *
+ * The signals that end a program from its terminal (SIGINT, SIGTERM...)
+ * reach every process of its group, the tracker included, which must
+ * outlive them: it ignores them, and they are blocked from before the fork
+ * until it does, so that one sent in between cannot end it either.
  *
  * The socket pair is of kind SOCK_SEQPACKET, so each message arrives whole
  * and on its own, even when several workers send at once; a send to a
  * tracker that is gone fails with EPIPE (MSG_NOSIGNAL), it does not kill.
  */
+#define _GNU_SOURCE /* close_range */
 #include "segmgr.h"
 #include "errors.h"
 
@@ -83,21 +88,18 @@ static void forget(struct names *names, const char *name)
 /* The tracker's whole life: take names until told to stop, or until every sender has ended. */
 static void track(int in)
 {
-    static const int endings[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
-    for (size_t i = 0; i < sizeof endings / sizeof endings[0]; i++)
-        signal(endings[i], SIG_IGN);
-
     struct names names = {NULL, 0, 0};
     char msg[NAME_MAX + 2];
     ssize_t len;
-    while ((len = recv(in, msg, sizeof msg - 1, 0)) > 0) {  /* 0: every sender has ended */
+    int told_to_stop = 0;
+    while (!told_to_stop && (len = recv(in, msg, sizeof msg - 1, 0)) > 0) {  /* 0: all have ended */
         msg[len] = '\0';
         if (msg[0] == '+')
             add(&names, msg + 1);
         else if (msg[0] == '-')
             forget(&names, msg + 1);
         else if (msg[0] == '!')
-            break;
+            told_to_stop = 1;
     }
     int failed = 0;
     for (size_t i = 0; i < names.n; i++) {
@@ -109,10 +111,14 @@ static void track(int in)
         free(names.at[i]);
     }
     free(names.at);
+    if (told_to_stop)  /* segmgr_shutdown waits for this answer */
+        send(in, failed ? "failed" : "done", failed ? 6 : 4, MSG_NOSIGNAL);
     close(in);
     /* _exit, not exit: the atexit handlers and stdio buffers are the program's, copied. */
     _exit(failed ? EXIT_FAILURE : EXIT_SUCCESS);
 }
+
+static const int endings[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
 
 struct segmgr *segmgr_start(void)
 {
@@ -122,23 +128,38 @@ struct segmgr *segmgr_start(void)
         return NULL;
     }
     int ends[2];
-    if (socketpair(AF_UNIX, SOCK_SEQPACKET, 0, ends) == -1) {
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ends) == -1) {
         warn_errno("segmgr_start: socketpair");
         free(m);
         return NULL;
     }
+    sigset_t block, old;
+    sigemptyset(&block);
+    for (size_t i = 0; i < sizeof endings / sizeof endings[0]; i++)
+        sigaddset(&block, endings[i]);
+    sigprocmask(SIG_BLOCK, &block, &old);
     pid_t pid = fork();
+    if (pid == 0) {
+        /* Ignored, then unblocked: one that came in between is dropped. */
+        for (size_t i = 0; i < sizeof endings / sizeof endings[0]; i++)
+            signal(endings[i], SIG_IGN);
+        sigprocmask(SIG_SETMASK, &old, NULL);
+        /* It keeps only its own end: holding the program's (or any other
+         * manager's), it would wait for itself to end. */
+        close(ends[1]);
+        close_range(3, ends[0] - 1, 0);
+        close_range(ends[0] + 1, ~0U, 0);
+        free(m);
+        track(ends[0]);
+    }
+    int saved = errno;
+    sigprocmask(SIG_SETMASK, &old, NULL);
     if (pid == -1) {
-        warn_errno("segmgr_start: fork");
+        warn_err(saved, "segmgr_start: fork");
         close(ends[0]);
         close(ends[1]);
         free(m);
         return NULL;
-    }
-    if (pid == 0) {
-        close(ends[1]);  /* else the tracker would wait for itself to end */
-        free(m);
-        track(ends[0]);
     }
     close(ends[0]);
     m->owner = getpid();
@@ -262,13 +283,19 @@ int segmgr_shutdown(struct segmgr *m)
         return -1;
     }
     int rc = tell(m, '!', "");
-    close(m->fd);
-    int status;
-    if (waitpid(m->tracker, &status, 0) == -1) {
-        warn_errno("segmgr_shutdown: waitpid(tracker %d)", (int)m->tracker);
+    char answer[16] = "";
+    if (rc == 0 && recv(m->fd, answer, sizeof answer - 1, 0) <= 0) {
+        warn_errno("segmgr_shutdown: no answer from the tracker (pid %d)", (int)m->tracker);
         rc = -1;
-    } else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        fprintf(stderr, "segmgr_shutdown: the tracker failed to unlink some segments\n");
+    } else if (rc == 0 && strcmp(answer, "done") != 0) {
+        fprintf(stderr, "segmgr_shutdown: the tracker could not unlink every segment (see "
+                "its messages above)\n");
+        rc = -1;
+    }
+    close(m->fd);
+    /* ECHILD: the program ignores SIGCHLD, and the kernel reaped the tracker itself. */
+    if (waitpid(m->tracker, NULL, 0) == -1 && errno != ECHILD) {
+        warn_errno("segmgr_shutdown: waitpid(tracker %d)", (int)m->tracker);
         rc = -1;
     }
     free(m);

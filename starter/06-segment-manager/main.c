@@ -52,20 +52,20 @@ static void program(int killed)
     struct segment s;
     if (segmgr_create(m, name, 4096, &s) == -1)
         exit(EXIT_FAILURE);
+    pid_t pids[WORKERS];
     for (int i = 0; i < WORKERS; i++) {
-        pid_t pid = fork();
-        if (pid == -1)
+        pids[i] = fork();
+        if (pids[i] == -1)
             die_errno("fork");
-        if (pid == 0)
+        if (pids[i] == 0)
             worker(m, i);
     }
     for (int i = 0; i < WORKERS; i++) {
         int status;
-        pid_t pid = wait(&status);
-        if (pid == -1)
-            die_errno("wait");
+        if (waitpid(pids[i], &status, 0) == -1)  /* by pid: a manager may have a child too */
+            die_errno("waitpid(worker %d)", i);
         if (WIFSIGNALED(status))
-            printf("program: a worker was killed by signal %d (%s)\n", WTERMSIG(status),
+            printf("program: worker %d was killed by signal %d (%s)\n", i, WTERMSIG(status),
                    strsignal(WTERMSIG(status)));
     }
     segmgr_detach(&s);

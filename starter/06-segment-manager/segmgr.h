@@ -11,7 +11,13 @@
  *   - once the program and all its workers have ended, however they ended:
  *     returned, crashed, interrupted (SIGINT, SIGTERM), killed (SIGKILL).
  * A segment that the manager did not make, it never unlinks, even when a
- * process of the program attaches to it: it is somebody else's.
+ * process of the program attaches to it: it is somebody else's. (A
+ * program that the program runs with exec is not one of its workers: it
+ * cannot use the manager.)
+ *
+ * A manager may run a process of its own, a child of the program: wait for
+ * your workers by their pids (waitpid), not with wait(), which waits for
+ * any child, that one too.
  *
  * Every function returns 0 (or a manager), or -1 (or NULL) having said on
  * stderr which call failed on which name, e.g.
