@@ -66,8 +66,25 @@ static int valid_kind(const char *name, size_t index, enum slist_kind kind)
     return 0;
 }
 
-/* Writes item into slot s; the caller has checked that a string fits. */
-static void store(const struct slist *l, struct slot *s, const struct slist_item *item)
+/*
+ * Where slot s keeps its string, in this process, and its capacity; NULL
+ * if the slot does not keep it inside the segment, after the slots (the
+ * segment was overwritten). Each field is read once: another process may
+ * be writing the segment while this one looks, so what was checked must be
+ * what is used.
+ */
+static char *room_of(const struct slist *l, const struct slot *s, size_t *capacity)
+{
+    uint64_t offset = s->offset, cap = s->capacity;
+    uint64_t first = sizeof(struct header) + l->len * sizeof(struct slot);
+    if (offset < first || offset > l->size || cap > l->size - offset)
+        return NULL;
+    *capacity = (size_t)cap;
+    return (char *)l->addr + offset;
+}
+
+/* Writes item into slot s, whose string room is `room`; the caller has checked that it fits. */
+static void store(struct slot *s, char *room, const struct slist_item *item)
 {
     s->kind = item->kind;
     switch (item->kind) {
@@ -76,7 +93,7 @@ static void store(const struct slist *l, struct slot *s, const struct slist_item
     case SLIST_BOOL: s->v.b = item->b; break;
     case SLIST_STRING:
         if (item->len > 0)  /* an empty string may come with s == NULL */
-            memcpy((char *)l->addr + s->offset, item->s, item->len);
+            memcpy(room, item->s, item->len);
         s->used = item->len;
         break;
     case SLIST_NONE: break;
@@ -135,8 +152,8 @@ int slist_create(struct slist *l, const char *name, const struct slist_item *ite
             room = items[i].len;
         s->capacity = (uint32_t)room;
         s->offset = next;
+        store(s, (char *)addr + next, &items[i]);
         next += round8(room);
-        store(l, s, &items[i]);
     }
     return 0;
 undo:
@@ -145,8 +162,8 @@ undo:
     return -1;
 }
 
-/* Is the segment at l a list whose slots all lie inside it? */
-static int holds_a_list(const struct slist *l, const char *name)
+/* Is the segment at l a list whose slots all lie inside it? Sets l->len. */
+static int holds_a_list(struct slist *l, const char *name)
 {
     const struct header *h = l->addr;
     if (l->size < sizeof *h || memcmp(h->magic, magic, sizeof magic) != 0) {
@@ -158,9 +175,11 @@ static int holds_a_list(const struct slist *l, const char *name)
                 "its %zu bytes hold\n", name, (unsigned long long)h->len, l->size);
         return 0;
     }
-    for (size_t i = 0; i < h->len; i++) {
+    l->len = h->len;
+    for (size_t i = 0; i < l->len; i++) {
+        size_t capacity;
         const struct slot *s = &slots(l)[i];
-        if (s->offset > l->size || s->capacity > l->size - s->offset || s->used > s->capacity) {
+        if (room_of(l, s, &capacity) == NULL || s->used > capacity) {
             fprintf(stderr, "slist_attach(\"%s\"): item %zu's slot lies outside the segment\n",
                     name, i);
             return 0;
@@ -200,7 +219,6 @@ int slist_attach(struct slist *l, const char *name)
         slist_detach(l);
         return -1;
     }
-    l->len = ((struct header *)addr)->len;
     return 0;
 }
 
@@ -213,25 +231,40 @@ static int valid_index(const struct slist *l, const char *call, size_t index)
     return 0;
 }
 
+/* Says that slot index was found overwritten; returns -1. */
+static int overwritten(const char *call, size_t index)
+{
+    fprintf(stderr, "%s: item %zu's slot lies outside the segment: another process overwrote "
+            "it\n", call, index);
+    return -1;
+}
+
 int slist_get(const struct slist *l, size_t index, struct slist_item *out)
 {
     if (!valid_index(l, "slist_get", index))
         return -1;
     const struct slot *s = &slots(l)[index];
-    *out = (struct slist_item){.kind = (enum slist_kind)s->kind, .capacity = s->capacity};
-    switch (s->kind) {
+    size_t capacity;
+    const char *room = room_of(l, s, &capacity);
+    if (room == NULL)
+        return overwritten("slist_get", index);
+    uint32_t kind = s->kind;
+    *out = (struct slist_item){.kind = (enum slist_kind)kind, .capacity = capacity};
+    switch (kind) {
     case SLIST_INT: out->i = s->v.i; break;
     case SLIST_DOUBLE: out->d = s->v.d; break;
     case SLIST_BOOL: out->b = s->v.b != 0; break;
     case SLIST_STRING:
         /* This process's address of the bytes: its own mapping plus the offset. */
-        out->s = (const char *)l->addr + s->offset;
+        out->s = room;
         out->len = s->used;
+        if (out->len > capacity)
+            return overwritten("slist_get", index);
         break;
     case SLIST_NONE: break;
     default:
-        fprintf(stderr, "slist_get: item %zu has kind %u, which is no kind of item: the "
-                "segment was overwritten\n", index, (unsigned)s->kind);
+        fprintf(stderr, "slist_get: item %zu has kind %u, which is no kind of item: another "
+                "process overwrote it\n", index, (unsigned)kind);
         return -1;
     }
     return 0;
@@ -242,12 +275,16 @@ int slist_set(struct slist *l, size_t index, const struct slist_item *item)
     if (!valid_index(l, "slist_set", index) || !valid_kind("slist_set", index, item->kind))
         return -1;
     struct slot *s = &slots(l)[index];
-    if (item->kind == SLIST_STRING && item->len > s->capacity) {
-        fprintf(stderr, "slist_set, item %zu: a string of %zu bytes does not fit its %u-byte "
-                "slot\n", index, item->len, (unsigned)s->capacity);
+    size_t capacity;
+    char *room = room_of(l, s, &capacity);
+    if (room == NULL)
+        return overwritten("slist_set", index);
+    if (item->kind == SLIST_STRING && item->len > capacity) {
+        fprintf(stderr, "slist_set, item %zu: a string of %zu bytes does not fit its %zu-byte "
+                "slot\n", index, item->len, capacity);
         return -1;
     }
-    store(l, s, item);
+    store(s, room, item);
     return 0;
 }
 
