@@ -156,9 +156,10 @@ static const char *differs(const struct slist *l, size_t i, const struct slist_i
         uintptr_t start = (uintptr_t)l->addr, end = start + l->size, at = (uintptr_t)got.s;
         if (got.len > 0 && (at < start || at > end || got.len > end - at)) {
             snprintf(why, sizeof why, "slist_get gave item %zu, a string of %zu bytes, at "
-                     "address %p, outside this process's mapping of the list (%p to %p): the "
-                     "slot holds a pointer, an address that means something only in the "
-                     "process that stored it. The bytes themselves must be in the segment",
+                     "address %p, outside this process's mapping of the list (%p to %p). If "
+                     "the slot holds a pointer, that is an address that means something only "
+                     "in the process that stored it: the bytes themselves must be in the "
+                     "segment, and out->s must point at them there (not at a copy)",
                      i, got.len, (void *)got.s, l->addr, (void *)end);
             return why;
         }
@@ -378,8 +379,8 @@ START_TEST(a_string_longer_than_its_slot_is_refused)
     if (slist_set(&l, 0, &eight) == -1)
         lab_fail("slist_set of a string of 8 bytes into a slot of 8 failed: it fits exactly");
     expect_item(&l, 0, &eight, "slist_set of 8 bytes into an 8-byte slot");
-    expect_item(&l, 1, &items[1], "slist_set of 8 bytes into item 0's 8-byte slot, item 1 "
-                "changed: the string ran past its slot.");
+    expect_item(&l, 1, &items[1], "slist_set of 8 bytes into item 0's 8-byte slot (if item 1 "
+                "changed, the string ran past its slot)");
     drop(&l, name);
 }
 END_TEST
@@ -538,6 +539,173 @@ START_TEST(bad_creates_leave_nothing_behind)
 }
 END_TEST
 
+START_TEST(the_largest_list_and_slot_are_made)
+{
+    const char *name = lab_name("largest");
+    static struct slist_item many[SLIST_MAX_ITEMS];
+    for (size_t i = 0; i < SLIST_MAX_ITEMS; i++)
+        many[i] = (struct slist_item){.kind = SLIST_INT, .i = (int64_t)i};
+    struct slist l;
+    if (slist_create(&l, name, many, SLIST_MAX_ITEMS) == -1)
+        lab_fail("slist_create of SLIST_MAX_ITEMS (%d) items failed: that many are allowed",
+                 SLIST_MAX_ITEMS);
+    expect_item(&l, SLIST_MAX_ITEMS - 1, &many[SLIST_MAX_ITEMS - 1],
+                "slist_create of SLIST_MAX_ITEMS items, the last one");
+    drop(&l, name);
+
+    /* One slot of the largest capacity, filled; and a string of a few hundred bytes. */
+    char *big = malloc(SLIST_MAX_CAPACITY);
+    if (big == NULL)
+        lab_fail("harness: out of memory");
+    for (size_t i = 0; i < SLIST_MAX_CAPACITY; i++)
+        big[i] = (char)('a' + i % 26);
+    const struct slist_item items[] = {
+        {.kind = SLIST_NONE, .capacity = SLIST_MAX_CAPACITY},
+        {.kind = SLIST_STRING, .s = big, .len = 700},
+    };
+    const struct slist_item full = {.kind = SLIST_STRING, .s = big, .len = SLIST_MAX_CAPACITY};
+    if (slist_create(&l, name, items, 2) == -1) {
+        free(big);
+        lab_fail("slist_create of a slot of SLIST_MAX_CAPACITY (%d) bytes and a string of 700 "
+                 "bytes failed: both are allowed", SLIST_MAX_CAPACITY);
+    }
+    int set = slist_set(&l, 0, &full);
+    const char *why = set == 0 ? differs(&l, 0, &full) : "slist_set failed (see stderr)";
+    const char *why700 = differs(&l, 1, &items[1]);
+    drop(&l, name);
+    free(big);
+    if (why != NULL)
+        lab_fail("a string of SLIST_MAX_CAPACITY bytes in a slot of that capacity: %s", why);
+    if (why700 != NULL)
+        lab_fail("a string of 700 bytes: %s", why700);
+}
+END_TEST
+
+/*
+ * The segment is memory any process of its owner may write. After random
+ * bytes of a list were overwritten, slist_attach may refuse it, or accept
+ * it; slist_get may refuse an item, or give it: but a string it gives must
+ * lie inside the segment, and nothing may crash. Each round runs in a child,
+ * so a crash is seen and told. The rounds are the same every run (a fixed
+ * seed), so a verdict never depends on luck.
+ */
+#define ROUNDS 300
+
+static uint64_t next_random(uint64_t *state)
+{
+    *state = *state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return *state >> 17;
+}
+
+/* Overwrites the bytes of a list: a few words with values likely to break a length or an offset. */
+static void overwrite(unsigned char *bytes, size_t size, uint64_t *state)
+{
+    static const uint64_t evil[] = {UINT64_MAX, 1ULL << 40, 0x7fffffff, 0x80000000, 0, 1};
+    int words = 1 + (int)(next_random(state) % 3);
+    for (int w = 0; w < words; w++) {
+        size_t at = (size_t)(next_random(state) % (size / 4)) * 4;
+        uint64_t v = next_random(state) % 2 ? evil[next_random(state) % 6]
+                                            : (uint64_t)size - next_random(state) % 64;
+        size_t n = size - at < 8 ? size - at : 8;
+        memcpy(bytes + at, &v, n);
+    }
+}
+
+/* In a child: attach (or use a list attached before), read every item. Exit 0, or 3 and a reason. */
+static void read_all_or_say(const struct slist *l, int out)
+{
+    for (size_t i = 0; i < l->len && i < SLIST_MAX_ITEMS; i++) {
+        struct slist_item got;
+        memset(&got, 0, sizeof got);
+        if (slist_get(l, i, &got) == -1 || got.kind != SLIST_STRING || got.len == 0)
+            continue;
+        uintptr_t start = (uintptr_t)l->addr, end = start + l->size, at = (uintptr_t)got.s;
+        if (at < start || at > end || got.len > end - at) {
+            dprintf(out, "slist_get gave item %zu as a string of %zu bytes at %p, outside the "
+                    "segment (%p to %p)", i, got.len, (void *)got.s, l->addr, (void *)end);
+            _exit(3);
+        }
+    }
+    _exit(0);
+}
+
+static void overwritten_rounds(int after_attach)
+{
+    const char *name = lab_name("overwritten");
+    const struct table *t = find_table("mixed");
+    struct slist l;
+    create_from_copies(&l, name, t);
+    unsigned char *clean = malloc(l.size);
+    if (clean == NULL)
+        lab_fail("harness: out of memory");
+    memcpy(clean, l.addr, l.size);
+    uint64_t state = 20261126;
+    char said[512] = "";
+    const char *why = NULL;
+    int status = 0;
+    for (int round = 0; round < ROUNDS && why == NULL; round++) {
+        memcpy(l.addr, clean, l.size);
+        int out[2];
+        if (pipe(out) == -1)
+            lab_fail("harness: pipe: %s", strerror(errno));
+        uint64_t round_state = state;
+        next_random(&state);
+        pid_t pid = fork();
+        if (pid == 0) {
+            close(out[0]);
+            fclose(stderr);  /* the refusals' messages are expected: 300 rounds of them */
+            struct slist seen;
+            if (after_attach) {
+                if (slist_attach(&seen, name) == -1)
+                    _exit(4);
+                overwrite(seen.addr, seen.size, &round_state);
+            } else {
+                overwrite(l.addr, l.size, &round_state);
+                if (slist_attach(&seen, name) == -1)
+                    _exit(0);  /* refused: fine */
+            }
+            read_all_or_say(&seen, out[1]);
+        }
+        close(out[1]);
+        ssize_t got = read(out[0], said, sizeof said - 1);
+        said[got > 0 ? got : 0] = '\0';
+        close(out[0]);
+        waitpid(pid, &status, 0);
+        if (WIFSIGNALED(status))
+            why = "crashed";
+        else if (WIFEXITED(status) && WEXITSTATUS(status) == 3)
+            why = said;
+        else if (WIFEXITED(status) && WEXITSTATUS(status) == 4)
+            why = "could not attach the list before it was overwritten";
+    }
+    memcpy(l.addr, clean, l.size);
+    free(clean);
+    drop(&l, name);
+    if (why == NULL)
+        return;
+    if (strcmp(why, "crashed") == 0)
+        lab_fail("some bytes of a list were overwritten, %s it was attached; then reading its "
+                 "items crashed (%s). The segment is memory that other processes write: check "
+                 "every length and offset read from it before using it",
+                 after_attach ? "after" : "before", lab_describe_status(status));
+    lab_fail("some bytes of a list were overwritten, %s it was attached; then %s. The "
+             "segment is memory that other processes write: check every length and offset "
+             "read from it before using it%s", after_attach ? "after" : "before", why,
+             after_attach ? ", at every slist_get, not only in slist_attach" : "");
+}
+
+START_TEST(an_overwritten_list_is_refused_never_trusted)
+{
+    overwritten_rounds(0);
+}
+END_TEST
+
+START_TEST(a_list_overwritten_after_attach_is_not_trusted_either)
+{
+    overwritten_rounds(1);
+}
+END_TEST
+
 static void create_attach_detach_unlink(void)
 {
     const char *name = lab_name("cycle");
@@ -552,6 +720,11 @@ static void create_attach_detach_unlink(void)
     if (slist_attach(&b, name) == 0)
         lab_fail("slist_attach accepted 4096 zero bytes as a list");
     shm_unlink(name);
+    /* and a create refused for its last item, when the rest may be made already */
+    const struct slist_item bad[] = {{STR("fine"), .capacity = 4096}, {.kind = (enum slist_kind)99}};
+    if (slist_create(&a, name, bad, 2) == 0)
+        lab_fail("slist_create made a list holding an item of kind 99");
+    shm_unlink(name);
 }
 
 START_TEST(nothing_is_left_mapped_or_open)
@@ -559,7 +732,7 @@ START_TEST(nothing_is_left_mapped_or_open)
     lab_expect_no_mapping_leak(create_attach_detach_unlink, 50,
                                "lists made, attached, detached and unlinked",
                                "slist_detach must munmap what create and attach mapped, and "
-                               "a refused attach must unmap what it mapped");
+                               "a refused attach or create must unmap what it mapped");
 }
 END_TEST
 
@@ -576,6 +749,9 @@ int main(int argc, char *argv[])
     lab_add(s, its_length_never_changes);
     lab_add(s, attach_refuses_a_segment_that_is_not_a_list);
     lab_add(s, bad_creates_leave_nothing_behind);
+    lab_add(s, the_largest_list_and_slot_are_made);
+    lab_add(s, an_overwritten_list_is_refused_never_trusted);
+    lab_add(s, a_list_overwritten_after_attach_is_not_trusted_either);
     lab_add(s, nothing_is_left_mapped_or_open);
     return lab_main(s);
 }

@@ -13,6 +13,11 @@
  * on which name or item, e.g.
  *     slist_set, item 3: a string of 12 bytes does not fit its 8-byte slot
  *
+ * The segment is memory that any process of its owner may write, at any
+ * time, and get wrong: nothing read from it is trusted. slist_attach
+ * refuses a segment that does not hold a list; slist_get and slist_set
+ * refuse (-1) an item whose slot does not lie inside the segment.
+ *
  * There is no lock: like Python's, this list is for one writer at a time
  * (lessons 02 and 03 show how to add one).
  */

@@ -21,6 +21,20 @@ static uint64_t *table(const struct slist *l) { return (uint64_t *)((char *)l->a
 static struct record *rec(const struct slist *l, size_t i) { return (struct record *)((char *)l->addr + table(l)[i]); }
 static char *room_of(const struct slist *l, size_t i) { return (char *)(rec(l, i) + 1); }
 
+/* Record i, if the table and the record lie inside the segment (checked at each use). */
+static struct record *checked(const struct slist *l, size_t i)
+{
+    uint64_t at = table(l)[i];
+    if (at < sizeof(struct head) + 8 * l->len || at > l->size - sizeof(struct record))
+        return NULL;
+    struct record *r = (struct record *)((char *)l->addr + at);
+    uint32_t room = r->room;
+    uint64_t used = r->used;
+    if (room > l->size - at - sizeof(struct record) || used > room)
+        return NULL;
+    return r;
+}
+
 static size_t room_for(const struct slist_item *it)
 {
     return it->kind == SLIST_STRING && it->len > it->capacity ? it->len : it->capacity;
@@ -104,19 +118,25 @@ int slist_attach(struct slist *l, const char *name)
 int slist_get(const struct slist *l, size_t i, struct slist_item *out)
 {
     if (i >= l->len) { fprintf(stderr, "slist_get: no item %zu\n", i); return -1; }
-    struct record *r = rec(l, i);
-    *out = (struct slist_item){.kind = (enum slist_kind)r->kind, .capacity = r->room};
-    if (r->kind == SLIST_INT) memcpy(&out->i, &r->num, 8);
-    if (r->kind == SLIST_DOUBLE) memcpy(&out->d, &r->num, 8);
-    if (r->kind == SLIST_BOOL) out->b = r->flag;
-    if (r->kind == SLIST_STRING) { out->s = room_of(l, i); out->len = r->used; }
-    return r->kind <= SLIST_STRING ? 0 : -1;
+    struct record *r = checked(l, i);
+    if (r == NULL) { fprintf(stderr, "slist_get: item %zu overwritten\n", i); return -1; }
+    uint8_t kind = r->kind;
+    uint32_t room = r->room;
+    uint64_t used = r->used;
+    if (used > room) return -1;  /* changed since checked */
+    *out = (struct slist_item){.kind = (enum slist_kind)kind, .capacity = room};
+    if (kind == SLIST_INT) memcpy(&out->i, &r->num, 8);
+    if (kind == SLIST_DOUBLE) memcpy(&out->d, &r->num, 8);
+    if (kind == SLIST_BOOL) out->b = r->flag;
+    if (kind == SLIST_STRING) { out->s = (char *)(r + 1); out->len = used; }
+    return kind <= SLIST_STRING ? 0 : -1;
 }
 
 int slist_set(struct slist *l, size_t i, const struct slist_item *it)
 {
-    if (i >= l->len || (unsigned)it->kind > SLIST_STRING ||
-        (it->kind == SLIST_STRING && it->len > rec(l, i)->room)) {
+    struct record *r = i < l->len ? checked(l, i) : NULL;
+    if (r == NULL || (unsigned)it->kind > SLIST_STRING ||
+        (it->kind == SLIST_STRING && it->len > r->room)) {
         fprintf(stderr, "slist_set: item %zu refused\n", i);
         return -1;
     }
