@@ -130,6 +130,13 @@ START_TEST(exits_in_the_middle)
 }
 END_TEST
 
+/* Check would count this as passed: the code under test ends the test process with status 0. */
+START_TEST(exits_with_status_0_in_the_middle)
+{
+    exit(0);
+}
+END_TEST
+
 START_TEST(fails_with_its_own_words)
 {
     lab_fail("the counter says %d", 97);
@@ -210,6 +217,7 @@ static const struct expectation expected[] = {
     {&hangs, "FAIL", "deadlock or endless loop"},
     {&crashes, "FAIL", "received signal 11"},
     {&exits_in_the_middle, "FAIL", "exited with status 4 in the middle of the test"},
+    {&exits_with_status_0_in_the_middle, "FAIL", "exited with status 0 in the middle of the test"},
     {&fails_with_its_own_words, "FAIL", "the counter says 97"},
     {&a_worker_fails, "FAIL", "worker 1 (pid"},
     {&a_worker_hangs, "FAIL", "1 of 2 workers were still running after 0.5 s and were killed. HINT-FOR-HANGS"},
