@@ -1,0 +1,2 @@
+#define COLLECT_MAX 1
+int collect(void);
