@@ -9,6 +9,9 @@
 #   make watch            grade the lesson in progress each time you save it
 #   make reset LESSON=01  put a lesson's starter back (asks first; keeps yours)
 #   make docs             the book, both editions (docs-student, docs-full: one)
+#   make grade-all SUBMISSIONS=dir   grade a class, each submission sandboxed (OUT=build/class)
+#   make dist             the student kit, build/dist/shmlab-student.tar.gz
+#   make gradescope       the Gradescope autograder, build/gradescope/shmlab-autograder.zip
 #   make stress LESSON=02 RUNS=200
 #   make test             the project's own tests (what CI runs)
 #   make bench            the manager's speed, beside raw round trips and Python's Manager
@@ -26,7 +29,7 @@ FUZZ_SECONDS ?= 600
 LESSONS := $(shell awk '!/^\#/ && NF { print $$1 "-" $$2 }' lessons/lessons.tsv)
 
 .PHONY: all list hint check grade watch reset run stress test fuzz bench docs docs-student \
-        docs-full deps lessons clean
+        docs-full grade-all dist gradescope deps lessons clean
 
 # make turns any failed command into its own exit status 2, but `make grade`
 # promises 0 (all pass), 1 (some fail) and 2 (cannot grade). In question
@@ -70,6 +73,20 @@ test:
 docs:
 	+@tests/deps docs
 	@docs/book build both
+
+SUBMISSIONS ?=
+OUT ?= build/class
+
+grade-all:
+	+@tests/deps class
+	@tests/class grade "$(SUBMISSIONS)" "$(OUT)"
+
+dist:
+	+@tests/deps docs
+	@tests/package dist
+
+gradescope:
+	@tests/package gradescope
 
 docs-student:
 	+@tests/deps docs
