@@ -11,7 +11,8 @@
  * made, as any caller may.
  * Nothing here is a race: each check is decided by what the code does.
  * Measured with `make stress LESSON=05 RUNS=200` on a 2-core machine: the
- * starter caught 200/200, the solution passed 200/200, 0.01 s per run.
+ * starter caught 200/200 (0.02 s per run), the solution passed 200/200 (0.15 s
+ * per run: the 600 rounds of overwritten lists are most of it).
  */
 #include "lab.h"
 #include "slist.h"
