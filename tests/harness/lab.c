@@ -175,6 +175,27 @@ void lab_expect_no_mapping_leak(void (*cycle)(void), int rounds, const char *wha
 /* ---- processes left behind -------------------------------------------- */
 
 /* Fills pids with the running (not zombie) children of this process; returns how many. */
+/*
+ * What /proc/<pid>/stat says of a process: its state, parent and session.
+ * 0, or -1 if it has gone. The command name may hold spaces and
+ * parentheses: the fields are read from past the last ')'.
+ */
+static int proc_stat(pid_t pid, char *state, int *ppid, int *session)
+{
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *stat = fopen(path, "r");
+    if (stat == NULL)
+        return -1;
+    size_t len = fread(buf, 1, sizeof buf - 1, stat);
+    fclose(stat);
+    buf[len] = '\0';
+    char *end = strrchr(buf, ')');
+    if (end == NULL || sscanf(end + 1, " %c %d %*d %d", state, ppid, session) != 3)
+        return -1;
+    return 0;
+}
+
 static int find_children(pid_t *pids, int max)
 {
     DIR *proc = opendir("/proc");
@@ -184,22 +205,13 @@ static int find_children(pid_t *pids, int max)
     pid_t self = getpid();
     struct dirent *entry;
     while ((entry = readdir(proc)) != NULL && n < max) {
-        char path[300], state;
-        int pid, ppid;
+        char state;
+        int ppid, session;
         if (entry->d_name[0] < '0' || entry->d_name[0] > '9')
             continue;
-        snprintf(path, sizeof path, "/proc/%s/stat", entry->d_name);
-        FILE *stat = fopen(path, "r");
-        if (stat == NULL)
-            continue;  /* it ended while we looked */
-        /* The command name may hold spaces and parentheses: skip past the last ')'. */
-        char buf[512];
-        size_t len = fread(buf, 1, sizeof buf - 1, stat);
-        fclose(stat);
-        buf[len] = '\0';
-        char *end = strrchr(buf, ')');
-        if (end != NULL && sscanf(buf, "%d", &pid) == 1 &&
-            sscanf(end + 1, " %c %d", &state, &ppid) == 2 && ppid == self && state != 'Z')
+        pid_t pid = (pid_t)atoi(entry->d_name);
+        /* -1: it ended while we looked */
+        if (proc_stat(pid, &state, &ppid, &session) == 0 && ppid == self && state != 'Z')
             pids[n++] = pid;
     }
     closedir(proc);
@@ -235,24 +247,6 @@ static int kill_children(char *report)
     return killed;
 }
 
-/* The session of a process (a zombie's too), or -1. */
-static pid_t session_of(pid_t pid)
-{
-    char path[64], buf[512];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    FILE *stat = fopen(path, "r");
-    if (stat == NULL)
-        return -1;
-    size_t len = fread(buf, 1, sizeof buf - 1, stat);
-    fclose(stat);
-    buf[len] = '\0';
-    char *end = strrchr(buf, ')');  /* past the command name, which may hold anything */
-    int session;
-    if (end == NULL || sscanf(end + 1, " %*c %*d %*d %d", &session) != 1)
-        return -1;
-    return session;
-}
-
 /*
  * A daemon, a process that left our session (setsid) and whose parent
  * ended, comes to us only because we are a subreaper; on a real system
@@ -261,8 +255,9 @@ static pid_t session_of(pid_t pid)
  */
 static int is_adopted_daemon(pid_t pid)
 {
-    pid_t session = session_of(pid);
-    return session != -1 && session != getsid(0);
+    char state;
+    int ppid, session;
+    return proc_stat(pid, &state, &ppid, &session) == 0 && session != getsid(0);
 }
 
 static void check_children(char *report)
