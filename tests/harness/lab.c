@@ -46,8 +46,21 @@ static int done_status;
  * and another as they end on their own; a start without its end is a test
  * that hung or crashed.
  */
-static char progress_path[64];
-static int give_up_after;
+static char progress_path[4096];
+static int give_up_after;          /* 0: never give up */
+static int progress_is_ours;       /* made here (so removed here), not given by LAB_PROGRESS */
+
+/*
+ * For the student's command: each test's stderr goes to a file of its own
+ * (LAB_STDERR_DIR/test-<n>.txt, n counting from 1), so that what the code
+ * under test printed can be shown under the test it belongs to.
+ */
+static char stderr_dir[3072];
+
+/* The tests' names, as added: LAB_LIST=1 prints them instead of running them. */
+#define MAX_TESTS 256
+static const char *test_names[MAX_TESTS];
+static int n_tests;
 
 static void mark(char c)
 {
@@ -66,8 +79,8 @@ void lab_test_ended(void)
     mark('E');
 }
 
-/* How many tests started and never ended on their own. */
-static int tests_lost(void)
+/* How many tests started, and how many of them never ended on their own. */
+static int count_marks(int *started_out)
 {
     int fd = open(progress_path, O_RDONLY), started = 0, ended = 0;
     char buf[4096];
@@ -79,7 +92,20 @@ static int tests_lost(void)
         }
     if (fd != -1)
         close(fd);
+    *started_out = started;
     return started - ended;
+}
+
+/* This test's stderr to its own file (see stderr_dir); the n-th test's is test-<n>.txt. */
+static void redirect_stderr(int n)
+{
+    char path[sizeof stderr_dir + 32];
+    snprintf(path, sizeof path, "%s/test-%d.txt", stderr_dir, n);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd == -1)
+        return;  /* stderr stays where it was: only the display loses */
+    dup2(fd, STDERR_FILENO);
+    close(fd);
 }
 
 /* ---- small helpers ---------------------------------------------------- */
@@ -323,9 +349,12 @@ static void remove_leftovers(char *report)
 static void before_test(void)
 {
     if (progress_path[0] != '\0') {
-        int lost = tests_lost();
+        int started;
+        int lost = count_marks(&started);
         mark('S');
-        if (lost >= give_up_after)
+        if (stderr_dir[0] != '\0')
+            redirect_stderr(started + 1);
+        if (give_up_after > 0 && lost >= give_up_after)
             lab_fail("not run: %d earlier test(s) of this suite hung or crashed, and the grader "
                      "stops after %d (LAB_GIVE_UP_AFTER); fix those first", lost, give_up_after);
     }
@@ -354,6 +383,8 @@ static void after_test(void)
 
 void lab_add(Suite *suite, const TTest *test)
 {
+    if (n_tests < MAX_TESTS)
+        test_names[n_tests++] = test->name;
     const char *seconds = getenv("LAB_TEST_SECONDS");
     if (seconds != NULL && atoi(seconds) > 0)
         test_seconds = atoi(seconds);
@@ -507,15 +538,42 @@ int lab_main(Suite *suite)
     for (size_t i = 0; i < sizeof selectors / sizeof selectors[0]; i++)
         unsetenv(selectors[i]);
 
+    /* A grader's or the student's command's question: which tests are there? */
+    const char *list = getenv("LAB_LIST");
+    if (list != NULL && list[0] != '\0') {
+        for (int i = 0; i < n_tests; i++)
+            printf("%s\n", test_names[i]);
+        return fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    }
+
+    /*
+     * The marks that tell which test runs: in LAB_PROGRESS, where the
+     * student's command reads them ("test 3 of 7"), or in a file of our own
+     * when only giving up or the tests' stderr need them.
+     */
     const char *give_up = getenv("LAB_GIVE_UP_AFTER");
-    if (give_up != NULL && atoi(give_up) > 0) {
+    if (give_up != NULL && atoi(give_up) > 0)
         give_up_after = atoi(give_up);
-        snprintf(progress_path, sizeof progress_path, "/tmp/lab-progress-XXXXXX");
-        int fd = mkstemp(progress_path);
+    const char *dir = getenv("LAB_STDERR_DIR");
+    if (dir != NULL && dir[0] != '\0' && strlen(dir) < sizeof stderr_dir)
+        snprintf(stderr_dir, sizeof stderr_dir, "%s", dir);
+    const char *given = getenv("LAB_PROGRESS");
+    if (given != NULL && given[0] != '\0' && strlen(given) < sizeof progress_path) {
+        snprintf(progress_path, sizeof progress_path, "%s", given);
+        int fd = open(progress_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
         if (fd == -1)
             progress_path[0] = '\0';
         else
             close(fd);
+    } else if (give_up_after > 0 || stderr_dir[0] != '\0') {
+        snprintf(progress_path, sizeof progress_path, "/tmp/lab-progress-XXXXXX");
+        int fd = mkstemp(progress_path);
+        if (fd == -1)
+            progress_path[0] = '\0';
+        else {
+            close(fd);
+            progress_is_ours = 1;
+        }
     }
 
     SRunner *runner = srunner_create(suite);
@@ -528,7 +586,7 @@ int lab_main(Suite *suite)
     /* Whatever a failed test left behind goes, before anything is reported. */
     kill_children(NULL);
     remove_leftovers(NULL);
-    if (progress_path[0] != '\0')
+    if (progress_is_ours)
         unlink(progress_path);
 
     TestResult **results = srunner_results(runner);

@@ -23,7 +23,15 @@
  */
 #define LAB_TEST_SECONDS 10
 
-/* Runs the suite, prints one line per test and Check's summary, returns 0 iff all passed. */
+/*
+ * Runs the suite, prints one line per test and Check's summary, returns 0 iff all passed.
+ * What the lab's driver and grader set in the environment:
+ *   LAB_LIST=1          print the tests' names, one per line, and run nothing
+ *   LAB_RESULTS=path    also write "ok|FAIL<TAB>name<TAB>message" per test there
+ *   LAB_PROGRESS=path   a mark ('S') there as each test starts: which one runs
+ *   LAB_STDERR_DIR=dir  the n-th test's stderr goes to dir/test-<n>.txt
+ *   LAB_GIVE_UP_AFTER=n skip the rest once n tests hung or crashed
+ */
 int lab_main(Suite *suite);
 
 /*

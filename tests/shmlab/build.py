@@ -1,0 +1,413 @@
+"""Compiling a lesson: the lab's side once per version, the student's files per grade.
+
+A lesson's programs are made from three places:
+  - the student's editable files (lesson.files), from a workspace, starter/,
+    solutions/ or a test variant: nothing else is ever taken from a student;
+  - everything else of the lesson (its header, its demo) from starter/<lesson>/;
+  - its Check suite tests/<lesson>.c and the harness tests/harness/.
+The lab's side (suite, harness, what the build kind adds) is compiled once per
+version of its files into an objects directory and reused: grading a class
+compiles it once, not once per student.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from .common import Lab, LabError
+from .manifest import Lesson, Manifest
+
+# C17 plus POSIX.1-2008; _DEFAULT_SOURCE adds what Linux has beyond it (MAP_ANONYMOUS).
+CFLAGS = ("-std=c17", "-D_POSIX_C_SOURCE=200809L", "-D_DEFAULT_SOURCE",
+          "-Wall", "-Wextra", "-Werror", "-O2", "-g", "-gdwarf-4")
+SANITIZE = ("-fsanitize=address,undefined", "-fno-sanitize-recover=all",
+            "-fno-omit-frame-pointer")
+COMMON_INCLUDES = ("-Istarter/common", "-Istarter/common/manager", "-Itests/harness")
+MODES = ("normal", "asan")
+
+# Sections a lesson's object may make: code, data and what describes them;
+# nothing the loader runs by itself (.init_array, .ctors, .init, .fini...).
+ALLOWED_SECTION = (r"^\.(text|data|bss|rodata|tdata|tbss)([.].*)?$|^\.rela\.|"
+                   r"^\.(comment|eh_frame|symtab|strtab|shstrtab|group|llvm_addrsig)$|"
+                   r"^\.note\.(GNU-stack|gnu\.property)$|^\.debug_")
+# Calls no lesson needs, and that could reach into the test program.
+FORBIDDEN_CALLS = frozenset((
+    "ptrace", "process_vm_readv", "process_vm_writev", "popen", "system",
+    "execl", "execlp", "execle", "execv", "execvp", "execvpe", "execve", "fexecve",
+    "posix_spawn", "posix_spawnp", "dlopen", "dlsym", "dlvsym", "dlmopen"))
+
+
+@dataclass(frozen=True)
+class Toolchain:
+    """The compilers and Check's flags, read once from the environment."""
+    cc: str
+    race_cc: str
+    check_cflags: tuple[str, ...]
+    check_libs: tuple[str, ...]
+
+    @staticmethod
+    def from_env() -> "Toolchain":
+        def pkg(flag: str) -> tuple[str, ...]:
+            try:
+                done = subprocess.run(["pkg-config", flag, "check"], capture_output=True,
+                                      text=True, check=False)
+            except OSError as e:
+                raise LabError(f"pkg-config: {e.strerror} (tests/deps installs it)") from None
+            if done.returncode != 0:
+                raise LabError("pkg-config cannot find Check (tests/deps installs it: "
+                               "Debian's package check)")
+            return tuple(done.stdout.split())
+        return Toolchain(cc=os.environ.get("CC") or "cc",
+                         race_cc=os.environ.get("RACE_CC") or "clang",
+                         check_cflags=pkg("--cflags"), check_libs=pkg("--libs"))
+
+    def compiler(self, mode: str) -> list[str]:
+        return [self.cc, *SANITIZE] if mode == "asan" else [self.cc]
+
+
+@dataclass(frozen=True)
+class LabObjects:
+    """The lab's side of one lesson in one mode, compiled."""
+    dir: Path
+    flags: tuple[str, ...]       # link flags the build kind needs
+    tests: tuple[str, ...]       # the suite's tests, as the suite itself lists them
+
+    def objects(self, part: str) -> list[str]:
+        return sorted(str(p) for p in (self.dir / part).glob("*.o"))
+
+
+@dataclass(frozen=True)
+class Built:
+    ok: bool
+    out: Path       # OUT/check (the suite), OUT/demo, OUT/build.log
+    log: str        # why it did not build (compiler or policing messages)
+    objects: LabObjects | None
+
+
+def includes(lesson: Lesson) -> list[str]:
+    return [f"-Istarter/{lesson.name}", *COMMON_INCLUDES]
+
+
+def _lab_sources(lab: Lab, lesson: Lesson, mode: str) -> tuple[list[str], list[str], tuple[str, ...]]:
+    """The suite's sources, the build kind's extra sources, and its link flags."""
+    tests = [f"tests/{lesson.name}.c", "tests/harness/lab.c"]
+    if lesson.build == "race":
+        # The amplifier needs the race build of the student's file (normal mode only).
+        return tests, (["tests/harness/amplify.c"] if mode == "normal" else []), ()
+    if lesson.build == "crash":
+        # shm_open can be made to kill its caller right after it creates a segment.
+        return tests, ["tests/harness/crash_shm_open.c"], ("-Wl,--wrap=shm_open",)
+    if lesson.build == "manager":
+        # The manager, and reads from it that pause before they return.
+        extras = sorted(f"starter/common/manager/{p.name}"
+                        for p in (lab.root / "starter/common/manager").glob("*.c"))
+        return tests, extras + ["tests/harness/amplify_manager.c"], (
+            "-Wl,--wrap=mgr_get,--wrap=mgr_keys,--wrap=mgr_len,--wrap=mgr_call",)
+    return tests, [], ()
+
+
+def _digest(parts: list[bytes]) -> str:
+    h = hashlib.sha256()
+    for part in parts:
+        h.update(len(part).to_bytes(8, "little"))
+        h.update(part)
+    return h.hexdigest()[:16]
+
+
+def lab_stamp(lab: Lab, tc: Toolchain, lesson: Lesson, mode: str) -> str:
+    """A hash of everything the lab's side of LESSON is built from (cheap: no compiling)."""
+    tests, extras, flags = _lab_sources(lab, lesson, mode)
+    headers = sorted(str(p.relative_to(lab.root)) for pattern in (
+        "tests/harness/*.h", f"starter/{lesson.name}/*.h", "starter/common/*.h",
+        "starter/common/manager/*.h") for p in lab.root.glob(pattern))
+    starter = [f"starter/{lesson.name}/{f}" for f in lesson.files]
+    parts = [" ".join([*tc.compiler(mode), tc.race_cc, *CFLAGS, *flags, *tc.check_cflags,
+                       *tc.check_libs]).encode()]
+    for path in [*tests, *extras, *headers, *starter, f"starter/{lesson.name}/main.c"]:
+        parts.append(path.encode())
+        parts.append(_read(lab.root / path))
+    return _digest(parts)
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as e:
+        raise LabError(f"cannot read {path}: {e.strerror}") from None
+
+
+def _run(lab: Lab, argv: list[str], log: list[str]) -> bool:
+    """Runs a compiler or a binary tool in the lab's root; its messages go to LOG."""
+    try:
+        done = subprocess.run(argv, cwd=lab.root, capture_output=True, text=True,
+                              errors="replace", check=False)
+    except OSError as e:
+        log.append(f"{argv[0]}: {e.strerror}")
+        return False
+    if done.stdout:
+        log.append(done.stdout.rstrip("\n"))
+    if done.stderr:
+        log.append(done.stderr.rstrip("\n"))
+    return done.returncode == 0
+
+
+def _output(lab: Lab, argv: list[str]) -> str:
+    done = subprocess.run(argv, cwd=lab.root, capture_output=True, text=True,
+                          errors="replace", check=False)
+    return done.stdout
+
+
+def objects_root(lab: Lab) -> Path:
+    return Path(os.environ.get("LAB_OBJECTS") or lab.build / "lab-objects")
+
+
+def lab_objects(lab: Lab, tc: Toolchain, lesson: Lesson, mode: str) -> LabObjects:
+    """The lab's side of LESSON in MODE, compiled if this version of it was not yet.
+
+    A class's sandboxes (LAB_OBJECTS_PINNED) use what `prepare` compiled, even
+    if the lab changed since. Raises LabError with the compiler's messages.
+    """
+    root = objects_root(lab)
+    pin = root / f"{lesson.name}-{mode}.current"
+    if os.environ.get("LAB_OBJECTS_PINNED") and pin.is_file():
+        return _load_objects(root / pin.read_text().strip())
+    stamp = lab_stamp(lab, tc, lesson, mode)
+    done = root / f"{lesson.name}-{mode}-{stamp}"
+    if not (done / "done").is_file():
+        _compile_objects(lab, tc, lesson, mode, done)
+    _pin(pin, done.name)
+    if mode == "normal":
+        _pin(root / f"{lesson.name}-normal.tests", (done / "tests.txt").read_text())
+    return _load_objects(done)
+
+
+def _pin(path: Path, text: str) -> None:
+    tmp = path.with_name(f"{path.name}.{os.getpid()}")
+    try:
+        tmp.write_text(text if text.endswith("\n") or not text else text + "\n")
+        tmp.replace(path)
+    except OSError as e:
+        raise LabError(f"cannot write {path}: {e.strerror}") from None
+
+
+def _load_objects(d: Path) -> LabObjects:
+    try:
+        flags = tuple((d / "flags").read_text().split())
+        tests = tuple((d / "tests.txt").read_text().split())
+    except OSError as e:
+        raise LabError(f"the lab's compiled objects in {d} are incomplete ({e.strerror}): "
+                       "make clean, then try again") from None
+    return LabObjects(dir=d, flags=flags, tests=tests)
+
+
+def _compile_objects(lab: Lab, tc: Toolchain, lesson: Lesson, mode: str, done: Path) -> None:
+    tmp = done.with_name(f"{done.name}.tmp.{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    for part in ("test", "extra", "starter"):
+        (tmp / part).mkdir(parents=True, exist_ok=True)
+    tests, extras, flags = _lab_sources(lab, lesson, mode)
+    cc = tc.compiler(mode)
+    inc = includes(lesson)
+    log: list[str] = []
+    ok = all(_run(lab, [*cc, *CFLAGS, *inc, *tc.check_cflags, "-c", f, "-o",
+                        str(tmp / "test" / (Path(f).stem + ".o"))], log) for f in tests)
+    ok = ok and all(_run(lab, [*cc, *CFLAGS, *inc, "-c", f, "-o",
+                               str(tmp / "extra" / (Path(f).stem + ".o"))], log) for f in extras)
+    # The reference program: the suite with the starter's files. It lists the
+    # suite's tests, and tells the names a student's file may not define.
+    ok = ok and all(_run(lab, [tc.cc, *CFLAGS, *inc, "-c", f"starter/{lesson.name}/{f}", "-o",
+                               str(tmp / "starter" / (Path(f).stem + ".o"))], log)
+                    for f in lesson.files)
+    reference = tmp / "reference"
+    lab_part = LabObjects(dir=tmp, flags=flags, tests=())
+    ok = ok and _run(lab, [*cc, *CFLAGS, "-o", str(reference), *lab_part.objects("test"),
+                           *lab_part.objects("extra"), *lab_part.objects("starter"), *flags,
+                           *tc.check_libs], log)
+    if not ok:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise LabError(f"the lab's own code for lesson {lesson.id} did not build (not your "
+                       "fault):\n" + "\n".join(log))
+    listed = subprocess.run([str(reference)], env={**os.environ, "LAB_LIST": "1"},
+                            capture_output=True, text=True, check=False)
+    if listed.returncode != 0 or not listed.stdout.split():
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise LabError(f"the suite of lesson {lesson.id} did not list its tests (LAB_LIST=1)")
+    (tmp / "tests.txt").write_text(listed.stdout)
+    (tmp / "flags").write_text(" ".join(flags) + "\n")
+    (tmp / "forbidden").write_text("\n".join(sorted(
+        _names_of_program(lab, reference) - _defined(lab, lab_part.objects("starter")))) + "\n")
+    reference.unlink()
+    (tmp / "done").touch()
+    try:
+        tmp.rename(done)
+    except OSError:
+        shutil.rmtree(tmp, ignore_errors=True)  # two builds at once: the first one wins
+
+
+def _defined(lab: Lab, objects: list[str]) -> set[str]:
+    return {f[2] for f in (line.split() for line in
+                           _output(lab, ["nm", "-g", "--defined-only", *objects]).splitlines())
+            if len(f) == 3}
+
+
+def _names_of_program(lab: Lab, program: Path) -> set[str]:
+    """Every name the program and its libraries define, and every name it refers to."""
+    names: set[str] = set()
+    for f in (line.split() for line in _output(lab, ["nm", str(program)]).splitlines()):
+        if len(f) == 3 and f[1].isupper():
+            names.add(f[2])
+        elif len(f) == 2 and f[0] in ("U", "w", "v", "V"):
+            names.add(f[1].split("@")[0])  # referred to, weakly or not (__gmon_start__)
+    for line in _output(lab, ["ldd", str(program)]).splitlines():
+        f = line.split()
+        if len(f) >= 3 and f[2].startswith("/"):
+            for g in (x.split() for x in
+                      _output(lab, ["nm", "-D", "--defined-only", f[2]]).splitlines()):
+                if len(g) == 3:
+                    names.add(g[2].split("@")[0])
+    return names
+
+
+def police(lab: Lab, tc: Toolchain, lesson: Lesson, obj: Path, source: Path,
+           objects: LabObjects) -> str:
+    """Why a student's compiled file may not run inside the test program, or "".
+
+    The student's code runs inside the test program, so it may not change the
+    program around it: no code that runs before or after the tests, no
+    definition of a name the lab or the libraries define (it would replace
+    theirs), no calls that reach into the test program, no assembly.
+    """
+    name = source.name
+    sections = []
+    for line in _output(lab, ["readelf", "-S", "-W", str(obj)]).splitlines():
+        line = line.strip()
+        if line.startswith("[") and "]" in line:
+            index, _, rest = line[1:].partition("]")
+            if index.strip().isdigit() and int(index) > 0 and rest.split():
+                sections.append(rest.split()[0])
+    bad = [s for s in sections if not re.search(ALLOWED_SECTION, s)][:3]
+    if bad:
+        return (f"{name} makes a section that runs code before or after the tests, or that the "
+                f"lab does not expect ({' '.join(bad)}; e.g. from __attribute__((constructor)) or "
+                "asm): not allowed in a lesson's file.")
+    table = [line.split() for line in _output(lab, ["nm", str(obj)]).splitlines()]
+    bad = [f[2] for f in table if len(f) == 3 and f[1] == "i"][:3]
+    if bad:
+        return (f"{name} defines an indirect function ({' '.join(bad)}), which runs before the "
+                "tests: not allowed in a lesson's file.")
+    forbidden = set((objects.dir / "forbidden").read_text().split())
+    bad = sorted(_defined(lab, [str(obj)]) & forbidden)[:5]
+    if bad:
+        return (f"{name} defines {' '.join(bad)}: the lab or the C library defines that already, "
+                "and a lesson's file may not replace it (make your own helpers static).")
+    bad = sorted({f[1].split("@")[0] for f in table if len(f) == 2 and f[0] == "U"}
+                 & FORBIDDEN_CALLS)[:3]
+    if bad:
+        return f"{name} calls {' '.join(bad)}: no lesson needs that, and the grader does not allow it."
+    if _has_asm(lab, tc, lesson, source):
+        return f"{name} holds assembly (asm): not allowed in a lesson's file."
+    return ""
+
+
+def _has_asm(lab: Lab, tc: Toolchain, lesson: Lesson, source: Path) -> bool:
+    """Assembly in the file's own lines, once preprocessed (not in the headers it includes)."""
+    text = _output(lab, [tc.cc, *CFLAGS, *includes(lesson), "-E", str(source)])
+    mine = False
+    for line in text.splitlines():
+        if line.startswith("# ") and '"' in line:
+            mine = f'"{source}"' in line
+            continue
+        if mine and re.search(r"\b(__asm__|__asm|asm)\b", line):
+            return True
+    return False
+
+
+def build(lab: Lab, tc: Toolchain, lesson: Lesson, src: Path, out: Path, mode: str = "normal",
+          *, demo: bool = True, strip: bool = False) -> Built:
+    """Builds LESSON with the editable files from SRC into OUT: OUT/check and OUT/demo.
+
+    Returns Built(ok=False, log=why) when the files are missing or do not
+    compile or may not run in the test program; raises LabError when the
+    lab's own code does not build.
+    """
+    shutil.rmtree(out, ignore_errors=True)
+    (out / "src").mkdir(parents=True, exist_ok=True)
+    log: list[str] = []
+
+    def failed(objects: LabObjects | None = None) -> Built:
+        text = "\n".join(line for line in log if line)
+        (out / "build.log").write_text(text + "\n" if text else "")
+        return Built(ok=False, out=out, log=text, objects=objects)
+
+    for f in lesson.files:
+        given = src / f
+        # Only a regular file: a link could point anywhere on the machine.
+        if given.is_symlink() or not given.is_file():
+            log.append(f"{lab.rel(given)} is missing (or not a plain file): this lesson is "
+                       "graded on it.")
+            return failed()
+        shutil.copyfile(given, out / "src" / f)
+    objects = lab_objects(lab, tc, lesson, mode)
+    cc = tc.compiler(mode)
+    mine: list[str] = []
+    for f in lesson.files:
+        scc = [tc.race_cc, "-fsanitize=thread"] if mode == "normal" and lesson.build == "race" \
+            else cc
+        obj = out / (Path(f).stem + ".o")
+        messages: list[str] = []
+        # Compiled from OUT/src, so "#include" finds the lab's headers, not a copy
+        # beside the file; the messages name the student's own path, not the copy.
+        ok = _run(lab, [*scc, *CFLAGS, *includes(lesson), "-c", str(out / "src" / f), "-o",
+                        str(obj)], messages)
+        log.extend(m.replace(f"{out}/src/", f"{lab.rel(src)}/") for m in messages)
+        if not ok:
+            return failed(objects)
+        plain = obj
+        if scc != [tc.cc]:  # sanitizers add constructors of their own: police a plain compile
+            plain = out / "plain" / obj.name
+            plain.parent.mkdir(exist_ok=True)
+            if not _run(lab, [tc.cc, *CFLAGS, *includes(lesson), "-c", str(out / "src" / f),
+                              "-o", str(plain)], []):
+                return failed(objects)
+        why = police(lab, tc, lesson, plain, out / "src" / f, objects)
+        if why:
+            log.append(why)
+            return failed(objects)
+        mine.append(str(obj))
+    # A class's test programs have no symbols: code under test finds nothing by name in them.
+    link = [*objects.flags, *(["-s"] if strip else [])]
+    if not _run(lab, [*cc, *CFLAGS, "-o", str(out / "check"), *objects.objects("test"),
+                      *objects.objects("extra"), *mine, *link, *tc.check_libs], log):
+        return failed(objects)
+    if demo and not _run(lab, [*cc, *CFLAGS, *includes(lesson), "-o", str(out / "demo"),
+                               f"starter/{lesson.name}/main.c", *objects.objects("extra"),
+                               *mine, *link], log):
+        return failed(objects)
+    (out / "build.log").write_text("")
+    return Built(ok=True, out=out, log="", objects=objects)
+
+
+def files_digest(lesson: Lesson, src: Path) -> str:
+    """One hash of the student's editable files in SRC (a missing one counts as such)."""
+    parts = []
+    for f in lesson.files:
+        parts.append(f.encode())
+        try:
+            parts.append(b"file:" + (src / f).read_bytes())
+        except OSError:
+            parts.append(b"missing")
+    return _digest(parts)
+
+
+def prepare(lab: Lab, tc: Toolchain, manifest: Manifest) -> int:
+    """Compiles the lab's side of every lesson (the class grader, before its
+    sandboxes, which see the lab read-only) and pins it, with each suite's
+    list of tests."""
+    for lesson in manifest.lessons:
+        lab_objects(lab, tc, lesson, "normal")
+    return 0

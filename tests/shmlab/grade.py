@@ -1,0 +1,178 @@
+"""Grading one lesson of a workspace: build, run its suite, keep the verdict.
+
+A verdict is kept beside the build (OUT/verdict.json) under a hash of
+everything that made it: the student's files and the lab's side of the
+lesson. Asked again with nothing changed, the kept verdict is the answer.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import signal
+import textwrap
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from .build import Toolchain, build, files_digest, lab_stamp
+from .common import Lab, Style
+from .manifest import Lesson
+from .suite import SUITE_LIMIT, Progress, SuiteRun, run_suite
+
+VERDICT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Failure:
+    title: str                  # the test's name, in words
+    message: str
+    stderr: tuple[str, ...]     # the last lines the code under test printed on stderr
+
+
+@dataclass(frozen=True)
+class Verdict:
+    lesson: str                 # the lesson's id
+    key: str                    # the hash of everything that made this verdict
+    built: bool
+    passed: bool
+    checks: int                 # how many checks the suite has
+    checks_ok: int
+    failures: tuple[Failure, ...]
+    build_log: str              # why it did not build
+    note: str                   # what else went wrong (the suite stopped early, say)
+
+    def points(self, lesson: Lesson) -> int:
+        return lesson.points if self.passed else 0
+
+    def to_json(self) -> str:
+        return json.dumps({"version": VERDICT_VERSION, **asdict(self)}, indent=1)
+
+    @staticmethod
+    def from_json(text: str) -> "Verdict | None":
+        try:
+            data = json.loads(text)
+            if data.pop("version") != VERDICT_VERSION:
+                return None
+            data["failures"] = tuple(Failure(f["title"], f["message"], tuple(f["stderr"]))
+                                     for f in data["failures"])
+            return Verdict(**data)
+        except (ValueError, KeyError, TypeError):
+            return None
+
+
+def verdict_key(lab: Lab, tc: Toolchain, lesson: Lesson, src: Path) -> str:
+    return lab_stamp(lab, tc, lesson, "normal") + files_digest(lesson, src)
+
+
+def kept_verdict(lab: Lab, tc: Toolchain, lesson: Lesson, src: Path, out: Path) -> Verdict | None:
+    """The verdict kept for exactly these files and this lab, or None."""
+    try:
+        kept = Verdict.from_json((out / "verdict.json").read_text())
+    except OSError:
+        return None
+    if kept is None or kept.key != verdict_key(lab, tc, lesson, src):
+        return None
+    return kept
+
+
+def grade_lesson(lab: Lab, tc: Toolchain, lesson: Lesson, src: Path, out: Path, *,
+                 reuse: bool = True, progress: Progress | None = None) -> Verdict:
+    """Grades the lesson's files in SRC (a lesson directory), building in OUT."""
+    if reuse:
+        kept = kept_verdict(lab, tc, lesson, src, out)
+        if kept is not None:
+            return kept
+    key = verdict_key(lab, tc, lesson, src)
+    built = build(lab, tc, lesson, src, out)
+    if not built.ok:
+        verdict = Verdict(lesson=lesson.id, key=key, built=False, passed=False,
+                          checks=len(built.objects.tests) if built.objects else 0, checks_ok=0,
+                          failures=(), build_log=built.log, note="")
+    else:
+        assert built.objects is not None
+        verdict = _from_run(lesson, key, run_suite(out / "check", built.objects.tests,
+                                                   progress=progress), out)
+    (out / "verdict.json").write_text(verdict.to_json())
+    return verdict
+
+
+def _from_run(lesson: Lesson, key: str, run: SuiteRun, out: Path) -> Verdict:
+    failures = tuple(Failure(r.title, r.message, r.stderr) for r in run.results if not r.ok)
+    note = ""
+    if run.timed_out:
+        note = (f"the suite was still running after {SUITE_LIMIT} s and was stopped; "
+                "the checks it had not finished count as failed")
+    elif len(run.results) < len(run.tests):
+        note = (f"the suite stopped after {len(run.results)} of its {len(run.tests)} checks "
+                f"({_status_words(run.status)}); what it printed is in {out}/stderr.txt")
+    elif run.status != 0 and not failures:
+        note = f"every check passed, but the test program then {_status_words(run.status)}"
+    return Verdict(lesson=lesson.id, key=key, built=True, passed=run.passed,
+                   checks=len(run.tests), checks_ok=run.ok_count, failures=failures,
+                   build_log="", note=note)
+
+
+def _status_words(status: int) -> str:
+    if status < 0:
+        try:
+            return f"was killed by signal {-status} ({signal.Signals(-status).name})"
+        except ValueError:
+            return f"was killed by signal {-status}"
+    return f"exited with status {status}"
+
+
+def describe(lesson: Lesson, verdict: Verdict, style: Style, *, brief: bool = False) -> list[str]:
+    """The lesson's line, and under it what failed and why (BRIEF: only the first failure)."""
+    checks = f"{verdict.checks_ok}/{verdict.checks} checks"
+    if verdict.passed:
+        return [f"{lesson.id} {lesson.title:<30} {style.green('pass')} "
+                f"{lesson.points:>3}/{lesson.points:<3} {checks}"]
+    if not verdict.built:
+        lines = [f"{lesson.id} {lesson.title:<30} {style.red('FAIL')}   0/{lesson.points:<3} "
+                 "does not build:"]
+        log = verdict.build_log.splitlines()
+        lines += ["       " + line for line in log[:30]]
+        if len(log) > 30:
+            lines.append(f"       ... {len(log) - 30} more lines")
+        return lines
+    lines = [f"{lesson.id} {lesson.title:<30} {style.red('FAIL')} {0:>3}/{lesson.points:<3} {checks}"]
+    shown = verdict.failures[:1] if brief else verdict.failures
+    for failure in shown:
+        lines.append(f"       {style.red('FAIL')}  {failure.title}")
+        lines.append(textwrap.fill(failure.message, width=100, initial_indent=" " * 13,
+                                   subsequent_indent=" " * 13, break_on_hyphens=False))
+        if failure.stderr:
+            lines.append("             what the code printed on stderr (the last lines):")
+            lines += ["             | " + line for line in failure.stderr]
+    if brief and len(verdict.failures) > 1:
+        lines.append(f"       ... and {len(verdict.failures) - 1} more: "
+                     f"make check LESSON={lesson.id} shows them all")
+    if verdict.note:
+        lines.append("       " + verdict.note)
+    return lines
+
+
+def sandboxed_grade(lab: Lab, tc: Toolchain, src: Path, lesson: Lesson, out: Path) -> int:
+    """One lesson of one submission, inside the class grader's sandbox.
+
+    Builds from SRC/<lesson> into OUT/build (no demo, no symbols) and runs the
+    suite once: its results go to OUT/results.tsv (written by the harness once
+    every test process is stopped), a failed build's reasons to OUT/build.log.
+    Nothing printed is trusted: the grader reads only those files.
+    """
+    out.mkdir(parents=True, exist_ok=True)
+    built = build(lab, tc, lesson, src / lesson.name, out / "build", demo=False, strip=True)
+    if not built.ok:
+        (out / "build.log").write_text(built.log + "\n")
+        return 1
+    assert built.objects is not None
+    with open(out / "stdout.txt", "wb") as stdout, open(out / "stderr.txt", "wb") as stderr:
+        proc = subprocess.Popen([str(out / "build" / "check")], stdout=stdout, stderr=stderr,
+                                stdin=subprocess.DEVNULL, start_new_session=True,
+                                env={**os.environ, "LAB_RESULTS": str(out / "results.tsv")})
+        try:
+            return proc.wait(timeout=SUITE_LIMIT)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            return 124

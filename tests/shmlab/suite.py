@@ -1,0 +1,130 @@
+"""Running a lesson's Check suite, and reading what it found.
+
+The suite (tests/harness/lab.c) writes one line per test to its results file
+(LAB_RESULTS), marks each test's start in a progress file (LAB_PROGRESS), and,
+when asked (LAB_STDERR_DIR), sends each test's stderr to a file of its own:
+what the student's code printed is shown under the test it belongs to.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from .common import tail
+
+SUITE_LIMIT = 300   # seconds for a whole suite; each test has its own, shorter, limit
+STDERR_LINES = 8    # how much of a failing test's stderr is shown under it
+
+# progress(test number, of how many, its name, seconds since it started)
+Progress = Callable[[int, int, str, float], None]
+
+
+@dataclass(frozen=True)
+class TestResult:
+    name: str                  # as the suite names it: one_child
+    ok: bool
+    message: str               # why it failed, in the lesson's terms
+    stderr: tuple[str, ...]    # the last lines the test printed on stderr
+
+    @property
+    def title(self) -> str:
+        return self.name.replace("_", " ")
+
+
+@dataclass(frozen=True)
+class SuiteRun:
+    results: tuple[TestResult, ...]
+    tests: tuple[str, ...]     # every test the suite has, in order
+    status: int                # the suite's exit status (negative: killed by that signal)
+    timed_out: bool            # stopped after SUITE_LIMIT
+
+    @property
+    def passed(self) -> bool:
+        return (self.status == 0 and not self.timed_out
+                and [r.name for r in self.results] == list(self.tests)
+                and all(r.ok for r in self.results))
+
+    @property
+    def ok_count(self) -> int:
+        return sum(r.ok for r in self.results)
+
+
+def read_results(path: Path, stderr_dir: Path | None) -> tuple[TestResult, ...]:
+    """The suite's results file: "ok|FAIL<TAB>name<TAB>message" a line."""
+    try:
+        lines = path.read_text(errors="replace").splitlines()
+    except OSError:
+        return ()
+    results = []
+    for n, line in enumerate(lines, start=1):
+        status, _, rest = line.partition("\t")
+        name, _, message = rest.partition("\t")
+        shown: tuple[str, ...] = ()
+        if status != "ok" and stderr_dir is not None:
+            shown = tuple(tail(stderr_dir / f"test-{n}.txt", STDERR_LINES))
+        results.append(TestResult(name=name, ok=status == "ok", message=message, stderr=shown))
+    return tuple(results)
+
+
+def _started(progress: Path) -> int:
+    try:
+        return progress.read_bytes().count(b"S")
+    except OSError:
+        return 0
+
+
+def run_suite(check: Path, tests: tuple[str, ...], *, progress: Progress | None = None,
+              per_test_stderr: bool = True, limit: float = SUITE_LIMIT,
+              env: dict[str, str] | None = None) -> SuiteRun:
+    """Runs the suite CHECK once, in its directory's files: report.txt, stderr.txt,
+    results.tsv, and each test's stderr in stderr/ (PER_TEST_STDERR)."""
+    out = check.parent
+    results = out / "results.tsv"
+    marks = out / "progress"
+    stderr_dir = out / "stderr"
+    for stale in (results, marks):
+        stale.unlink(missing_ok=True)
+    shutil.rmtree(stderr_dir, ignore_errors=True)
+    run_env = {**os.environ, **(env or {}), "LAB_RESULTS": str(results),
+               "LAB_PROGRESS": str(marks)}
+    if per_test_stderr:
+        stderr_dir.mkdir()
+        run_env["LAB_STDERR_DIR"] = str(stderr_dir)
+    timed_out = False
+    with open(out / "report.txt", "wb") as report, open(out / "stderr.txt", "wb") as err:
+        proc = subprocess.Popen([str(check)], stdout=report, stderr=err, stdin=subprocess.DEVNULL,
+                                env=run_env, start_new_session=True)
+        began = time.monotonic()
+        current, since = 0, began
+        while True:
+            try:
+                proc.wait(timeout=0.2)
+                break
+            except subprocess.TimeoutExpired:
+                pass
+            now = time.monotonic()
+            if now - began > limit:
+                timed_out = True
+                _kill_group(proc)
+                break
+            started = _started(marks)
+            if started != current:
+                current, since = started, now
+            if progress is not None and 0 < current <= len(tests):
+                progress(current, len(tests), tests[current - 1], now - since)
+    return SuiteRun(results=read_results(results, stderr_dir if per_test_stderr else None),
+                    tests=tests, status=proc.returncode, timed_out=timed_out)
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.wait()
