@@ -49,7 +49,8 @@ static void add_repeatedly(int index, void *arg)
     struct job *job = arg;
     for (long k = 0; k < job->additions; k++)
         if (counter_add(job->counter, index + 1) != 0)
-            _exit(3);
+            lab_worker_fail("counter_add(c, %d) returned non-zero (its reason is on stderr)",
+                            index + 1);
 }
 
 static struct counter *create_or_fail(void)

@@ -73,7 +73,7 @@ static void writer(struct run *r)
         for (int i = 0; i < CHANNEL_ITEMS; i++)
             m.array[i] = m.value;
         if (channel_publish(r->ch, &m) == -1)
-            _exit(3);
+            lab_worker_fail("the writer's channel_publish of message %d returned -1", v);
         if (v == 0 && r->writer_pause_ms > 0)
             sleep_ms(r->writer_pause_ms);
     }
@@ -88,7 +88,7 @@ static void reader(struct run *r)
     r->first_bad = -1;
     for (;;) {
         if (channel_receive(r->ch, &m) == -1)
-            _exit(3);
+            lab_worker_fail("the reader's channel_receive returned -1");
         for (int i = 0; i < CHANNEL_ITEMS; i++)
             if (m.array[i] != m.value) {
                 r->torn++;

@@ -125,11 +125,12 @@ static void record_share(int w, void *arg)
     struct share *s = arg;
     struct mgr *mine = mgr_connect(m.address);
     if (mine == NULL)
-        _exit(2);
+        lab_worker_fail("mgr_connect to the manager failed (the lab's side: not your code)");
     for (int k = 0; k < s->each; k++) {
         int index = w + k * s->workers;
         if (record(mine, index, value_for(index)) == -1)
-            _exit(3);
+            lab_worker_fail("record(mgr, %d, ...) returned -1; the manager's last answer: %s",
+                            index, mgr_error(mine));
     }
     mgr_close(mine);
 }

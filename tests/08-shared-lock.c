@@ -108,10 +108,11 @@ static void deposit_repeatedly(int w, void *arg)
     struct plan *p = arg;
     struct mgr *mine = mgr_connect(m.address);
     if (mine == NULL)
-        _exit(2);
+        lab_worker_fail("mgr_connect to the manager failed (the lab's side: not your code)");
     for (int k = 0; k < p->each; k++)
         if (deposit(mine, w + 1) == -1)
-            _exit(3);
+            lab_worker_fail("deposit(mgr, %d) returned -1; the manager's last answer: %s",
+                            w + 1, mgr_error(mine));
     mgr_close(mine);
 }
 

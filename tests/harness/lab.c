@@ -399,6 +399,25 @@ void lab_add(Suite *suite, const TTest *test)
 
 /* ---- workers ---------------------------------------------------------- */
 
+/* Each worker's reason for failing, in shared memory the parent reads after. */
+#define REASON_MAX 240
+static char (*worker_reasons)[REASON_MAX];  /* one per worker; NULL outside lab_run_workers */
+static int worker_index = -1;               /* in a worker: its index */
+
+void lab_worker_fail(const char *fmt, ...)
+{
+    char text[REASON_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    if (worker_reasons != NULL && worker_index >= 0)
+        memcpy(worker_reasons[worker_index], text, sizeof text);
+    else
+        fprintf(stderr, "%s\n", text);
+    _exit(1);
+}
+
 void lab_run_workers(int n, void (*fn)(int index, void *arg), void *arg,
                      double seconds, const char *hang_hint)
 {
@@ -419,6 +438,11 @@ void lab_run_workers(int n, void (*fn)(int index, void *arg), void *arg,
     int *statuses = calloc((size_t)n, sizeof *statuses);
     if (pids == NULL || statuses == NULL)
         lab_fail("harness: out of memory for %d workers", n);
+    size_t reasons_size = (size_t)n * sizeof *worker_reasons;
+    worker_reasons = mmap(NULL, reasons_size, PROT_READ | PROT_WRITE,
+                          MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (worker_reasons == MAP_FAILED)
+        lab_fail("harness: mmap for the workers' reasons: %s", strerror(errno));
     for (int i = 0; i < n; i++) {
         pids[i] = fork();
         if (pids[i] == -1) {
@@ -427,6 +451,7 @@ void lab_run_workers(int n, void (*fn)(int index, void *arg), void *arg,
             lab_fail("harness: fork for worker %d of %d: %s", i, n, strerror(saved));
         }
         if (pids[i] == 0) {
+            worker_index = i;
             pthread_barrier_wait(gate);
             fn(i, arg);
             _exit(EXIT_SUCCESS);
@@ -463,10 +488,17 @@ void lab_run_workers(int n, void (*fn)(int index, void *arg), void *arg,
     int failed = 0;
     for (int i = 0; i < n; i++) {
         if (pids[i] < 0 && !(WIFEXITED(statuses[i]) && WEXITSTATUS(statuses[i]) == 0)
-            && failed++ < 3)
-            report_add(report, "worker %d (pid %d) %s", i, (int)-pids[i],
-                       lab_describe_status(statuses[i]));
+            && failed++ < 3) {
+            worker_reasons[i][REASON_MAX - 1] = '\0';
+            if (worker_reasons[i][0] != '\0')
+                report_add(report, "worker %d (pid %d): %s", i, (int)-pids[i], worker_reasons[i]);
+            else
+                report_add(report, "worker %d (pid %d) %s", i, (int)-pids[i],
+                           lab_describe_status(statuses[i]));
+        }
     }
+    munmap(worker_reasons, reasons_size);
+    worker_reasons = NULL;
     free(pids);
     free(statuses);
     if (report[0] != '\0')

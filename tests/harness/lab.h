@@ -65,6 +65,14 @@ const char *lab_name(const char *base);
 void lab_run_workers(int n, void (*fn)(int index, void *arg), void *arg,
                      double seconds, const char *hang_hint);
 
+/*
+ * In a worker of lab_run_workers: ends the worker, failed, with the reason
+ * in words (printf-style), which the test's report then shows beside the
+ * worker ("worker 3 (pid 812): deposit(5) returned -1 ..."), instead of a
+ * bare exit status. Outside a worker, prints the reason on stderr and exits 1.
+ */
+void lab_worker_fail(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+
 /* Describes a wait status in words: "exited with status 3", "was killed by signal 9 (Killed)". */
 const char *lab_describe_status(int status);
 

@@ -156,6 +156,19 @@ START_TEST(a_worker_fails)
 }
 END_TEST
 
+static void worker_two_says_why(int index, void *arg)
+{
+    (void)arg;
+    if (index == 2)
+        lab_worker_fail("deposit(%d) returned %d", 7, -1);
+}
+
+START_TEST(a_worker_fails_and_says_why)
+{
+    lab_run_workers(3, worker_two_says_why, NULL, 5, "");
+}
+END_TEST
+
 static void worker_zero_hangs(int index, void *arg)
 {
     (void)arg;
@@ -220,6 +233,7 @@ static const struct expectation expected[] = {
     {&exits_with_status_0_in_the_middle, "FAIL", "exited with status 0 in the middle of the test"},
     {&fails_with_its_own_words, "FAIL", "the counter says 97"},
     {&a_worker_fails, "FAIL", "worker 1 (pid"},
+    {&a_worker_fails_and_says_why, "FAIL", "): deposit(7) returned -1"},
     {&a_worker_hangs, "FAIL", "1 of 2 workers were still running after 0.5 s and were killed. HINT-FOR-HANGS"},
 };
 #define N_EXPECTED (int)(sizeof expected / sizeof expected[0])

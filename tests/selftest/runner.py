@@ -1,0 +1,82 @@
+"""make test: every part, several at once, each part's lines printed together, in order."""
+from __future__ import annotations
+
+import os
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+
+from shmlab.common import LabError
+from shmlab.context import Context
+
+from .checks import Check, Part
+
+
+@dataclass(frozen=True)
+class Outcome:
+    what: str
+    problems: tuple[str, ...]
+    seconds: float
+
+
+def _run_check(check: Check) -> Outcome:
+    began = time.monotonic()
+    try:
+        problems = tuple(check.run())
+    except LabError as e:
+        problems = (str(e),)
+    except Exception as e:  # a check that breaks is a failed check, not a crashed run
+        problems = (f"the check itself failed: {type(e).__name__}: {e}",)
+    return Outcome(check.what, problems, time.monotonic() - began)
+
+
+def _run_part(part: Part) -> list[Outcome]:
+    return [_run_check(check) for check in part.checks]
+
+
+def _all_parts(ctx: Context) -> tuple[list[Part], list[Part]]:
+    """The parts, and those that must run once all the others have ended."""
+    from . import book, classroom, command, kit, lessons
+    first = [*lessons.parts(ctx), *book.parts(ctx), *command.parts(ctx),
+             *classroom.parts(ctx), *kit.parts(ctx)]
+    return first, lessons.final_parts(ctx)
+
+
+def main(ctx: Context, only: str) -> int:
+    parts, last = _all_parts(ctx)
+    if only:
+        last = []
+        keys = {p.key for p in parts}
+        if only not in keys:
+            try:
+                only = ctx.manifest.find(only).id
+            except LabError:
+                raise LabError(f"no part '{only}' of the tests; the parts are: "
+                               + " ".join(sorted(keys))) from None
+        parts = [p for p in parts if p.key == only]
+    style = ctx.style
+    began = time.monotonic()
+    passed = failed = 0
+    # The parts mostly wait (time limits, sleeps, the race amplifier's pauses):
+    # two at a time per core keeps the machine busy without starving the races.
+    workers = max(2, 2 * len(os.sched_getaffinity(0)))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        futures: list[tuple[Part, Future[list[Outcome]]]] = [
+            (part, pool.submit(_run_part, part)) for part in parts]
+        results = [(part, future.result) for part, future in futures]
+        results += [(part, lambda part=part: _run_part(part)) for part in last]
+        for part, result in results:
+            outcomes = result()
+            print(style.bold(part.title), flush=True)
+            for o in outcomes:
+                mark = style.green("ok  ") if not o.problems else style.red("FAIL")
+                print(f"  {mark}  {o.what}  ({o.seconds:.1f} s)")
+                for line in o.problems:
+                    for sub in line.splitlines():
+                        print(f"        {sub}")
+                passed += not o.problems
+                failed += bool(o.problems)
+            print(end="", flush=True)
+    took = time.monotonic() - began
+    print(f"test: {passed} passed, {failed} failed, in {took / 60:.1f} min")
+    return 0 if failed == 0 else 1
