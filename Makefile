@@ -9,7 +9,6 @@
 #   make watch            grade a lesson each time you save one of its files (Ctrl-C stops)
 #   make reset LESSON=01  put a lesson's starter back (asks first; keeps yours)
 #   make stress LESSON=02 RUNS=200   a lesson's tests RUNS times, on the starter and on yours
-#   make docs             the book, both editions (docs-student, docs-full: one)
 #   make lessons          list the lessons
 #   make clean
 #
@@ -17,6 +16,7 @@
 # The work itself is done by tests/lab (tests/lab help); tests/deps installs what is missing.
 #
 # For instructors and the lab's own development:                          (lab-only)
+#   make docs             the book, both editions (docs-student, docs-full: one)
 #   make grade-all SUBMISSIONS=dir   grade a class, each submission sandboxed (OUT=build/class)
 #   make dist             the student kit, build/dist/shmlab-student.tar.gz
 #   make gradescope       the Gradescope autograder, build/gradescope/shmlab-autograder.zip
@@ -71,6 +71,17 @@ run: deps
 stress: deps
 	+@$(LAB) stress "$(LESSON)" "$(RUNS)" $(if $(filter command line environment,$(origin WORK)),$(WORK))
 
+lessons:
+	@$(LAB) lessons
+
+deps:
+	+@tests/deps
+
+clean:
+	rm -rf build
+
+# lab-only: from here on, targets the student kit does not have (it ships the book built).
+
 docs:
 	+@tests/deps docs
 	@$(LAB) docs both
@@ -82,17 +93,6 @@ docs-student:
 docs-full:
 	+@tests/deps docs
 	@$(LAB) docs full
-
-lessons:
-	@$(LAB) lessons
-
-deps:
-	+@tests/deps
-
-clean:
-	rm -rf build
-
-# lab-only: from here on, targets the student kit does not have.
 
 test:
 	+@tests/deps test

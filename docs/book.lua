@@ -1,7 +1,7 @@
 -- book.lua - pandoc filter: turns a lesson text (or a page of docs/) into a
 -- chapter of the book, for one edition. Run before include.lua.
 --
--- Metadata it reads (pandoc -M):
+-- Metadata it reads (pandoc -M, or --metadata-file):
 --   edition   student: the solution is left out (every ::: solution div),
 --                      and including a file of solutions/ anywhere else
 --                      stops the build, so the student edition cannot
@@ -9,15 +9,21 @@
 --             full:    the solution stays, and each of the lesson's files
 --                      gets the whole diff, starter to solution, after it.
 --   lesson    the lesson's directory name (05-shareable-list), for the diff;
---   files     its editable files, space-separated (from lessons/lessons.tsv).
--- From the text's own metadata: title (made the chapter's first heading,
--- every other heading one level down) and hints (a list, shown one per
--- folded box, before the solution).
--- Links: a link to another text of the book (01-unshared-list.md,
+--   files     its editable files, space-separated (from lessons/lessons.toml);
+--   title     made the chapter's first heading, every other heading one
+--             level down (a lesson's comes from lessons/lessons.toml, through
+--             the metadata file tests/shmlab/book.py writes; a page of docs/
+--             has its own, in its front matter);
+--   hints     a list (Markdown), shown one per folded box, before the
+--             solution (a lesson's, from lessons/lessons.toml);
+--   target    book (the default): links go to the book's pages, below;
+--             kit: the text is a file of the student kit (lessons/NN-slug.md),
+--             so links stay as the text has them, relative to lessons/.
+-- Links, in the book: a link to another text of the book (01-unshared-list.md,
 -- ../docs/manager-protocol.md) goes to its page (01-unshared-list.html); an
 -- image of docs/figures/ is taken from the book's figures/.
 
-local edition, lesson, files
+local edition, lesson, files, target
 
 local function text_of(value)
   if value == nil then return nil end
@@ -30,6 +36,10 @@ local function read_meta(meta)
     error("book.lua: edition must be student or full, not " .. edition)
   end
   lesson = text_of(meta.lesson)
+  target = text_of(meta.target) or "book"
+  if target ~= "book" and target ~= "kit" then
+    error("book.lua: target must be book or kit, not " .. target)
+  end
   files = {}
   for f in (text_of(meta.files) or ""):gmatch("%S+") do
     files[#files + 1] = f
@@ -156,20 +166,23 @@ function Pandoc(doc)
 end
 
 function Link(link)
-  local target = book_target(link.target)
-  if target then link.target = target end
+  if target == "kit" then return nil end
+  local page = book_target(link.target)
+  if page then link.target = page end
   return link
 end
 
 function Image(image)
+  if target == "kit" then return nil end
   local name = image.src:match("docs/figures/([%w%-_%.]+)$")
   if name then image.src = "figures/" .. name end
   return image
 end
 
--- Pandoc runs Link and Image before Pandoc for a filter with all three;
--- keep the order explicit.
+-- Pandoc runs a filter's Link and Image before its Meta and Pandoc: three
+-- filters, in this order, so that the links' pass knows the target.
 return {
+  {Meta = function(meta) read_meta(meta) end},
   {Link = Link, Image = Image},
   {Pandoc = Pandoc},
 }

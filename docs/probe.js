@@ -1,4 +1,4 @@
-// probe.js - the book's check (docs/book renders) adds this to a copy of a
+// probe.js - the book's check (tests/shmlab/book.py, renders) adds this to a copy of a
 // page: once the page has loaded, it writes what the browser made of it
 // into the page, where chromium's --dump-dom shows it.
 window.addEventListener("load", function () {

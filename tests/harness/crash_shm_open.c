@@ -1,5 +1,5 @@
 /*
- * crash_shm_open.c - for lessons built `crash` (lessons/lessons.tsv): the
+ * crash_shm_open.c - for lessons built `crash` (lessons/lessons.toml): the
  * student's calls to shm_open go through here (the link's --wrap=shm_open).
  * A process whose environment names a segment in LAB_CRASH_AFTER_CREATING
  * is killed with SIGKILL right after shm_open has created that segment,

@@ -26,7 +26,8 @@
 #define SHM_DIR "/dev/shm"
 #define REPORT_MAX 2048
 
-static char run_prefix[64];  /* "shmlab-<pid>-<random>", without the slash */
+static char run_prefix[64];
+static pid_t runner_pid;     /* the process that runs the suite: each test's parent */  /* "shmlab-<pid>-<random>", without the slash */
 static int fds_at_start;
 static int test_seconds = LAB_TEST_SECONDS;  /* or LAB_TEST_SECONDS from the environment */
 
@@ -361,6 +362,15 @@ static void before_test(void)
     /* Orphaned grandchildren come to us, so we can see and stop them. */
     if (prctl(PR_SET_CHILD_SUBREAPER, 1) == -1)
         lab_fail("harness: prctl(PR_SET_CHILD_SUBREAPER): %s", strerror(errno));
+    /*
+     * Check puts each test in a process group of its own: a runner stopped
+     * from outside (Ctrl-C, a time limit) would leave the test running,
+     * perhaps for ever. The test ends with its runner instead.
+     */
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1)
+        lab_fail("harness: prctl(PR_SET_PDEATHSIG): %s", strerror(errno));
+    if (getppid() != runner_pid)
+        _exit(EXIT_FAILURE);  /* the runner ended before the line above took effect */
     remove_leftovers(NULL);  /* an earlier test that failed may have left some: not ours */
     fds_at_start = count_dir_entries("/proc/self/fd");
 }
@@ -557,6 +567,7 @@ static int write_results(const char *path, TestResult **results, int n)
 
 int lab_main(Suite *suite)
 {
+    runner_pid = getpid();
     srand((unsigned)(time(NULL) ^ getpid()));
     snprintf(run_prefix, sizeof run_prefix, "shmlab-%d-%04x", (int)getpid(), rand() & 0xffff);
     /* Grandchildren that escape a test's process group come back to us here. */

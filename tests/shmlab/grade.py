@@ -61,7 +61,9 @@ class Verdict:
 
 
 def verdict_key(lab: Lab, tc: Toolchain, lesson: Lesson, src: Path) -> str:
-    return lab_stamp(lab, tc, lesson, "normal") + files_digest(lesson, src)
+    # A test's time limit changes what a verdict can be: it is part of the key.
+    limit = os.environ.get("LAB_TEST_SECONDS", "")
+    return f"{lab_stamp(lab, tc, lesson, 'normal')}{files_digest(lesson, src)}{limit}"
 
 
 def kept_verdict(lab: Lab, tc: Toolchain, lesson: Lesson, src: Path, out: Path) -> Verdict | None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .common import LabError
 
@@ -71,7 +72,7 @@ class Manifest:
         return [f for lesson in self.lessons for f in lesson.files]
 
 
-def _lesson(entry: dict, where: str) -> Lesson:
+def _lesson(entry: dict[str, Any], where: str) -> Lesson:
     try:
         lesson = Lesson(
             id=str(entry["id"]), slug=str(entry["slug"]), title=str(entry["title"]),

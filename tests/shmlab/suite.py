@@ -96,30 +96,38 @@ def run_suite(check: Path, tests: tuple[str, ...], *, progress: Progress | None 
     if per_test_stderr:
         stderr_dir.mkdir()
         run_env["LAB_STDERR_DIR"] = str(stderr_dir)
-    timed_out = False
     with open(out / "report.txt", "wb") as report, open(out / "stderr.txt", "wb") as err:
         proc = subprocess.Popen([str(check)], stdout=report, stderr=err, stdin=subprocess.DEVNULL,
                                 env=run_env, start_new_session=True)
-        began = time.monotonic()
-        current, since = 0, began
-        while True:
-            try:
-                proc.wait(timeout=0.2)
-                break
-            except subprocess.TimeoutExpired:
-                pass
-            now = time.monotonic()
-            if now - began > limit:
-                timed_out = True
-                _kill_group(proc)
-                break
-            started = _started(marks)
-            if started != current:
-                current, since = started, now
-            if progress is not None and 0 < current <= len(tests):
-                progress(current, len(tests), tests[current - 1], now - since)
+        try:
+            timed_out = _wait(proc, tests, marks, progress, limit)
+        except BaseException:
+            _kill_group(proc)  # interrupted (Ctrl-C): the suite goes too
+            raise
     return SuiteRun(results=read_results(results, stderr_dir if per_test_stderr else None),
                     tests=tests, status=proc.returncode, timed_out=timed_out)
+
+
+def _wait(proc: subprocess.Popen[bytes], tests: tuple[str, ...], marks: Path,
+          progress: Progress | None, limit: float) -> bool:
+    """Waits for the suite, telling PROGRESS which test runs; True if it ran out of time."""
+    began = time.monotonic()
+    current, since = 0, began
+    while True:
+        try:
+            proc.wait(timeout=0.2)
+            return False
+        except subprocess.TimeoutExpired:
+            pass
+        now = time.monotonic()
+        if now - began > limit:
+            _kill_group(proc)
+            return True
+        started = _started(marks)
+        if started != current:
+            current, since = started, now
+        if progress is not None and 0 < current <= len(tests):
+            progress(current, len(tests), tests[current - 1], now - since)
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:

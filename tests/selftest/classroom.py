@@ -1,0 +1,292 @@
+"""make test's part for grading a class (tests/lab grade-all, shmlab/classroom.py).
+
+The submissions of tests/submissions/ (hostile, broken and right ones, each
+over a copy of solutions/ or starter/) and three archives are graded on
+lessons 01 and 04: each must get exactly the score tests/submissions/expected
+gives it, and leave nothing behind. And a lesson whose check has a capital
+letter in its name is graded by that name (the grader once read the names
+from the C source with a pattern that had no capitals, and gave 0).
+"""
+from __future__ import annotations
+
+import csv
+import glob
+import io
+import json
+import os
+import shutil
+import subprocess
+import tarfile
+import xml.etree.ElementTree as ET
+import zipfile
+from functools import partial
+from pathlib import Path
+
+from shmlab import classroom, sandbox
+from shmlab.common import Lab, tail
+from shmlab.context import Context
+from shmlab.manifest import Manifest
+
+from .checks import Check, Part
+
+LESSONS = ("01", "04")      # what the class check grades (tests/submissions/expected)
+ARCHIVES = ("archive-right", "archive-climbs-out", "archive-zip")   # each right: 10 and 10
+# What a hostile submission would leave outside its sandbox, if it could.
+ESCAPES = ("/dev/shm/fill-*", "/etc/shmlab-was-here", "/root/shmlab-was-here", "/shmlab-escaped")
+
+
+def parts(ctx: Context) -> list[Part]:
+    lab, manifest = ctx.lab, ctx.manifest
+    return [Part("Grading a class", (
+        Check("hostile, broken and right submissions each get their honest score",
+              partial(grades_the_submissions, lab, manifest)),
+        Check("and leave nothing behind: processes, mounts, files, changes to the lab",
+              partial(leaves_the_machine_clean, lab)),
+        Check("the gradebook, Gradescope's results.json, JUnit XML and the summary are "
+              "well formed", partial(outputs_are_well_formed, lab)),
+        Check("a check with a capital letter in its name is graded by that name",
+              partial(capitals_in_a_check_name, lab)),
+    ), key="class")]
+
+
+def _where(lab: Lab) -> tuple[Path, Path, Path]:
+    """The class check's submissions, its grader's output, and its record of the lab's files."""
+    t = lab.build / "test"
+    return t / "class-subs", t / "class", t / "class-git-before.txt"
+
+
+def _git_status(lab: Lab) -> str:
+    return subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                          cwd=lab.root, capture_output=True, text=True, check=False).stdout
+
+
+def _grade_all(lab: Lab, subs: Path, out: Path, log: Path, **env: str) -> list[str]:
+    """Runs `tests/lab grade-all SUBS OUT`; what went wrong, if it failed."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("wb") as f:
+        done = subprocess.run([str(lab.root / "tests" / "lab"), "grade-all", str(subs), str(out)],
+                              cwd=lab.root, env={**os.environ, **env}, stdout=f,
+                              stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, check=False)
+    if done.returncode == 0:
+        return []
+    return [f"tests/lab grade-all failed ({done.returncode}):", *tail(log, 20)]
+
+
+def _gradebook(out: Path) -> dict[str, list[str]]:
+    """The gradebook's rows by student (the header under "student")."""
+    try:
+        with (out / "gradebook.csv").open(newline="") as f:
+            return {row[0]: row for row in csv.reader(f) if row}
+    except OSError:
+        return {}
+
+
+def make_fixtures(lab: Lab, dest: Path) -> None:
+    """The submissions of tests/submissions/, each over a copy of solutions/ (or of
+    starter/ for `starter`), and three archives of solutions/: a .tar.gz, a .zip,
+    and a .tar.gz with a member that tries to climb out of where it is unpacked."""
+    shutil.rmtree(dest, ignore_errors=True)
+    dest.mkdir(parents=True)
+    for kind in sorted(p for p in (lab.root / "tests" / "submissions").iterdir() if p.is_dir()):
+        base = "starter" if kind.name == "starter" else "solutions"
+        classroom.copy_over(lab.root / base, dest / kind.name)
+        classroom.copy_over(kind, dest / kind.name)
+    # A lesson that is a link to the lab's own solution: it must not be followed.
+    linked = dest / "links-a-lesson-to-the-solutions" / "01-unshared-list"
+    shutil.rmtree(linked)
+    linked.symlink_to(lab.root / "solutions" / "01-unshared-list")
+    solutions = lab.root / "solutions"
+    with tarfile.open(dest / "archive-right.tar.gz", "w:gz") as tar:
+        tar.add(solutions, arcname="work")
+    escape = dest.parent / "class-escape.txt"
+    escape.write_text("escaped\n")
+    with tarfile.open(dest / "archive-climbs-out.tar.gz", "w:gz") as tar:
+        tar.add(solutions, arcname="work")
+        tar.add(escape, arcname="../../../shmlab-escaped")
+    escape.unlink()
+    with zipfile.ZipFile(dest / "archive-zip.zip", "w", zipfile.ZIP_DEFLATED) as z:
+        for f in sorted(solutions.rglob("*")):
+            z.write(f, Path("work") / f.relative_to(solutions))
+
+
+def grades_the_submissions(lab: Lab, manifest: Manifest) -> list[str]:
+    subs, out, before = _where(lab)
+    before.parent.mkdir(parents=True, exist_ok=True)
+    before.write_text(_git_status(lab))
+    make_fixtures(lab, subs)
+    failed = _grade_all(lab, subs, out, lab.build / "test" / "class.log",
+                        LESSONS=" ".join(LESSONS), TEST_SECONDS="3", WALL="120")
+    if failed:
+        return failed
+    points = [manifest.find(id).points for id in LESSONS]
+    want: dict[str, list[int]] = {}
+    for line in (lab.root / "tests" / "submissions" / "expected").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, *given = line.split()
+            want[name] = [int(score) for score in given]
+    want.update((name, points) for name in ARCHIVES)
+    note = "weak sandbox" if os.environ.get("SANDBOX") else ""
+    book = _gradebook(out)
+    problems = []
+    for name, scores in want.items():
+        row = [name, *map(str, scores), str(sum(scores)), str(sum(points)), note]
+        if book.get(name) != row:
+            expected = ", ".join(f"{id} {score}" for id, score in zip(LESSONS, scores))
+            got = ",".join(book[name]) if name in book else "nothing"
+            problems.append(f"{name}: expected {expected}; the gradebook says: {got}")
+    extra = set(book) - set(want) - {"student"}
+    if extra:
+        problems.append(f"the gradebook has students no one handed in: {', '.join(sorted(extra))}")
+    return problems
+
+
+def leaves_the_machine_clean(lab: Lab) -> list[str]:
+    """After the hostile ones: nothing of theirs is left anywhere."""
+    subs, out, before = _where(lab)
+    problems = []
+    # Another grading now (the kit's, say) has users of the same numbers: wait for it.
+    with sandbox.one_class_at_a_time(io.StringIO()):
+        ps = subprocess.run(["ps", "-eo", "uid=,pid=,stat=,comm="], capture_output=True,
+                            text=True, check=False).stdout.splitlines()
+    left = [line.strip() for line in ps
+            if sandbox.FIRST_UID <= int(line.split()[0]) < sandbox.FIRST_UID + 9000
+            and not line.split()[2].startswith("Z")]
+    if left:
+        problems.append(f"processes of the sandboxes' users still run: {'; '.join(left)}")
+    mounts = [line for line in Path("/proc/mounts").read_text().splitlines()
+              if line.split()[1].startswith(str(out))]
+    if mounts:
+        problems.append(f"mounts left: {'; '.join(mounts)}")
+    cgroups = sandbox.find_cgroups().leftovers()
+    if cgroups:
+        problems.append(f"cgroups left: {' '.join(map(str, cgroups))}")
+    escapes = [*ESCAPES, str(lab.build / "test" / "shmlab-was-here"),
+               str(lab.build / "shmlab-escaped"), str(lab.root / "shmlab-was-here")]
+    made = [f for pattern in escapes for f in glob.glob(pattern)]
+    if made:
+        problems.append(f"files the submissions made outside their sandbox: {' '.join(made)}")
+    try:
+        was = before.read_text()
+    except OSError:
+        return [*problems, "no record of the lab's files before the grading"]
+    if _git_status(lab) != was:
+        changed = set(_git_status(lab).splitlines()) ^ set(was.splitlines())
+        problems.append(f"files of the lab changed: {'; '.join(sorted(changed))}")
+    return problems
+
+
+def outputs_are_well_formed(lab: Lab) -> list[str]:
+    subs, out, before = _where(lab)
+    problems = []
+    students = set(_gradebook(out)) - {"student"}
+    header = (out / "gradebook.csv").read_text().splitlines()[:1] if students else []
+    if header != [",".join(("student", *LESSONS, "total", "max", "note"))]:
+        problems.append(f"gradebook.csv has the wrong header: {header}")
+    for student in sorted(students):
+        results = out / "gradescope" / student / "results.json"
+        why = _not_gradescope(results)
+        if why:
+            problems.append(f"{results} is not Gradescope's format: {why}")
+        junit = out / "junit" / f"{student}.xml"
+        try:
+            if ET.parse(junit).getroot().tag != "testsuites":
+                problems.append(f"{junit} is not JUnit XML: its root is not <testsuites>")
+        except (OSError, ET.ParseError) as e:
+            problems.append(f"{junit} is not well-formed XML: {e}")
+    try:
+        if "<h2>Lessons</h2>" not in (out / "summary.html").read_text():
+            problems.append("summary.html lacks its lessons")
+    except OSError as e:
+        problems.append(f"cannot read summary.html: {e.strerror}")
+    return problems
+
+
+def _not_gradescope(path: Path) -> str:
+    """What makes PATH not a Gradescope results.json; nothing if it is one."""
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as e:
+        return str(e)
+    number = (int, float)
+    if not isinstance(data, dict) or not isinstance(data.get("score"), number) or \
+            not isinstance(data.get("max_score"), number):
+        return "no score or max_score"
+    tests = data.get("tests")
+    if not isinstance(tests, list) or not tests:
+        return "no tests"
+    for t in tests:
+        if not (isinstance(t, dict) and isinstance(t.get("name"), str)
+                and isinstance(t.get("score"), number) and isinstance(t.get("max_score"), number)
+                and t.get("status") in ("passed", "failed") and isinstance(t.get("output"), str)
+                and t.get("visibility") == "visible"):
+            return f"a test is not as Gradescope wants it: {t}"
+    return ""
+
+
+# ---- a check whose name has a capital letter ----------------------------------------
+
+CAPITAL = "the_Thing_is_done"   # the template's check, renamed
+SCRATCH_LESSON = """\
+[[lesson]]
+id = "99"
+slug = "capitals"
+title = "A check named with a capital letter"
+points = 10
+build = "plain"
+files = ["thing.c"]
+trap = "the grader must read a check's name as the suite gives it"
+hints = ["none"]
+
+"""
+
+
+def scratch_lab(lab: Lab, root: Path) -> None:
+    """A copy of the lab with one lesson, 99-capitals: the template's, its check
+    named with a capital letter."""
+    shutil.rmtree(root, ignore_errors=True)
+    skip = shutil.ignore_patterns("__pycache__")
+    for d in ("tests/shmlab", "tests/harness", "starter/common", "starter/_template",
+              "solutions/_template"):
+        shutil.copytree(lab.root / d, root / d, ignore=skip)
+    for f in ("tests/lab", "tests/sandbox"):
+        shutil.copy2(lab.root / f, root / f)
+    shutil.copytree(root / "starter/_template", root / "starter/99-capitals")
+    shutil.copytree(root / "solutions/_template", root / "solutions/99-capitals")
+    suite = (lab.root / "tests/_template.c").read_text()
+    if suite.count("the_thing_is_done") != 2:
+        raise ValueError("tests/_template.c no longer has the check the_thing_is_done")
+    (root / "tests/99-capitals.c").write_text(suite.replace("the_thing_is_done", CAPITAL))
+    # The manifest: its comments and template, and the one lesson between.
+    toml = (lab.root / "lessons/lessons.toml").read_text()
+    head = toml[:toml.index("\n[[lesson]]") + 1]
+    template = toml[toml.index("\n[template]") + 1:]
+    (root / "lessons").mkdir()
+    (root / "lessons/lessons.toml").write_text(head + SCRATCH_LESSON + template)
+
+
+def capitals_in_a_check_name(lab: Lab) -> list[str]:
+    t = lab.build / "test" / "class-capitals"
+    scratch_lab(lab, t / "lab")
+    subs = t / "subs"
+    for name, kind in (("solution", "solutions"), ("starter", "starter")):
+        classroom.copy_over(lab.root / kind / "_template", subs / name / "99-capitals")
+    copy = Lab(root=t / "lab", build=t / "build")
+    failed = _grade_all(copy, subs, t / "out", t / "grade.log", BUILD=str(t / "build"),
+                        LESSONS="", TEST_SECONDS="3", WALL="120")
+    if failed:
+        return failed
+    problems = []
+    listed = (t / "out" / "lab-objects" / "99-capitals-normal.tests").read_text().split()
+    if listed != [CAPITAL]:
+        problems.append(f"the suite listed {listed}, not [{CAPITAL}]")
+    note = "weak sandbox" if os.environ.get("SANDBOX") else ""
+    book = _gradebook(t / "out")
+    for name, score in (("solution", "10"), ("starter", "0")):
+        if book.get(name) != [name, score, score, "10", note]:
+            verdict = tail(t / "out" / "logs" / name / "99-capitals.verdict", 5)
+            problems.append(f"{name}: expected {score} of 10; the gradebook says "
+                            f"{','.join(book.get(name, ['nothing']))}; its verdict: "
+                            f"{' / '.join(verdict)}")
+    if not problems:
+        shutil.rmtree(t, ignore_errors=True)
+    return problems

@@ -1,0 +1,481 @@
+"""make test's checks of the student kit (make dist), taken as a student gets it:
+the tarball, unpacked in a scratch directory. Each returns its problems; none
+is a pass.
+
+  kit_holds_no_solution   nothing of the solutions is in it, and GitHub
+                          Classroom's configuration grades every lesson
+  kit_texts_are_readable  its lessons are Markdown a person can read: code
+                          filled in, title and hints in, every link resolves
+  kit_commands_work       every `make ...` the kit suggests (its README, its
+                          Makefile's header, its lessons, what `make` and
+                          `make list` print) runs in it as documented
+  gradescope_bundle_grades  make gradescope: run_autograder, on a scratch
+                          /autograder, grades the solutions and the starters
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import re
+import shlex
+import shutil
+import signal
+import subprocess
+import tarfile
+import tempfile
+import time
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from urllib.parse import unquote
+
+from shmlab import package
+from shmlab.common import Lab, LabError
+from shmlab.context import Context
+from shmlab.manifest import Lesson, Manifest
+
+from .checks import Check, Part
+
+NEVER_SHIPPED = ("solutions", "variants", "submissions", "selftest")
+
+
+# ---- the kit, unpacked ---------------------------------------------------------------
+
+def _tarball(lab: Lab) -> Path:
+    return lab.build / "dist" / "shmlab-student.tar.gz"
+
+
+def _make_kit(lab: Lab, manifest: Manifest) -> list[str]:
+    """make dist, quietly; its failure as a problem."""
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            package.dist(lab, manifest)
+    except LabError as e:
+        return [f"make dist failed: {e}"]
+    return []
+
+
+def _unpacked(lab: Lab, manifest: Manifest, scratch: str) -> tuple[Path | None, list[str]]:
+    """The kit, unpacked by tar as a student would, in BUILD/test/SCRATCH/shmlab
+    (made first if make dist has not been run)."""
+    if not _tarball(lab).is_file():
+        problems = _make_kit(lab, manifest)
+        if problems:
+            return None, problems
+    where = lab.build / "test" / scratch
+    shutil.rmtree(where, ignore_errors=True)
+    where.mkdir(parents=True)
+    untar = subprocess.run(["tar", "-xzf", str(_tarball(lab)), "-C", str(where)],
+                           capture_output=True, text=True)
+    if untar.returncode != 0:
+        return None, [f"tar cannot unpack {lab.rel(_tarball(lab))}: {untar.stderr.strip()}"]
+    return where / "shmlab", []
+
+
+def _files(top: Path) -> list[Path]:
+    return sorted(p for p in top.rglob("*") if p.is_file())
+
+
+# ---- nothing of the solutions ----------------------------------------------------------
+
+def kit_holds_no_solution(lab: Lab, manifest: Manifest) -> list[str]:
+    """make dist, then: no solutions/, variants, submissions or selftest in the
+    tarball; no line only the solutions have, in any of its files; a GitHub
+    Classroom configuration that grades every lesson, for positive points."""
+    problems = _make_kit(lab, manifest)
+    if problems:
+        return problems
+    with tarfile.open(_tarball(lab)) as tar:
+        names = tar.getnames()
+    held = [n for n in names if set(n.split("/")) & set(NEVER_SHIPPED)]
+    if held:
+        problems.append("the kit holds: " + ", ".join(held[:5]))
+
+    kit, unpack = _unpacked(lab, manifest, "kit-files")
+    if kit is None:
+        return problems + unpack
+    lines = package.solution_lines(lab, manifest)
+    for path in _files(kit):
+        text = path.read_text(errors="replace")
+        hits = [line for line in lines if line in text]
+        if hits:
+            problems.append(f"lines of a solution are in {path.relative_to(kit)}: {hits[0]}")
+
+    config = kit / ".github" / "classroom" / "autograding.json"
+    try:
+        tests = json.loads(config.read_text())["tests"]
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        return problems + [f"the GitHub Classroom configuration cannot be read: {e}"]
+    runs = {t.get("run"): t for t in tests if isinstance(t, dict)}
+    if len(tests) != len(manifest.lessons):
+        problems.append(f"the GitHub Classroom configuration has {len(tests)} tests, "
+                        f"for {len(manifest.lessons)} lessons")
+    for lesson in manifest.lessons:
+        test = runs.get(f"make check LESSON={lesson.id}")
+        if test is None:
+            problems.append(f"the GitHub Classroom configuration does not grade lesson {lesson.id}")
+        elif not isinstance(test.get("points"), int) or test["points"] <= 0:
+            problems.append(f"the GitHub Classroom configuration gives lesson {lesson.id} "
+                            f"{test.get('points')} points")
+    return problems
+
+
+# ---- the lessons, readable ------------------------------------------------------------
+
+FENCED = re.compile(r"^(```|~~~).*?^\1", re.S | re.M)
+CODE_SPAN = re.compile(r"(`+).*?\1", re.S)
+MD_LINK = re.compile(r"\]\(\s*<?([^)\s>]+)")
+HTML_LINK = re.compile(r"""\b(?:href|src)\s*=\s*["']([^"']+)["']""")
+
+
+def _links(text: str) -> list[str]:
+    """The link and image targets of a Markdown text (and of its raw HTML), code left out."""
+    prose = CODE_SPAN.sub("", FENCED.sub("", text))
+    return MD_LINK.findall(prose) + HTML_LINK.findall(prose)
+
+
+def _broken_links(kit: Path, path: Path) -> list[str]:
+    problems = []
+    for target in _links(path.read_text(errors="replace")):
+        if re.match(r"^([a-z]+:|#)", target):
+            continue    # the web, mail, and anchors in the same text
+        file = (path.parent / unquote(target.split("#")[0])).resolve()
+        where = f"{path.relative_to(kit)}: link to {target}"
+        if not file.is_relative_to(kit.resolve()):
+            problems.append(f"{where}: outside the kit")
+        elif not file.exists():
+            problems.append(f"{where}: no file {file.relative_to(kit.resolve())} in the kit")
+    return problems
+
+
+def _plain(text: str) -> str:
+    """Typographic quotes as the keyboard's (pandoc makes them in titles)."""
+    return text.replace("\u2019", "'").replace("\u2018", "'")
+
+
+def kit_texts_are_readable(lab: Lab, manifest: Manifest) -> list[str]:
+    """Each lesson of the kit is a Markdown file a person can read: no code block
+    left to fill in, no solution, its title and hints in, every relative link
+    resolving to a file of the kit."""
+    kit, problems = _unpacked(lab, manifest, "kit-texts")
+    if kit is None:
+        return problems
+    for lesson in manifest.lessons:
+        path = kit / "lessons" / f"{lesson.name}.md"
+        try:
+            text = path.read_text()
+        except OSError as e:
+            problems.append(f"cannot read lessons/{lesson.name}.md in the kit: {e.strerror}")
+            continue
+        name = f"lessons/{lesson.name}.md"
+        if "{.c include=" in text or re.search(r"\binclude=", text):
+            problems.append(f"{name}: a code block is left to fill in (include=)")
+        if re.search(r"^:::+ *\{?\.?solution", text, re.M):
+            problems.append(f"{name}: holds its ::: solution part")
+        first = next((line for line in text.splitlines() if line.startswith("#")), "")
+        if _plain(first) != f"# {_plain(lesson.heading)}":
+            problems.append(f"{name}: its first heading is '{first}', not '# {lesson.heading}'")
+        shown = re.findall(r"<summary>Hint (\d+)</summary>", text)
+        if shown != [str(i) for i in range(1, len(lesson.hints) + 1)]:
+            problems.append(f"{name}: shows hints {shown or 'none'}, "
+                            f"not the manifest's {len(lesson.hints)}")
+        problems += _broken_links(kit, path)
+    if (kit / "README.md").is_file():
+        problems += _broken_links(kit, kit / "README.md")
+    else:
+        problems.append("the kit has no README.md")
+    return problems
+
+
+# ---- every command the kit suggests ---------------------------------------------------
+
+# `make`, then at most one target and the variables given to it, each after a
+# single space (two or more end the command: the Makefile's header puts its
+# descriptions there); not cmake, tests/make, nor make's.
+COMMAND = re.compile(r"""(?<![\w./-])make(?: (?P<target>[a-z][\w-]*))?"""
+                     r"""(?P<vars>(?: [A-Z][A-Z0-9_]*=(?:"[^"]*"|'[^']*'|[^\s"'`)]+))*)"""
+                     r"""(?![\w'-])""")
+RUNS_CAP = 3    # make stress's RUNS, at most: the same command, in fewer rounds
+
+
+@dataclass(frozen=True)
+class Expect:
+    status: tuple[int, ...]     # the exit statuses it documents, for a starter
+    limit: float                # seconds before it is stopped
+    keeps_running: bool = False  # runs until stopped (make watch)
+
+
+# What each target does in a fresh kit, where every lesson is its starter.
+EXPECTED = (
+    ("", Expect((0,), 900)),        # make: sets up work/, grades it, says what is next
+    ("list", Expect((0,), 300)),
+    ("hint", Expect((0,), 120)),
+    ("reset", Expect((0,), 120)),   # answered y; nothing to reset in a fresh work/
+    # The demo shows the trap and may exit 1: make then says "Error 1" and exits 2.
+    ("run", Expect((0, 1, 2), 300)),
+    ("check", Expect((1,), 600)),   # grading: 0 all pass, 1 some fail, 2 cannot grade
+    ("grade", Expect((1,), 1800)),
+    ("stress", Expect((1,), 900)),  # the student's work (the starter) never passes
+    ("watch", Expect((), 120, keeps_running=True)),
+)
+DEFAULT = Expect((0,), 300)      # any other target: it works
+
+
+def expected(target: str) -> Expect:
+    return next((e for t, e in EXPECTED if t == target), DEFAULT)
+# The environment of make test's own run must not reach the kit's.
+NOT_PASSED = ("BUILD", "WORK", "LESSON", "RUNS", "ARGS", "OUT", "SUBMISSIONS", "FUZZ_SECONDS",
+              "MAKEFLAGS", "MAKELEVEL", "MFLAGS", "MAKEOVERRIDES", "SANDBOX")
+
+
+@dataclass(frozen=True)
+class Suggested:
+    argv: tuple[str, ...]   # as it is run: ("make", "run", "LESSON=02", "ARGS=99 1")
+    where: str              # where the kit suggests it
+
+    @property
+    def text(self) -> str:
+        return shlex.join(self.argv)
+
+    @property
+    def target(self) -> str:
+        return self.argv[1] if len(self.argv) > 1 and "=" not in self.argv[1] else ""
+
+    def variable(self, name: str) -> str | None:
+        for arg in self.argv[1:]:
+            if arg.startswith(name + "="):
+                return arg[len(name) + 1:]
+        return None
+
+
+def commands_in(text: str, where: str, manifest: Manifest) -> list[Suggested]:
+    """The `make ...` commands of a text. A lesson written NN is the first one; RUNS
+    is capped at RUNS_CAP."""
+    found = []
+    for match in COMMAND.finditer(text):
+        try:
+            argv = shlex.split(match.group(0))
+        except ValueError:
+            continue
+        for i, arg in enumerate(argv):
+            if arg == "LESSON=NN":
+                argv[i] = f"LESSON={manifest.lessons[0].id}"
+            elif arg.startswith("RUNS=") and arg[5:].isdigit() and int(arg[5:]) > RUNS_CAP:
+                argv[i] = f"RUNS={RUNS_CAP}"
+        found.append(Suggested(tuple(argv), where))
+    return found
+
+
+def _code_of(path: Path) -> list[str]:
+    """The code (spans and blocks) of a Markdown file, read by pandoc: only code is a command."""
+    result = subprocess.run(["pandoc", "-f", "gfm", "-t", "json", str(path)],
+                            capture_output=True, text=True)
+    if result.returncode != 0:
+        raise LabError(f"pandoc cannot read {path.name}: {result.stderr.strip()}")
+    code: list[str] = []
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            if node.get("t") in ("Code", "CodeBlock"):
+                code.append(node["c"][1])
+            else:
+                walk(node.get("c"))
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(json.loads(result.stdout)["blocks"])
+    return code
+
+
+def suggested_by_files(kit: Path, manifest: Manifest) -> list[Suggested]:
+    """What the kit's files suggest: its README, its Makefile's header, its lessons
+    and GitHub Classroom's configuration."""
+    found = []
+    for path in [kit / "README.md", *sorted((kit / "lessons").glob("*.md"))]:
+        for code in _code_of(path):
+            found += commands_in(code, str(path.relative_to(kit)), manifest)
+    header = []
+    for line in (kit / "Makefile").read_text().splitlines():
+        if not line.startswith("#"):
+            break
+        header.append(line)
+    found += commands_in("\n".join(header), "the Makefile's header", manifest)
+    config = json.loads((kit / ".github/classroom/autograding.json").read_text())
+    for test in config["tests"]:
+        found += commands_in(test["run"], "autograding.json", manifest)
+    return found
+
+
+def _environment() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if k not in NOT_PASSED and not k.startswith("LAB_")}
+    env["NO_COLOR"] = "1"
+    return env
+
+
+def _run(kit: Path, command: Suggested, expect: Expect) -> tuple[int | None, str]:
+    """Runs a command in the kit; its status (None: still running when stopped) and output."""
+    answer = "y\n" if command.target == "reset" else ""
+    log = kit.parent / "command.txt"
+    with log.open("w") as out:
+        proc = subprocess.Popen(list(command.argv), cwd=kit, env=_environment(),
+                                stdin=subprocess.PIPE, stdout=out, stderr=subprocess.STDOUT,
+                                text=True, start_new_session=True)
+        try:
+            proc.communicate(answer, timeout=expect.limit)
+            status: int | None = proc.returncode
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)     # make and all it started
+            proc.wait()
+            status = None
+    return status, log.read_text(errors="replace")
+
+
+def _names(lesson: Lesson) -> tuple[str, ...]:
+    return (lesson.name, lesson.heading, lesson.title)
+
+
+def _judge(command: Suggested, expect: Expect, status: int | None, output: str,
+           manifest: Manifest) -> list[str]:
+    said = f"{command.text} (suggested by {command.where})"
+    last = "\n".join("    " + line for line in output.rstrip().splitlines()[-8:])
+    if expect.keeps_running and status is not None:
+        return [f"{said} stopped by itself, with status {status}:\n{last}"]
+    if not expect.keeps_running and status is None:
+        return [f"{said} still ran after {expect.limit:.0f} s:\n{last}"]
+    if status is not None and status not in expect.status:
+        return [f"{said} exited {status}, not {' or '.join(map(str, expect.status))}:\n{last}"]
+    if command.target == "run" and status == 2 and "Error 1" not in output:
+        return [f"{said}: the lab could not run the demo:\n{last}"]
+    if "No rule to make target" in output:
+        return [f"{said}: the kit's Makefile has no such target"]
+
+    wanted = command.variable("LESSON")
+    if command.target == "watch":
+        wanted = manifest.lessons[0].id      # the lesson in progress: the first
+    if not wanted:
+        return []
+    try:
+        lesson = manifest.find(wanted)
+    except LabError as e:
+        return [f"{said}: {e}"]
+    problems = []
+    if not (any(name in _plain(output) for name in map(_plain, _names(lesson)))
+            or re.search(rf"\blesson {lesson.id}\b", output, re.I)):
+        problems.append(f"{said}: its output does not name lesson {lesson.id}:\n{last}")
+    others = [other.name for other in manifest.lessons if other.id != lesson.id
+              and any(name in _plain(output) for name in map(_plain, _names(other)))]
+    if others:
+        problems.append(f"{said}: acts on lesson {lesson.id} but names {', '.join(others)}:\n{last}")
+    return problems
+
+
+def kit_commands_work(lab: Lab, manifest: Manifest) -> list[str]:
+    """Unpacks the kit and runs every command it suggests, `make` first and `make watch`
+    and `make clean` last, each in its time: its exit status is the documented one (a starter fails
+    its grading, status 1), and a command about a lesson talks about that lesson.
+    The commands `make` and `make list` print are suggestions too."""
+    kit, problems = _unpacked(lab, manifest, "kit-commands")
+    if kit is None:
+        return problems
+    try:
+        queue = [Suggested(("make",), "the kit's README"), *suggested_by_files(kit, manifest)]
+    except (OSError, ValueError, KeyError, LabError) as e:
+        return [f"cannot read the commands the kit suggests: {e}"]
+    # make first (it sets up work/), then the rest as found, make watch and make clean last.
+    last = ("watch", "clean")
+    queue.sort(key=lambda c: (c.target != "", last.index(c.target) if c.target in last else -1))
+    done: set[tuple[str, ...]] = set()
+    record = kit.parent / "commands.txt"    # what ran, for whoever reads a failure
+    record.write_text("")
+    while queue:
+        command = queue.pop(0)
+        if command.argv in done:
+            continue
+        done.add(command.argv)
+        expect = expected(command.target)
+        began = time.monotonic()
+        status, output = _run(kit, command, expect)
+        with record.open("a") as f:
+            f.write(f"{'running' if status is None else status}\t"
+                    f"{time.monotonic() - began:.0f} s\t{command.text}\t({command.where})\n")
+        problems += _judge(command, expect, status, output, manifest)
+        if command.target in ("", "list"):
+            new = [c for c in commands_in(output, f"`{command.text}`'s output", manifest)
+                   if c.argv not in done]
+            queue[:0] = [c for c in new if c.target != "watch"]
+            queue += [c for c in new if c.target == "watch"]
+    return problems
+
+
+# ---- the Gradescope bundle -------------------------------------------------------------
+
+def _grades_as(lab: Lab, manifest: Manifest, archive: Path, who: str) -> list[str]:
+    """run_autograder on a copy of WHO (solutions or starter) as the submission, in a
+    scratch /autograder outside the lab (the graders' users must reach it)."""
+    want = sum(lesson.points for lesson in manifest.lessons) if who == "solutions" else 0
+    root = Path(tempfile.mkdtemp(prefix="shmlab-autograder-", dir="/tmp"))
+    try:
+        root.chmod(0o755)
+        (root / "source").mkdir()
+        unzip = subprocess.run(["unzip", "-q", str(archive)], cwd=root / "source",
+                               capture_output=True, text=True)
+        if unzip.returncode != 0:
+            return [f"unzip cannot unpack {lab.rel(archive)}: {unzip.stderr.strip()}"]
+        problems = []
+        if subprocess.run(["sh", "-n", str(root / "source/setup.sh")]).returncode != 0:
+            problems.append("setup.sh is not valid sh")
+        shutil.copytree(lab.root / who, root / "submission")
+        try:
+            subprocess.run([str(root / "source/run_autograder")], stdin=subprocess.DEVNULL,
+                           env={**_environment(), "AUTOGRADER_ROOT": str(root)},
+                           capture_output=True, timeout=1800)
+        except subprocess.TimeoutExpired:
+            return problems + [f"run_autograder on {who}/ still ran after 1800 s"]
+        try:
+            results = json.loads((root / "results/results.json").read_text())
+        except (OSError, ValueError) as e:
+            return problems + [f"run_autograder on {who}/ wrote no valid results.json: {e}"]
+        tests = results.get("tests") if isinstance(results, dict) else None
+        if results.get("score") != want or not tests or not all(
+                isinstance(t, dict) and t.get("status") for t in tests):
+            problems.append(f"run_autograder on {who}/: score {results.get('score')}, not {want}"
+                            f" ({len(tests or [])} tests); it said: "
+                            f"{str(results.get('output', ''))[:300]}")
+        return problems
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def gradescope_bundle_grades(lab: Lab, manifest: Manifest) -> list[str]:
+    """make gradescope, then its run_autograder grades the solutions (every point)
+    and the starters (none)."""
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            package.gradescope(lab, manifest)
+    except LabError as e:
+        return [f"make gradescope failed: {e}"]
+    archive = lab.build / "gradescope" / "shmlab-autograder.zip"
+    return [problem for who in ("solutions", "starter")
+            for problem in _grades_as(lab, manifest, archive, who)]
+
+
+def parts(ctx: Context) -> list[Part]:
+    lab, manifest = ctx.lab, ctx.manifest
+    kit = (
+        Check("make dist: the kit holds no solution, and a GitHub Classroom configuration",
+              partial(kit_holds_no_solution, lab, manifest)),
+        Check("the kit's lessons are Markdown to read: code, title and hints in, links resolve",
+              partial(kit_texts_are_readable, lab, manifest)),
+        Check("every command the kit suggests works in the kit, on the lesson it names",
+              partial(kit_commands_work, lab, manifest)),
+    )
+    bundle = (
+        Check("make gradescope: run_autograder, on a scratch /autograder, grades right and wrong",
+              partial(gradescope_bundle_grades, lab, manifest)),
+    )
+    return [Part("The student kit", kit, key="kit"),
+            Part("The Gradescope bundle", bundle, key="gradescope")]

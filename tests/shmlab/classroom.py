@@ -1,0 +1,515 @@
+"""Grading a class: `tests/lab grade-all SUBMISSIONS [OUT]` (make grade-all).
+
+Every entry of SUBMISSIONS is one student's copy of starter/: a directory, a
+.tar.gz (.tgz) or a .zip, named after the student. Each lesson of each
+submission is built and graded on its own, against the lab's own tests and
+headers (only the lesson's editable files are taken from the student), in a
+sandbox of its own (sandbox.py: a user of its own, bubblewrap, a tmpfs to
+work in, limits, cgroups), JOBS at a time.
+
+Once a test of a suite has hung (or crashed), the suite's later tests are
+not run (GIVE_UP_AFTER=1: each would wait out its time limit for nothing),
+and are reported as not run: the lesson fails either way.
+
+The grade comes from the suite's results file (tests/harness/lab.c: written
+once the tests' processes are all stopped), which must list exactly the
+checks the lab's own build of the suite listed; never from what a submission
+prints. Outputs, in OUT (reports.py): gradebook.csv, gradescope/NAME/
+results.json, junit/NAME.xml, summary.html; and logs/NAME/LESSON.*, what
+each grade saw.
+
+Without root, or where bubblewrap cannot make its namespaces, it refuses;
+SANDBOX=weak grades anyway with only time and resource limits, and says so
+in every report. SANDBOX=platform is for a course platform that runs each
+submission in a container of its own (Gradescope).
+"""
+from __future__ import annotations
+
+import os
+import random
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+import zlib
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, replace
+from datetime import datetime
+from pathlib import Path
+from typing import Mapping, Sequence, TextIO
+
+from . import reports, sandbox
+from .common import Lab, LabError
+from .manifest import Lesson, Manifest
+from .reports import Row, Verdict
+from .sandbox import FIRST_UID, MIB, Limits, Running, Sandbox, make_dirs, read_plain, real_dir
+
+ARCHIVES = (".tar.gz", ".tgz", ".zip")
+# What comes back out of a sandbox, and how much of it: a page or so.
+RESULTS, BUILD_LOG, STDERR = ("results.tsv", 65536), ("build.log", 16384), ("stderr.txt", 4096)
+UNSAFE_NAME = re.compile(rb"[^A-Za-z0-9._@+-]")
+# Not text: control characters but tab and newline, C1, and what XML forbids.
+NOT_TEXT = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ufffe\uffff]")
+
+
+@dataclass(frozen=True)
+class Options:
+    """How to grade, from the environment (make grade-all JOBS=8 ...)."""
+    jobs: int           # sandboxes at once
+    limits: Limits      # each sandbox's
+    lessons: str        # the lessons to grade ("01 04"), or all
+    test_seconds: int   # each test's time limit
+    give_up_after: int  # tests that hang before the rest of a suite is not run
+    sandbox: str        # "" (shmlab's own), "weak" or "platform"
+
+    @staticmethod
+    def from_env(env: Mapping[str, str] = os.environ) -> "Options":
+        def number(name: str, default: int, least: int = 1) -> int:
+            text = env.get(name) or str(default)
+            if not text.isdigit() or int(text) < least:
+                raise LabError(f"{name} must be a whole number, at least {least}; not '{text}'")
+            return int(text)
+
+        kind = env.get("SANDBOX", "")
+        if kind not in ("", "weak", "platform"):
+            raise LabError(f"SANDBOX must be weak or platform, or unset; not '{kind}'")
+        # The suites mostly wait (for time limits, the race amplifier's pauses,
+        # the manager's): at one sandbox per core the machine stays three
+        # quarters idle (100 submissions took 399 s with 2 at a time, 231 s
+        # with 4, on 2 cores, every grade the same).
+        limits = Limits(wall=number("WALL", 180), cpu=number("CPU", 120),
+                        nproc=number("NPROC", 200), mem_mb=number("MEM_MB", 1024),
+                        fsize_mb=number("FSIZE_MB", 64), disk_mb=number("DISK_MB", 256),
+                        shm_mb=number("SHM_MB", 64))
+        return Options(jobs=number("JOBS", 2 * len(os.sched_getaffinity(0))), limits=limits,
+                       lessons=env.get("LESSONS", ""), test_seconds=number("TEST_SECONDS", 10),
+                       give_up_after=number("GIVE_UP_AFTER", 1, least=0), sandbox=kind)
+
+
+@dataclass(frozen=True)
+class Grading:
+    """What every job of one grading shares."""
+    out: Path
+    options: Options
+    sandbox: Sandbox
+    running: Running
+    lessons: tuple[Lesson, ...]
+    all_files: tuple[str, ...]                  # every lesson's editable files
+    expected: Mapping[str, tuple[str, ...]]     # each lesson's checks, by lesson id
+
+    def run(self, uid: int, work: Path, command: list[str], output: Path,
+            cgroups: Sequence[Path] = ()) -> int | None:
+        return self.sandbox.run(self.running, uid, work, command, output, cgroups)
+
+
+# ---- submissions ------------------------------------------------------------
+
+def student_name(entry: Path) -> str:
+    """The entry's name without its archive's suffix, in characters safe anywhere."""
+    name = entry.name
+    for suffix in ARCHIVES:
+        name = name.removesuffix(suffix)
+    return UNSAFE_NAME.sub(b"_", os.fsencode(name)).decode("ascii")
+
+
+def unpack(g: Grading, entry: Path, dest: Path, uid: int) -> bool:
+    """The lesson files of one submission into DEST (plain files only); an
+    archive is opened in a sandbox, as the unprivileged user UID. False if
+    ENTRY is not a submission."""
+    if not make_dirs(dest):
+        return False
+    if not entry.name.endswith(ARCHIVES):
+        return real_dir(entry) and copy_lessons(g, entry, dest)
+    tree = g.out / "unpack" / dest.name
+    if not g.sandbox.make_workdir(tree, uid):
+        return False
+    try:
+        shutil.copyfile(entry, tree / "archive")
+        os.chown(tree / "archive", uid, uid)
+    except OSError:
+        pass
+    w = g.sandbox.inside(tree)
+    if entry.name.endswith(".zip"):
+        extract = ["unzip", "-q", "-o", f"{w}/archive", "-d", f"{w}/x"]
+    else:
+        extract = ["tar", "-xzf", f"{w}/archive", "-C", f"{w}/x", "--no-same-owner",
+                   "--no-same-permissions"]
+    g.run(uid, tree, ["sh", "-c", 'mkdir -p "$0/x" && "$@"', str(w), *extract], Path(os.devnull))
+    # A broken archive is still a student's: graded, on nothing.
+    copy_lessons(g, tree / "x", dest)
+    g.sandbox.drop_workdir(tree)
+    return True
+
+
+def copy_lessons(g: Grading, tree: Path, dest: Path) -> bool:
+    """Finds the directory that holds the lessons' directories (TREE, or one up
+    to three levels down; not __MACOSX, not a hidden one), and copies each
+    lesson's editable files that are plain files, at most 1 MiB of each. A file
+    found loose, whose name only one lesson uses, counts for that lesson.
+    Nothing is followed through a link."""
+    if not real_dir(tree):
+        return False
+    found = next((d for d in [tree, *sorted(_subdirs(tree, 3), key=str)]
+                  if any(real_dir(d / lesson.name) for lesson in g.lessons)), None)
+    for lesson in g.lessons:
+        make_dirs(dest / lesson.name)
+        for f in lesson.files:
+            if found is not None:
+                data = read_plain(found / lesson.name, f, MIB)
+            elif g.all_files.count(f) == 1:
+                data = read_plain(tree, f, MIB)   # handed in loose
+            else:
+                data = None
+            if data is not None:
+                (dest / lesson.name / f).write_bytes(data)
+    return True
+
+
+def _subdirs(tree: Path, depth: int) -> list[Path]:
+    """The real directories under TREE, DEPTH levels down at most, but hidden ones."""
+    found = []
+    try:
+        entries = list(os.scandir(tree))
+    except OSError:
+        return []
+    for e in entries:
+        if e.is_dir(follow_symlinks=False) and not e.name.startswith((".", "__MACOSX")):
+            found.append(Path(e.path))
+            if depth > 1:
+                found += _subdirs(Path(e.path), depth - 1)
+    return found
+
+
+# ---- one lesson of one submission -------------------------------------------
+
+def job(g: Grading, seq: int, student: str, lesson: Lesson) -> Verdict | None:
+    """Grades it, leaving OUT/logs/STUDENT/LESSON.*; None if stopped first."""
+    uid = FIRST_UID + seq % 4000
+    log = g.out / "logs" / student / lesson.name    # LESSON.tsv, LESSON.verdict...
+    work = g.out / "run" / str(seq)
+    make_dirs(log.parent)
+    cgroups = g.sandbox.cgroups.make(f"shmlab-job{seq}", g.options.limits)
+    status: int | None = None
+    seconds = 0
+    came_out: dict[str, str] = {}
+    try:
+        if g.sandbox.make_workdir(work, uid):
+            try:
+                # (An archive that would not unpack has no lessons: graded on nothing.)
+                handed_in = g.out / "submissions" / student / lesson.name
+                (work / "sub" / lesson.name).mkdir(parents=True)
+                if handed_in.is_dir():
+                    shutil.copytree(handed_in, work / "sub" / lesson.name, dirs_exist_ok=True)
+                sandbox.chown_tree(work, uid)
+                began = time.monotonic()
+                status = _grade_in_sandbox(g, uid, work, lesson, cgroups,
+                                           Path(f"{log}.sandbox.txt"))
+                seconds = int(time.monotonic() - began)
+                if status is None:
+                    return None
+                # Only what the grade needs comes out, and no more of it than a
+                # page or so, never through a link (the sandbox's user could make one).
+                for (name, limit), suffix in ((RESULTS, "tsv"), (BUILD_LOG, "build"),
+                                              (STDERR, "stderr")):
+                    data = read_plain(work / "out", name, limit)
+                    if data is not None:
+                        came_out[suffix] = clean_text(data)
+                        Path(f"{log}.{suffix}").write_text(came_out[suffix], encoding="utf-8")
+            finally:
+                g.sandbox.drop_workdir(work)
+        Path(f"{log}.status").write_text(f"{status}\n" if status is not None
+                                         else "no work directory\n")
+        Path(f"{log}.seconds").write_text(f"{seconds}\n")
+    finally:
+        g.sandbox.cgroups.remove(cgroups)
+        if os.geteuid() == 0:   # then the job ran as UID, whatever the sandbox
+            sandbox.kill_user(uid)
+    v = verdict(student, lesson, g.expected[lesson.id], g.options.limits.wall, status, seconds,
+                came_out.get("tsv", ""), came_out.get("build", ""), came_out.get("stderr", ""))
+    Path(f"{log}.verdict").write_text(v.text + "\n", encoding="utf-8")
+    return v
+
+
+def _grade_in_sandbox(g: Grading, uid: int, work: Path, lesson: Lesson,
+                      cgroups: Sequence[Path], output: Path) -> int | None:
+    w = g.sandbox.inside(work)
+    lab, objects = g.sandbox.lab_inside, g.sandbox.objects_inside
+    o = g.options
+    command = ["env", f"BUILD={w}/build", f"LAB_OBJECTS={objects}", "LAB_NO_PROGRESS=1",
+               f"LAB_TEST_SECONDS={o.test_seconds}", f"LAB_GIVE_UP_AFTER={o.give_up_after}",
+               "LAB_OBJECTS_PINNED=1", f"{lab}/tests/lab", "sandboxed-grade", f"{w}/sub",
+               lesson.id, f"{w}/out"]
+    # bubblewrap binds the whole system, other sandboxes' work directories
+    # included; one that goes at that moment makes it fail before anything ran:
+    # then it tries again.
+    for _ in range(3):
+        status = g.run(uid, work, command, output, cgroups)
+        if status != 1 or (work / "out").exists() or not re.search(
+                r"^bwrap: ", sandbox.read_text(output), re.MULTILINE):
+            break
+        time.sleep(random.randint(1, 5) / 10)
+    return status
+
+
+def verdict(student: str, lesson: Lesson, expected: Sequence[str], wall: int,
+            status: int | None, seconds: int, tsv: str, build: str, stderr: str) -> Verdict:
+    """"pass", or "FAIL" and why, from what came out of the sandbox."""
+    def fail(why: str, details: Sequence[str] = (), rows: tuple[Row, ...] = ()) -> Verdict:
+        return Verdict(student, lesson, "FAIL " + why, tuple(details), rows)
+
+    if not tsv:
+        if build:
+            return fail("does not build", ["  " + line for line in _lines(build)[:20]])
+        if seconds >= wall:
+            return fail(f"stopped after {wall} s: the tests never finished")
+        if status == 137:
+            return fail("the test program was killed (SIGKILL) before it could report: the "
+                        "code under test killed it (kill(-1), say), or it passed a limit on "
+                        "memory or processes")
+        return fail("the tests gave no results (the test program was killed, or its results "
+                    "file was made by something else first)",
+                    ["  " + line for line in _lines(stderr)[:5]])
+    rows = tuple(_row(line) for line in _lines(tsv))
+    # Exactly the suite's checks, each once: anything else was not written by the suite.
+    if sorted(row.name for row in rows) != sorted(expected):
+        return fail("the results file does not list the suite's checks: not the suite's own",
+                    rows=rows)
+    failed = [row for row in rows if row.status != "ok"]
+    if failed:
+        return fail(f"{len(failed)} of {len(rows)} checks failed",
+                    [f"  {row.title}: {row.message}" for row in failed], rows)
+    # All ok, but the test program did not end well: the file was not its own.
+    if status != 0:
+        return fail("the results file says every check passed, but the test program did not "
+                    "end as a passing suite does: something else wrote the file", rows=rows)
+    return Verdict(student, lesson, "pass", (), rows)
+
+
+def _row(line: str) -> Row:
+    fields = line.split("\t", 2)
+    if len(fields) == 1:
+        return Row(fields[0], fields[0], "")
+    return Row(fields[0], fields[1], fields[2] if len(fields) > 2 else "")
+
+
+def expected_tests(objects: Path, lesson: Lesson) -> list[str]:
+    """The lesson's checks, as its suite lists them (LAB_LIST=1): `tests/lab
+    prepare` writes them from the lab's own build, never a student's."""
+    path = objects / f"{lesson.name}-normal.tests"
+    try:
+        names = path.read_text(encoding="utf-8").split()
+    except OSError as e:
+        raise LabError(f"cannot read {path}: {e.strerror} (`tests/lab prepare` lists each "
+                       "suite's checks there): the lab's fault, not the students'") from None
+    if not names:
+        raise LabError(f"{path} lists no checks: the lab's fault, not the students'")
+    return names
+
+
+def clean_text(data: bytes) -> str:
+    """Text fit for CSV, JSON and XML: valid UTF-8, no control characters but
+    tab and newline, nothing XML does not allow."""
+    return NOT_TEXT.sub("", data.decode("utf-8", "ignore"))
+
+
+# ---- the whole class --------------------------------------------------------
+
+def grade_class(lab: Lab, manifest: Manifest, submissions: Path, out: Path, options: Options,
+                log: TextIO | None = None) -> int:
+    """Grades every submission in SUBMISSIONS into OUT (see the module's doc).
+    LOG, if given, takes what it says (else stdout, and stderr for warnings)."""
+    say, warn = log or sys.stdout, log or sys.stderr
+    out = Path(os.path.realpath(out))
+    if not submissions.is_dir():
+        raise LabError(f"which submissions? {submissions} is not a directory (make grade-all "
+                       "SUBMISSIONS=dir: a directory of students' copies)")
+    lessons = manifest.select(options.lessons)
+    if not lessons:
+        raise LabError("no lessons to grade: lessons/lessons.toml lists none")
+    box = sandbox.detect(options.sandbox, options.limits, lab.root, out / "lab-objects", warn)
+    # Interrupted, the sandboxes stop and their work directories go all the same.
+    stop_by_signal = threading.current_thread() is threading.main_thread()
+    if stop_by_signal:
+        before = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        with sandbox.one_class_at_a_time(warn):
+            g = Grading(out=out, options=options, sandbox=box, running=Running(),
+                        lessons=lessons, all_files=tuple(manifest.all_files()), expected={})
+            try:
+                return _grade_class(lab, g, submissions, say, warn)
+            finally:
+                _remove_work(out)
+    except KeyboardInterrupt:
+        raise LabError("interrupted: the sandboxes were stopped", 130) from None
+    finally:
+        if stop_by_signal:
+            signal.signal(signal.SIGTERM, before)
+
+
+def _grade_class(lab: Lab, g: Grading, submissions: Path, say: TextIO, warn: TextIO) -> int:
+    out = g.out
+    for d in ("logs", "submissions", "run", "unpack", "gradescope", "junit"):
+        shutil.rmtree(out / d, ignore_errors=True)
+    for d in ("submissions", "logs", "run"):
+        if not make_dirs(out / d):
+            raise LabError(f"cannot make {out / d}")
+    print("class: compiling the lab's side of every lesson, once", file=say, flush=True)
+    prepared = subprocess.run([str(lab.root / "tests" / "lab"), "prepare"], cwd=lab.root,
+                              env={**os.environ, "LAB_OBJECTS": str(g.sandbox.objects)},
+                              capture_output=True, text=True, errors="replace", check=False)
+    print(prepared.stdout + prepared.stderr, end="", file=warn)
+    if prepared.returncode != 0:
+        raise LabError("the lab's own code does not build (tests/lab prepare failed)")
+    g = replace(g, expected={lesson.id: tuple(expected_tests(g.sandbox.objects, lesson))
+                             for lesson in g.lessons})
+    students = _unpack_all(g, submissions, warn)
+    if not students:
+        raise LabError(f"no submissions in {submissions}")
+    jobs = [(student, lesson) for student in students for lesson in g.lessons]
+    print(f"class: {len(students)} submissions, {len(jobs)} lessons to grade, "
+          f"{g.options.jobs} at a time", file=say, flush=True)
+    start = time.monotonic()
+    verdicts = _run_jobs(g, jobs, say)
+    took = time.monotonic() - start
+    _remove_work(out)
+    reports.write_reports(out, g.lessons, students, verdicts, g.sandbox.note, datetime.now())
+    print(f"class: the reports took {time.monotonic() - start - took:.0f} s more", file=say)
+    print(f"class: graded {len(students)} submissions in {took:.0f} s "
+          f"({took / len(students):.1f} s each)", file=say)
+    print(f"class: {out}/gradebook.csv, {out}/summary.html, "
+          f"{out}/gradescope/*/results.json, {out}/junit/*.xml", file=say, flush=True)
+    return 0
+
+
+def _remove_work(out: Path) -> None:
+    """The sandboxes' work directories: unmounted (after an interrupt, say), removed."""
+    sandbox.cleanup_mounts(out)
+    for d in ("run", "unpack"):
+        shutil.rmtree(out / d, ignore_errors=True)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _unpack_all(g: Grading, submissions: Path, warn: TextIO) -> list[str]:
+    """Each entry of SUBMISSIONS unpacked into OUT/submissions/NAME: the names."""
+    students = []
+    uid = FIRST_UID + 4000
+    for entry in sorted(submissions.iterdir(), key=lambda e: (e.name.startswith("."), e.name)):
+        if entry.is_symlink():
+            print(f"class: {entry} is a link: skipped (a submission is a directory or an "
+                  "archive)", file=warn)
+            continue
+        student = student_name(entry)
+        # Two names that read the same once cleaned stay two students.
+        if (g.out / "submissions" / student).exists():
+            student = f"{student}-{zlib.crc32(os.fsencode(entry))}"
+            print(f"class: {entry} is graded as {student} (another name reads the same)",
+                  file=warn)
+        if unpack(g, entry, g.out / "submissions" / student, uid):
+            students.append(student)
+        else:
+            print(f"class: {entry} is not a submission (a directory, .tar.gz or .zip): "
+                  "skipped", file=warn)
+        uid += 1
+    return students
+
+
+def _run_jobs(g: Grading, jobs: list[tuple[str, Lesson]], say: TextIO) -> reports.Verdicts:
+    """Each (student, lesson) in a sandbox of its own, JOBS at a time; a line as each ends."""
+    verdicts = {}
+    with ThreadPoolExecutor(max_workers=g.options.jobs) as pool:
+        futures = [pool.submit(job, g, seq, student, lesson)
+                   for seq, (student, lesson) in enumerate(jobs)]
+        try:
+            for k, future in enumerate(as_completed(futures), 1):
+                try:
+                    v = future.result()
+                except OSError as e:
+                    raise LabError(f"cannot grade in {g.out}: {e.filename}: {e.strerror}") from None
+                if v is None:
+                    continue
+                verdicts[v.student, v.lesson.id] = v
+                print(f"[{k}/{len(jobs)}] [{time.strftime('%H:%M:%S')}] {v.student:<20} "
+                      f"{v.lesson.name} {v.status}", file=say, flush=True)
+        except BaseException:
+            g.running.stop()
+            for future in futures:
+                future.cancel()
+            raise
+    return verdicts
+
+
+def bench(lab: Lab, manifest: Manifest, n: int, options: Options | None = None) -> int:
+    """N made-up submissions (4 in 10 right, 2 the starter, 2 half right, 2
+    hostile or broken, from tests/submissions), graded on every lesson; says
+    the wall time and the time per submission."""
+    options = options or Options.from_env()
+    d = lab.build / "class-bench"
+    hostile = sorted(p for p in (lab.root / "tests" / "submissions").iterdir()
+                     if p.is_dir() and p.name not in ("right", "starter"))
+    shutil.rmtree(d / "subs", ignore_errors=True)
+    if not make_dirs(d / "subs"):
+        raise LabError(f"cannot make {d / 'subs'}")
+    for i in range(n):
+        sub = d / "subs" / f"student-{i:03d}"
+        kind = i % 10
+        shutil.copytree(lab.root / ("starter" if kind in (4, 5, 6, 7) else "solutions"), sub,
+                        symlinks=True)
+        if kind in (6, 7):
+            for lesson in manifest.lessons:
+                if int(lesson.id) % 2 == 0:
+                    copy_over(lab.root / "solutions" / lesson.name, sub / lesson.name)
+        elif kind in (8, 9):
+            copy_over(hostile[i // 10 % len(hostile)], sub)
+        # Each its own: no two submissions have the same files.
+        for c in sub.rglob("*.c"):
+            if not c.is_symlink():
+                with c.open("a") as f:
+                    f.write(f"/* {i} */\n")
+    start = time.monotonic()
+    with (d / "log.txt").open("w") as log:
+        try:
+            grade_class(lab, manifest, d / "subs", d / "out", options, log)
+        except LabError as e:
+            print(f"class: {e}", file=log)
+            failed = True
+        else:
+            failed = False
+    lines = sandbox.read_text(d / "log.txt").splitlines()
+    if failed:
+        print("\n".join(lines[-5:]))
+        raise LabError("grading failed")
+    took = time.monotonic() - start
+    print("\n".join(lines[-3:]))
+    print(f"bench: {n} submissions, every lesson, {options.jobs} at a time: {took:.0f} s in "
+          f"all (with the lab's own compile), {took / n:.2f} s per submission")
+    return 0
+
+
+def copy_over(src: Path, dest: Path) -> None:
+    """SRC's files over DEST's, as `cp -R SRC/. DEST/` does: a link stays a
+    link, and replaces the file it lands on."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for entry in sorted(src.iterdir()):
+        to = dest / entry.name
+        if entry.is_dir() and not entry.is_symlink():
+            copy_over(entry, to)
+            continue
+        if to.is_symlink() or to.exists():
+            to.unlink()
+        if entry.is_symlink():
+            to.symlink_to(os.readlink(entry))
+        else:
+            shutil.copy2(entry, to)
+
+
+def _lines(text: str) -> list[str]:
+    """TEXT's lines, as sed and wc count them: a last newline ends a line, not starts one."""
+    if not text:
+        return []
+    return text.split("\n")[:-1] if text.endswith("\n") else text.split("\n")

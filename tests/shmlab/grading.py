@@ -1,0 +1,81 @@
+"""Grading a workspace's lessons: several at once, one status line for all.
+
+The lessons are independent, and their suites mostly wait (time limits,
+the race amplifier's pauses): grading them at once, one per core, takes
+about the time of the slowest. What each printed comes out in the lessons'
+order all the same.
+"""
+from __future__ import annotations
+
+import os
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+
+from . import progress
+from .build import Toolchain, files_digest
+from .context import Context
+from .grade import Verdict, describe, grade_lesson
+from .manifest import Lesson
+from .progress import Workspace
+from .statusline import StatusLine
+from .suite import Progress
+
+
+class _Stopped(Exception):
+    """Raised in a grading thread's progress callback: the command is ending."""
+
+
+def grade_one(ctx: Context, tc: Toolchain, ws: Workspace, lesson: Lesson, *, reuse: bool,
+              report: Progress | None) -> tuple[Verdict, str]:
+    """The lesson's verdict, and the hash of the files it was given (taken
+    first: a file saved while it is graded makes it 'edited' again)."""
+    files = files_digest(lesson, ws.lesson_dir(lesson))
+    verdict = grade_lesson(ctx.lab, tc, lesson, ws.lesson_dir(lesson), ws.out(lesson),
+                           reuse=reuse, progress=report)
+    return verdict, files
+
+
+def _workers() -> int:
+    # The suites mostly wait (time limits, the race amplifier's pauses), but
+    # compiling does not: one lesson per core.
+    return max(1, len(os.sched_getaffinity(0)))
+
+
+def grade_lessons(ctx: Context, ws: Workspace, lessons: tuple[Lesson, ...], *, reuse: bool,
+                  brief: bool) -> list[Verdict]:
+    """Grades LESSONS of WS at once, one per core, and prints each lesson's
+    lines in the lessons' order as soon as it and those before it are graded.
+    REUSE: a lesson whose files and lab are unchanged keeps its last verdict."""
+    tc = ctx.toolchain()
+    line = StatusLine()
+    stop = threading.Event()
+    several = len(lessons) > 1
+
+    def job(lesson: Lesson) -> tuple[Verdict, str]:
+        shown = line.progress(lesson.id, f"{lesson.id}: " if several else "")
+
+        def report(number: int, of: int, name: str, seconds: float) -> None:
+            if stop.is_set():
+                raise _Stopped()
+            shown(number, of, name, seconds)
+        try:
+            return grade_one(ctx, tc, ws, lesson, reuse=reuse, report=report)
+        finally:
+            line.set(lesson.id, "")
+
+    verdicts = []
+    with ThreadPoolExecutor(max_workers=_workers()) as pool:
+        futures: list[Future[tuple[Verdict, str]]] = [pool.submit(job, l) for l in lessons]
+        try:
+            for lesson, future in zip(lessons, futures):
+                verdict, files = future.result()
+                progress.remember_grade(ws, lesson, verdict.passed, files)
+                line.print(describe(lesson, verdict, ctx.style, brief=brief))
+                verdicts.append(verdict)
+        except BaseException:
+            # Ctrl-C, or the lab's own code does not build: the others stop too.
+            stop.set()
+            pool.shutdown(wait=True, cancel_futures=True)
+            line.clear()
+            raise
+    return verdicts

@@ -1,0 +1,226 @@
+"""The class's reports, from the verdicts of the class grader (classroom.py).
+
+In OUT:
+  gradebook.csv                  a row per student, a column per lesson, the total
+  gradescope/NAME/results.json   Gradescope's format, one per student
+  junit/NAME.xml                 JUnit XML, one per student
+  summary.html                   the class on one page
+
+Each is built with the library that knows its format (csv, json,
+xml.etree): a student's text can put a quote or a bracket anywhere.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import re
+import xml.etree.ElementTree as ET
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Mapping, Sequence
+
+from .common import LabError
+from .manifest import Lesson
+
+STYLE = """
+body { font-family: "DejaVu Sans", Arial, sans-serif; margin: 2rem auto; max-width: 60rem;
+       padding: 0 1rem; color: #1f2328; }
+table { border-collapse: collapse; width: 100%; margin: 1rem 0; font-size: 0.9rem; }
+th, td { border: 1px solid #d8dde3; padding: 0.3rem 0.5rem; text-align: left; vertical-align: top; }
+.bar { background: #0b5cad; height: 1rem; display: inline-block; vertical-align: middle; }
+.note { background: #fff8e1; border-left: 4px solid #e0b400; padding: 0.5rem 1rem; }
+"""
+OWN_SANDBOX = "Graded by the lab's tests, each lesson in a sandbox of its own."
+# The verdicts that come with the suite's own list of checks.
+RAN = re.compile(r"(pass|FAIL [0-9]+ of)")
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of a suite's results file: a check, and what it found."""
+    status: str     # "ok", or anything else for a failure
+    name: str       # the check, as the suite names it (one_child)
+    message: str
+
+    @property
+    def title(self) -> str:
+        return self.name.replace("_", " ")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One lesson of one student's submission, as the class grader judged it."""
+    student: str
+    lesson: Lesson
+    status: str                 # "pass", or "FAIL" and why, in a line
+    details: tuple[str, ...]    # the lines under it (indented)
+    rows: tuple[Row, ...]       # the suite's results as they came back; none if none
+
+    @property
+    def passed(self) -> bool:
+        return self.status == "pass"
+
+    @property
+    def score(self) -> int:
+        return self.lesson.points if self.passed else 0
+
+    @property
+    def text(self) -> str:
+        return "\n".join((self.status, *self.details))
+
+
+Verdicts = Mapping[tuple[str, str], Verdict]   # by (student, lesson id)
+
+
+def write_reports(out: Path, lessons: Sequence[Lesson], students: Sequence[str],
+                  verdicts: Verdicts, note: str, when: datetime) -> None:
+    """Writes the four reports into OUT. NOTE, if any, says how the sandbox was
+    weaker than shmlab's own, and is said in every report."""
+    try:
+        (out / "gradescope").mkdir(parents=True, exist_ok=True)
+        (out / "junit").mkdir(parents=True, exist_ok=True)
+        _gradebook(out / "gradebook.csv", lessons, students, verdicts, note)
+        for student in students:
+            mine = [verdicts[student, lesson.id] for lesson in lessons]
+            (out / "gradescope" / student).mkdir(exist_ok=True)
+            _gradescope(out / "gradescope" / student / "results.json", mine, note)
+            _junit(out / "junit" / f"{student}.xml", student, mine)
+        _summary(out / "summary.html", lessons, students, verdicts, note, when)
+    except OSError as e:
+        raise LabError(f"cannot write the reports in {out}: {e.filename}: {e.strerror}") from None
+
+
+def _gradebook(path: Path, lessons: Sequence[Lesson], students: Sequence[str],
+               verdicts: Verdicts, note: str) -> None:
+    with path.open("w", newline="", encoding="utf-8") as f:
+        book = csv.writer(f, lineterminator="\n")
+        book.writerow(["student", *(lesson.id for lesson in lessons), "total", "max", "note"])
+        for student in students:
+            scores = [verdicts[student, lesson.id].score for lesson in lessons]
+            book.writerow([student, *scores, sum(scores),
+                           sum(lesson.points for lesson in lessons),
+                           _sandbox_column(note)])
+
+
+def _sandbox_column(note: str) -> str:
+    """The gradebook's note: which sandbox, when it was not shmlab's own."""
+    if not note:
+        return ""
+    return "weak sandbox" if note.startswith("WEAK SANDBOX") else "platform's container"
+
+
+def _gradescope(path: Path, mine: list[Verdict], note: str) -> None:
+    tests = [{
+        "name": f"{v.lesson.id} {v.lesson.title}",
+        "score": v.score,
+        "max_score": v.lesson.points,
+        "status": "passed" if v.score == v.lesson.points else "failed",
+        "output": f"{note}\n{v.text}" if note else v.text,
+        "visibility": "visible",
+    } for v in mine]
+    results = {
+        "score": sum(v.score for v in mine),
+        "max_score": sum(v.lesson.points for v in mine),
+        "output": note or OWN_SANDBOX,
+        "visibility": "visible",
+        "tests": tests,
+    }
+    path.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def _junit(path: Path, student: str, mine: list[Verdict]) -> None:
+    suites = ET.Element("testsuites", name=student)
+    for v in mine:
+        name = v.lesson.name
+        if not v.rows or not RAN.match(v.status):
+            # It did not run as the suite: one case says why.
+            suite = ET.SubElement(suites, "testsuite", name=name, tests="1", failures="1")
+            case = ET.SubElement(suite, "testcase", classname=name, name="build and run")
+            ET.SubElement(case, "failure", message=v.status).text = v.text
+            continue
+        failures = sum(row.status != "ok" for row in v.rows)
+        suite = ET.SubElement(suites, "testsuite", name=name, tests=str(len(v.rows)),
+                              failures=str(failures))
+        for row in v.rows:
+            case = ET.SubElement(suite, "testcase", classname=name, name=row.title)
+            if row.status != "ok":
+                ET.SubElement(case, "failure", message=row.message)
+    tree = ET.ElementTree(suites)
+    ET.indent(tree)
+    tree.write(path, encoding="UTF-8", xml_declaration=True)
+
+
+def _summary(path: Path, lessons: Sequence[Lesson], students: Sequence[str],
+             verdicts: Verdicts, note: str, when: datetime) -> None:
+    n = len(students)
+    html = ET.Element("html", lang="en")
+    head = ET.SubElement(html, "head")
+    ET.SubElement(head, "meta", charset="utf-8")
+    ET.SubElement(head, "title").text = "shmlab: the class"
+    ET.SubElement(head, "meta", name="viewport", content="width=device-width, initial-scale=1")
+    ET.SubElement(head, "style").text = STYLE
+    body = ET.SubElement(html, "body")
+    ET.SubElement(body, "h1").text = "shmlab: the class"
+    if note:
+        ET.SubElement(body, "p", {"class": "note"}).text = note
+    p = ET.SubElement(body, "p")
+    p.text = f"{n} submissions, graded {when:%Y-%m-%d %H:%M}. The gradebook: "
+    link = ET.SubElement(p, "a", href="gradebook.csv")
+    link.text = "gradebook.csv"
+    link.tail = "."
+
+    ET.SubElement(body, "h2").text = "Scores"
+    table = _table(body, "total", "students", "")
+    top = sum(lesson.points for lesson in lessons)
+    totals = [sum(verdicts[s, lesson.id].score for lesson in lessons) for s in students]
+    for label, count in _histogram(totals, top):
+        width = count * 40 // n if n else 0
+        row = _row(table, label, str(count), "")
+        ET.SubElement(row[2], "span", {"class": "bar", "style": f"width: {width}rem"})
+
+    ET.SubElement(body, "h2").text = "Lessons"
+    table = _table(body, "lesson", "passed", "the most common failure")
+    for lesson in lessons:
+        mine = [verdicts[s, lesson.id] for s in students]
+        passed = sum(v.passed for v in mine)
+        _row(table, f"{lesson.id} {lesson.title}", f"{passed} of {n}", _most_common(mine))
+    path.write_text("<!DOCTYPE html>\n" + ET.tostring(html, encoding="unicode", method="html")
+                    + "\n", encoding="utf-8")
+
+
+def _histogram(totals: list[int], top: int) -> list[tuple[str, int]]:
+    """The totals counted in tenths of TOP, the best first: (label, how many)."""
+    bars = [(str(top), sum(t == top for t in totals))]
+    for tenth in range(9, -1, -1):
+        lo, hi = top * tenth // 10, top * (tenth + 1) // 10
+        bars.append((f"{lo}–{hi - 1}", sum(lo <= t < hi for t in totals)))
+    return bars
+
+
+def _most_common(verdicts: list[Verdict]) -> str:
+    """The check most submissions failed first, with one of their messages."""
+    firsts = [v.details[0].lstrip(" ") for v in verdicts if v.details]
+    firsts = [line for line in firsts if line]
+    if not firsts:
+        return "none"
+    counts = Counter(line.split(":", 1)[0] for line in firsts)
+    check, count = max(counts.items(), key=lambda item: (item[1], item[0]))
+    example = next((line for line in firsts if f"{check}:" in line), "")
+    return f"{count} submissions: {example[:200]}"
+
+
+def _table(parent: ET.Element, *headings: str) -> ET.Element:
+    table = ET.SubElement(parent, "table")
+    tr = ET.SubElement(table, "tr")
+    for heading in headings:
+        ET.SubElement(tr, "th").text = heading
+    return table
+
+
+def _row(table: ET.Element, *cells: str) -> ET.Element:
+    tr = ET.SubElement(table, "tr")
+    for cell in cells:
+        ET.SubElement(tr, "td").text = cell
+    return tr

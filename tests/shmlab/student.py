@@ -1,0 +1,246 @@
+"""The student's commands: overview (plain `make`), list, hint, run, check, grade, reset.
+
+Each takes the lesson it acts on as a value, and names that lesson in
+everything it says. `watch` lives in watch.py, grading lessons at once in
+grading.py, the workspace and its record of progress in progress.py.
+"""
+from __future__ import annotations
+
+import re
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Callable
+
+from . import progress
+from .build import build, files_digest
+from .common import LabError
+from .context import Context
+from .grade import Verdict
+from .grading import grade_lessons
+from .manifest import Lesson
+from .progress import Workspace, open_workspace
+
+
+def workspace(ctx: Context, work: Path) -> Workspace:
+    return open_workspace(ctx.lab, ctx.manifest, work)
+
+
+def make_work(ctx: Context, ws: Workspace) -> str:
+    """" WORK=..." for a workspace other than work/, for the make commands we suggest."""
+    if ws.tree == "work":
+        return ""
+    where = ctx.lab.rel(ws.path)
+    if not where.startswith("/") and (ctx.lab.root / where).resolve() != ws.path.resolve():
+        where = str(ws.path.resolve())  # make runs in the lab's root
+    return f" WORK={shlex.quote(where)}"
+
+
+def make_args(ctx: Context, ws: Workspace, lesson: Lesson) -> str:
+    """What a suggested make command needs to act on this lesson of this workspace."""
+    return f"LESSON={lesson.id}{make_work(ctx, ws)}"
+
+
+# ---- grading ---------------------------------------------------------------------
+
+def _total(ctx: Context, lessons: tuple[Lesson, ...], verdicts: list[Verdict]) -> None:
+    got = sum(v.points(lesson) for lesson, v in zip(lessons, verdicts))
+    top = sum(lesson.points for lesson in lessons)
+    print(ctx.style.bold(f"Total: {got}/{top} points"))
+
+
+def grade(ctx: Context, work: Path, only: Lesson | None) -> int:
+    """make grade: every lesson (or ONLY) graded afresh, each failure in full.
+    Exits 0 if all pass, 1 if any fails; a LabError (2) if it cannot grade."""
+    ws = workspace(ctx, work)
+    lessons = (only,) if only else ctx.manifest.lessons
+    print(ctx.style.bold(f"Grading {ws.path}/"))
+    verdicts = grade_lessons(ctx, ws, lessons, reuse=False, brief=False)
+    _total(ctx, lessons, verdicts)
+    return 0 if all(v.passed for v in verdicts) else 1
+
+
+def check(ctx: Context, lesson: Lesson, work: Path) -> int:
+    """make check LESSON=NN: one lesson, graded afresh."""
+    return grade(ctx, work, lesson)
+
+
+def overview(ctx: Context, work: Path) -> int:
+    """Plain `make`: grades what changed since it was last graded (the rest
+    keeps its verdict), briefly, and says what to do next. Exits 0 once graded."""
+    ws = workspace(ctx, work)
+    lessons = ctx.manifest.lessons
+    print(ctx.style.bold(f"Grading {ws.path}/"))
+    verdicts = grade_lessons(ctx, ws, lessons, reuse=True, brief=True)
+    _total(ctx, lessons, verdicts)
+    print()
+    failing = [lesson for lesson, v in zip(lessons, verdicts) if not v.passed]
+    if not failing:
+        print("Every lesson passes. Well done: read the lessons' exercises for more.")
+    else:
+        print("\n".join(next_steps(ctx, ws, failing[0])))
+    return 0
+
+
+def _book(ctx: Context) -> str:
+    """Where the book is, said only where that works: the kit ships it built;
+    the lab builds it (when its Makefile has the target)."""
+    if (ctx.lab.root / "docs/book/index.html").is_file():
+        return " (or the book: docs/book/index.html)"
+    try:
+        makefile = (ctx.lab.root / "Makefile").read_text(errors="replace")
+    except OSError:
+        return ""
+    if re.search(r"^docs-student\s*:", makefile, re.MULTILINE):
+        return " (or the book: make docs-student)"
+    return ""
+
+
+def next_steps(ctx: Context, ws: Workspace, lesson: Lesson) -> list[str]:
+    pick = make_args(ctx, ws, lesson)
+    return [
+        f"Next: lesson {lesson.id}, {lesson.title}.",
+        f"  1. read lessons/{lesson.name}.md{_book(ctx)}",
+        f"  2. run the demo:  make run {pick}",
+        f"  3. edit {' '.join(ws.files(lesson))}",
+        f"  4. check it:      make check {pick}   (or leave make watch{make_work(ctx, ws)} "
+        "running)",
+        f"  stuck?            make hint {pick}    (one more hint each time)",
+    ]
+
+
+# ---- what the workspace says of itself ---------------------------------------------
+
+def list_lessons(ctx: Context, work: Path) -> int:
+    """make list: every lesson's status and points, from the record (grades nothing)."""
+    ws = workspace(ctx, work)
+    style = ctx.style
+    kept = progress.records(ws)
+    colour: dict[str, Callable[[str], str]] = {progress.PASSING: style.green, progress.FAILING: style.red,
+              progress.EDITED: style.yellow, progress.NOT_STARTED: str}
+    print(style.bold(f"{'Lesson':<38} {'status':<17} points"))
+    passing = got = top = 0
+    for lesson in ctx.manifest.lessons:
+        st = progress.status(ctx.lab, ws, lesson, kept.get(lesson.id, progress.Record()))
+        points = lesson.points if st == progress.PASSING else 0
+        passing += st == progress.PASSING
+        got, top = got + points, top + lesson.points
+        print(f"{lesson.id} {lesson.title:<35} {colour[st](f'{st:<17}')} "
+              f"{points:>3}/{lesson.points}")
+    count = len(ctx.manifest.lessons)
+    filled = passing * 20 // count if count else 0
+    print(f"Progress: [{'#' * filled}{'.' * (20 - filled)}] {passing} of {count} lessons pass, "
+          f"{got}/{top} points")
+    if passing < count:
+        w = make_work(ctx, ws)
+        print(f"Next: make check LESSON=NN{w} after each change, or make watch{w}; "
+              f"stuck? make hint LESSON=NN{w}")
+    return 0
+
+
+def hint(ctx: Context, lesson: Lesson, work: Path) -> int:
+    """make hint LESSON=NN: the hints shown so far and one more (Markdown, as written)."""
+    ws = workspace(ctx, work)
+    hints = lesson.hints
+    if not hints:
+        print(f"Lesson {lesson.id} has no hints: read lessons/{lesson.name}.md.")
+        return 0
+    # A workspace that keeps no record (starter/, LAB_NO_PROGRESS) gets them all.
+    before = progress.records(ws).get(lesson.id, progress.Record()).hints
+    shown = min(before + 1, len(hints)) if ws.records else len(hints)
+    bold = ctx.style.bold
+    print(bold(f"Lesson {lesson.id}, {lesson.title}: hint {shown} of {len(hints)}"))
+    for n, text in enumerate(hints[:shown], start=1):
+        print()
+        print(f"{bold(f'Hint {n}:') if n == shown else f'Hint {n}:'} {text}")
+    print()
+    if shown == len(hints):
+        print(f"That was the last hint of lesson {lesson.id}. The lesson's text explains the "
+              f"rest: lessons/{lesson.name}.md")
+    else:
+        print(f"Another: make hint {make_args(ctx, ws, lesson)}")
+    progress.remember_hints(ws, lesson, shown)
+    return 0
+
+
+# ---- running and resetting --------------------------------------------------------
+
+def run(ctx: Context, lesson: Lesson, work: Path, args: list[str]) -> int:
+    """make run LESSON=NN ARGS=...: builds the lesson's demo with the student's
+    files and runs it; exits as the demo does."""
+    ws = workspace(ctx, work)
+    # Apart from the grading's build, whose kept verdict `make` reuses.
+    out = ws.build / "run" / lesson.name
+    built = build(ctx.lab, ctx.toolchain(), lesson, ws.lesson_dir(lesson), out)
+    if not built.ok:
+        print(f"lesson {lesson.id} does not build:")
+        print(built.log)
+        return 1
+    demo = out / "demo"
+    print(ctx.style.bold(" ".join([ctx.lab.rel(demo), *map(shlex.quote, args)])), flush=True)
+    try:
+        done = subprocess.run([str(demo), *args], check=False)
+    except OSError as e:
+        raise LabError(f"cannot run {demo}: {e.strerror}") from None
+    if done.returncode < 0:
+        print(f"lesson {lesson.id}'s demo was killed by signal {-done.returncode} "
+              f"({_signal_name(-done.returncode)})", file=sys.stderr)
+        return 128 - done.returncode
+    return done.returncode
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return "unknown"
+
+
+def reset(ctx: Context, lesson: Lesson, work: Path, yes: bool) -> int:
+    """make reset LESSON=NN: the starter's files back, after asking; the
+    student's are kept in WORK/.backup/. Exits 1 when the answer is no."""
+    ws = workspace(ctx, work)
+    if ws.tree in ("starter", "solutions"):
+        raise LabError(f"{ws.tree}/ is the lab's own: reset puts a lesson of a workspace back")
+    starter = ctx.lab.root / "starter" / lesson.name
+    if files_digest(lesson, ws.lesson_dir(lesson)) == files_digest(lesson, starter):
+        print(f"Lesson {lesson.id} is as the starter has it already: nothing to reset.")
+        return 0
+    backup = ws.path / ".backup" / f"{lesson.name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    if not yes:
+        print(f"Reset lesson {lesson.id} to its starter? Your {' '.join(lesson.files)} is kept "
+              f"in {backup}/. [y/N] ", end="", flush=True)
+        answer = sys.stdin.readline()
+        if not answer:
+            print()  # end of input: the prompt's line still needs its end
+        if answer.strip() not in ("y", "Y", "yes", "YES"):
+            print(f"Nothing changed: lesson {lesson.id} is as you left it.")
+            return 1
+    _back_up_and_restore(ws, lesson, starter, backup)
+    progress.forget_grade(ws, lesson)
+    print(f"Lesson {lesson.id} is back to its starter; your version is in {backup}/.")
+    return 0
+
+
+def _back_up_and_restore(ws: Workspace, lesson: Lesson, starter: Path, backup: Path) -> None:
+    try:
+        backup.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise LabError(f"cannot make {backup}: {e.strerror}") from None
+    for f in lesson.files:
+        mine = ws.lesson_dir(lesson) / f
+        try:
+            if mine.is_file():
+                shutil.copy2(mine, backup / f)
+            shutil.copyfile(starter / f, mine)
+        except OSError as e:
+            raise LabError(f"cannot restore {mine} of lesson {lesson.id}: {e.strerror}") from None
+
+
+def watch(ctx: Context, work: Path) -> int:
+    from .watch import watch as watching  # its own module: the one command that loops
+    return watching(ctx, work)
