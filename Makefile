@@ -59,7 +59,6 @@ grade: deps
 	+@$(LAB) grade $(WORK) $(LESSON)
 
 watch: deps
-	@tests/deps watch
 	@$(LAB) watch $(WORK)
 
 reset: deps

@@ -36,9 +36,9 @@ def _run_part(part: Part) -> list[Outcome]:
 
 def _all_parts(ctx: Context) -> tuple[list[Part], list[Part]]:
     """The parts, and those that must run once all the others have ended."""
-    from . import book, classroom, command, kit, lessons
+    from . import book, classroom, command, kit, lessons, readme
     first = [*lessons.parts(ctx), *book.parts(ctx), *command.parts(ctx),
-             *classroom.parts(ctx), *kit.parts(ctx)]
+             *classroom.parts(ctx), *kit.parts(ctx), *readme.parts(ctx)]
     return first, lessons.final_parts(ctx)
 
 
