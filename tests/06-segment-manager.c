@@ -479,7 +479,7 @@ static void kill_program_leaving_a_lingerer(int by_exec)
         kill(pid, SIGKILL);
         waitpid(pid, NULL, 0);
         /* A correct manager cleans up in milliseconds; a wrong one is given time to err. */
-        double deadline = now() + (by_exec ? 2.0 : 0.5);
+        double deadline = now() + (by_exec ? 2.0 : 1.0);
         while (why == NULL && now() < deadline) {
             if (!by_exec && still_there(job.names, 3) != job.names[0]) {
                 snprintf(text, sizeof text, "the program was killed with SIGKILL while one of "

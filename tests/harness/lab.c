@@ -586,6 +586,7 @@ int lab_main(Suite *suite)
     if (list != NULL && list[0] != '\0') {
         for (int i = 0; i < n_tests; i++)
             printf("%s\n", test_names[i]);
+        srunner_free(srunner_create(suite));  /* the suite, freed (LeakSanitizer looks) */
         return fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
     }
 

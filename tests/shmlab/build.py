@@ -16,6 +16,7 @@ import os
 import re
 import shutil
 import subprocess
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -187,7 +188,7 @@ def lab_objects(lab: Lab, tc: Toolchain, lesson: Lesson, mode: str) -> LabObject
 
 
 def _pin(path: Path, text: str) -> None:
-    tmp = path.with_name(f"{path.name}.{os.getpid()}")
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}")
     try:
         tmp.write_text(text if text.endswith("\n") or not text else text + "\n")
         tmp.replace(path)
@@ -206,7 +207,7 @@ def _load_objects(d: Path) -> LabObjects:
 
 
 def _compile_objects(lab: Lab, tc: Toolchain, lesson: Lesson, mode: str, done: Path) -> None:
-    tmp = done.with_name(f"{done.name}.tmp.{os.getpid()}")
+    tmp = done.with_name(f"{done.name}.tmp.{os.getpid()}.{threading.get_ident()}")
     shutil.rmtree(tmp, ignore_errors=True)
     for part in ("test", "extra", "starter"):
         (tmp / part).mkdir(parents=True, exist_ok=True)
