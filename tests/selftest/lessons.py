@@ -11,7 +11,6 @@ import glob
 import os
 import re
 import shutil
-import signal
 import subprocess
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -21,7 +20,7 @@ from pathlib import Path
 from typing import Callable
 
 from shmlab.build import CFLAGS, MODES, Toolchain, build
-from shmlab.common import Lab, LabError
+from shmlab.common import Lab, LabError, run_in_group
 from shmlab.context import Context
 from shmlab.manifest import Lesson
 from shmlab.suite import SUITE_LIMIT, SuiteRun, run_suite
@@ -71,17 +70,8 @@ def _run(lab: Lab, argv: list[str], log: Path, *, timeout: float | None = None) 
     (124 when it ran out of TIMEOUT, as timeout(1) says it)."""
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("wb") as out:
-        try:
-            proc = subprocess.Popen(argv, cwd=lab.root, stdout=out, stderr=subprocess.STDOUT,
-                                    stdin=subprocess.DEVNULL, start_new_session=True)
-        except OSError as e:
-            raise LabError(f"cannot run {argv[0]}: {e.strerror}") from None
-        try:
-            return proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-            return 124
+        return run_in_group(argv, stdout=out, stderr=subprocess.STDOUT, timeout=timeout,
+                            cwd=lab.root)
 
 
 def _listed(program: Path) -> tuple[str, ...]:

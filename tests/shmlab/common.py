@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import IO, TextIO
 
 
 class LabError(Exception):
@@ -80,3 +82,21 @@ def tail(path: Path, lines: int, limit: int = 65536) -> list[str]:
         return []
     text = data.decode("utf-8", "replace").rstrip("\n")
     return text.splitlines()[-lines:] if text else []
+
+
+def run_in_group(argv: list[str], *, stdout: int | IO[bytes], stderr: int | IO[bytes],
+                 timeout: float | None, cwd: Path | None = None,
+                 env: dict[str, str] | None = None) -> int:
+    """Runs ARGV in a session of its own; past TIMEOUT seconds, kills it and all it
+    started. Its exit status, or 124 when it ran out of time (as timeout(1) says)."""
+    try:
+        proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=stdout, stderr=stderr,
+                                stdin=subprocess.DEVNULL, start_new_session=True)
+    except OSError as e:
+        raise LabError(f"cannot run {argv[0]}: {e.strerror}") from None
+    try:
+        return proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        return 124

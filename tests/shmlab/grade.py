@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import signal
 import textwrap
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from .build import Toolchain, build, files_digest, lab_stamp
-from .common import Lab, Style
+from .common import Lab, Style, run_in_group
 from .manifest import Lesson
 from .suite import SUITE_LIMIT, Progress, SuiteRun, run_suite
 
@@ -169,12 +168,6 @@ def sandboxed_grade(lab: Lab, tc: Toolchain, src: Path, lesson: Lesson, out: Pat
         return 1
     assert built.objects is not None
     with open(out / "stdout.txt", "wb") as stdout, open(out / "stderr.txt", "wb") as stderr:
-        proc = subprocess.Popen([str(out / "build" / "check")], stdout=stdout, stderr=stderr,
-                                stdin=subprocess.DEVNULL, start_new_session=True,
-                                env={**os.environ, "LAB_RESULTS": str(out / "results.tsv")})
-        try:
-            return proc.wait(timeout=SUITE_LIMIT)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-            return 124
+        return run_in_group([str(out / "build" / "check")], stdout=stdout, stderr=stderr,
+                            timeout=SUITE_LIMIT,
+                            env={**os.environ, "LAB_RESULTS": str(out / "results.tsv")})
