@@ -27,6 +27,8 @@ from shmlab.suite import SUITE_LIMIT, SuiteRun, run_suite
 
 from .checks import Check, Part
 
+ASAN_TEST_SECONDS = "60"   # per test, under ASan and UBSan (the lab's own limit is 10 s)
+
 # What the lab leaves on the machine: segments and semaphores in /dev/shm,
 # manager directories in /tmp.
 LEFTOVERS = ("/dev/shm/shmlab-*", "/dev/shm/sem.shmlab-*", "/tmp/shmlab-manager-*")
@@ -177,7 +179,11 @@ def _outcome(ctx: Context, lesson: Lesson, expect: str, src: Path, out: Path, *,
     if not built.ok or built.objects is None:
         return [f"{ctx.lab.rel(src)} does not build ({mode}):",
                 *_head(built.log.splitlines(), 20)]
-    return _judge(ctx.lab, expect, run_suite(out / "check", built.objects.tests), src, out)
+    # The sanitizers make code several times slower, and make test runs on a loaded
+    # machine: a correct solution under them gets a wider time limit per test.
+    env = {"LAB_TEST_SECONDS": ASAN_TEST_SECONDS} if mode == "asan" else None
+    return _judge(ctx.lab, expect, run_suite(out / "check", built.objects.tests, env=env),
+                  src, out)
 
 
 def _demo_under_valgrind(lab: Lab, out: Path) -> list[str]:
