@@ -20,11 +20,12 @@ For students (WORK is your workspace, work/ unless you say otherwise):
   watch [WORK]                 grade a lesson each time one of its files is saved
   reset LESSON [WORK] [--yes]  put the lesson's starter back (after asking; yours is kept)
   stress LESSON [RUNS] [WORK]  the suite RUNS times on the starter and on WORK (or the solution)
-  docs [student|full|both]     build the book
   lessons                      list the lessons
-For instructors and the lab's own development:
+For instructors and the lab's own development (not in the student kit):
+  docs [student|full|both]     build the book (the kit ships it built, in docs/book/)
   test [LESSON|PART]           the project's own tests (make test), or one lesson's, or one
-                               part of them (tests/lab test --help lists the parts)
+                               part: harness manager texts book command class kit gradescope
+                               readme
   grade-all SUBMISSIONS [OUT]  grade a class, each submission sandboxed
   class-bench [N]              grade N made-up submissions, and time it
   dist                         the student kit
