@@ -37,9 +37,10 @@ LAB := tests/lab
         clean deps test grade-all dist gradescope bench fuzz
 
 # make turns any failed command into its own exit status 2, but `make grade`
-# promises 0 (all pass), 1 (some fail) and 2 (cannot grade). In question
-# mode (-q) make runs only the `+` commands and passes their status on as is.
-ifneq ($(filter grade check stress,$(MAKECMDGOALS)),)
+# promises 0 (all pass), 1 (some fail) and 2 (cannot grade), and a demo that
+# shows its trap by exiting 1 is no failure of make's. In question mode (-q)
+# make runs only the `+` commands and passes their status on as is.
+ifneq ($(filter grade check stress run reset,$(MAKECMDGOALS)),)
 MAKEFLAGS += -q
 endif
 
@@ -62,10 +63,10 @@ watch: deps
 	@$(LAB) watch $(WORK)
 
 reset: deps
-	@$(LAB) reset "$(LESSON)" $(WORK)
+	+@$(LAB) reset "$(LESSON)" $(WORK)
 
 run: deps
-	@$(LAB) run "$(LESSON)" $(WORK) $(ARGS)
+	+@$(LAB) run "$(LESSON)" $(WORK) $(ARGS)
 
 stress: deps
 	+@$(LAB) stress "$(LESSON)" "$(RUNS)" $(if $(filter command line environment,$(origin WORK)),$(WORK))

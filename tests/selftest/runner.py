@@ -19,22 +19,23 @@ LONGEST = ("kit", "class", "gradescope", "command", "book")  # measured: minutes
 class Outcome:
     what: str
     problems: tuple[str, ...]
-    seconds: float
 
 
 def _run_check(check: Check) -> Outcome:
-    began = time.monotonic()
     try:
         problems = tuple(check.run())
     except LabError as e:
         problems = (str(e),)
     except Exception as e:  # a check that breaks is a failed check, not a crashed run
         problems = (f"the check itself failed: {type(e).__name__}: {e}",)
-    return Outcome(check.what, problems, time.monotonic() - began)
+    return Outcome(check.what, problems)
 
 
-def _run_part(part: Part) -> list[Outcome]:
-    return [_run_check(check) for check in part.checks]
+def _run_part(part: Part) -> tuple[list[Outcome], float]:
+    """Its checks' outcomes, and the part's time (a part may run its checks at
+    once, so a check's own time would be only its wait for the one before)."""
+    began = time.monotonic()
+    return [_run_check(check) for check in part.checks], time.monotonic() - began
 
 
 def _all_parts(ctx: Context) -> tuple[list[Part], list[Part]]:
@@ -68,16 +69,16 @@ def main(ctx: Context, only: str) -> int:
         # their lines are still printed in the parts' order.
         started = {id(part): pool.submit(_run_part, part)
                    for part in sorted(parts, key=lambda p: p.key not in LONGEST)}
-        futures: list[tuple[Part, Future[list[Outcome]]]] = [
+        futures: list[tuple[Part, Future[tuple[list[Outcome], float]]]] = [
             (part, started[id(part)]) for part in parts]
         results = [(part, future.result) for part, future in futures]
         results += [(part, lambda part=part: _run_part(part)) for part in last]
         for part, result in results:
-            outcomes = result()
-            print(style.bold(part.title), flush=True)
+            outcomes, seconds = result()
+            print(f"{style.bold(part.title)}  ({seconds:.0f} s)", flush=True)
             for o in outcomes:
                 mark = style.green("ok  ") if not o.problems else style.red("FAIL")
-                print(f"  {mark}  {o.what}  ({o.seconds:.1f} s)")
+                print(f"  {mark}  {o.what}")
                 for line in o.problems:
                     for sub in line.splitlines():
                         print(f"        {sub}")

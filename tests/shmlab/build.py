@@ -30,6 +30,7 @@ SANITIZE = ("-fsanitize=address,undefined", "-fno-sanitize-recover=all",
             "-fno-omit-frame-pointer")
 COMMON_INCLUDES = ("-Istarter/common", "-Istarter/common/manager", "-Itests/harness")
 MODES = ("normal", "asan")
+MISSING = "is missing (or not a plain file)"   # a student's file that is not there
 
 # Sections a lesson's object may make: code, data and what describes them;
 # nothing the loader runs by itself (.init_array, .ctors, .init, .fini...).
@@ -349,8 +350,7 @@ def build(lab: Lab, tc: Toolchain, lesson: Lesson, src: Path, out: Path, mode: s
         given = src / f
         # Only a regular file: a link could point anywhere on the machine.
         if given.is_symlink() or not given.is_file():
-            log.append(f"{lab.rel(given)} is missing (or not a plain file): this lesson is "
-                       "graded on it.")
+            log.append(f"{lab.rel(given)} {MISSING}: this lesson is graded on it.")
             return failed()
         shutil.copyfile(given, out / "src" / f)
     objects = lab_objects(lab, tc, lesson, mode)

@@ -45,6 +45,7 @@ from . import reports, sandbox
 from .common import Lab, LabError
 from .manifest import Lesson, Manifest
 from .reports import Row, Verdict
+from .build import MISSING
 from .sandbox import FIRST_UID, MIB, Limits, Running, Sandbox, make_dirs, read_plain, real_dir
 
 ARCHIVES = (".tar.gz", ".tgz", ".zip")
@@ -216,7 +217,10 @@ def job(g: Grading, seq: int, student: str, lesson: Lesson) -> Verdict | None:
                                               (STDERR, "stderr")):
                     data = read_plain(work / "out", name, limit)
                     if data is not None:
-                        came_out[suffix] = clean_text(data)
+                        # Paths as the student knows them: 01-unshared-list/collect.c,
+                        # not where the sandbox put the submission.
+                        came_out[suffix] = clean_text(data).replace(
+                            f"{g.sandbox.inside(work) / 'sub'}/", "")
                         Path(f"{log}.{suffix}").write_text(came_out[suffix], encoding="utf-8")
             finally:
                 g.sandbox.drop_workdir(work)
@@ -262,7 +266,8 @@ def verdict(student: str, lesson: Lesson, expected: Sequence[str], wall: int,
 
     if not tsv:
         if build:
-            return fail("does not build", ["  " + line for line in _lines(build)[:20]])
+            said = "not handed in" if MISSING in build else "does not build"
+            return fail(said, ["  " + line for line in _lines(build)[:20]])
         if seconds >= wall:
             return fail(f"stopped after {wall} s: the tests never finished")
         if status == 137:
@@ -323,9 +328,13 @@ def grade_class(lab: Lab, manifest: Manifest, submissions: Path, out: Path, opti
     LOG, if given, takes what it says (else stdout, and stderr for warnings)."""
     say, warn = log or sys.stdout, log or sys.stderr
     out = Path(os.path.realpath(out))
-    if not submissions.is_dir():
-        raise LabError(f"which submissions? {submissions} is not a directory (make grade-all "
+    if not submissions.exists():
+        raise LabError(f"which submissions? {submissions} does not exist (make grade-all "
                        "SUBMISSIONS=dir: a directory of students' copies)")
+    if not submissions.is_dir():
+        raise LabError(f"which submissions? {submissions} is a file, not a directory (make "
+                       "grade-all SUBMISSIONS=dir: a directory of students' copies, each a "
+                       "directory, .tar.gz or .zip; put a single one in a directory of its own)")
     lessons = manifest.select(options.lessons)
     if not lessons:
         raise LabError("no lessons to grade: lessons/lessons.toml lists none")
@@ -400,6 +409,8 @@ def _unpack_all(g: Grading, submissions: Path, warn: TextIO) -> list[str]:
     students = []
     uid = FIRST_UID + 4000
     for entry in sorted(submissions.iterdir(), key=lambda e: (e.name.startswith("."), e.name)):
+        if entry.name == "__MACOSX" or entry.name == ".DS_Store":
+            continue    # what macOS's archiver adds: nobody's work
         if entry.is_symlink():
             print(f"class: {entry} is a link: skipped (a submission is a directory or an "
                   "archive)", file=warn)
@@ -502,6 +513,8 @@ def copy_over(src: Path, dest: Path) -> None:
             continue
         if to.is_symlink() or to.exists():
             to.unlink()
+        if entry.name == "__MACOSX" or entry.name == ".DS_Store":
+            continue    # what macOS's archiver adds: nobody's work
         if entry.is_symlink():
             to.symlink_to(os.readlink(entry))
         else:

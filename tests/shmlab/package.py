@@ -113,7 +113,8 @@ def kit_makefile(text: str) -> str:
     """The lab's Makefile less what only works in the lab (HEADER_MARK, BODY_MARK)."""
     out: list[str] = []
     in_header, skipping = True, False
-    for line in text.splitlines():
+    lines = text.splitlines()
+    for n, line in enumerate(lines):
         in_header = in_header and line.startswith("#")
         if in_header:
             if line.rstrip().endswith(HEADER_MARK):
@@ -125,11 +126,24 @@ def kit_makefile(text: str) -> str:
             if skipping:
                 continue
         elif line.startswith(BODY_MARK):
+            dropped = _targets(lines[n:])
             break
         out.append(line)
+    else:
+        dropped = []
     while out and out[-1].strip() in ("", "#"):
         out.pop()       # what preceded a part left out
+    if dropped:
+        # Asked for in the kit, they say so, rather than "Nothing to be done".
+        out += ["", "# What only the whole lab has.", f"{' '.join(dropped)}:",
+                '\t@echo "make $@: not in the student kit (the book is built already, in '
+                'docs/book/index.html)" >&2; exit 2']
     return "\n".join(out) + "\n"
+
+
+def _targets(lines: list[str]) -> list[str]:
+    """The targets that LINES of a Makefile give rules for."""
+    return [m.group(1) for m in map(re.compile(r"^([a-z][\w-]*):").match, lines) if m]
 
 
 def _copy(lab: Lab, rel: str, dest: Path) -> None:
