@@ -249,6 +249,12 @@ static int find_children(pid_t *pids, int max)
  * Kills and reaps every child, including orphaned grandchildren that come
  * to us because we are a subreaper. Returns how many were still running.
  */
+static void report_left_running(char *report, pid_t pid)
+{
+    report_add(report, "process %d was still running after the test (every process the code "
+               "starts must have finished and been waited for before it returns)", (int)pid);
+}
+
 static int kill_children(char *report)
 {
     /*
@@ -262,9 +268,7 @@ static int kill_children(char *report)
     int n_asked = find_children(asked, 256);
     for (int i = 0; i < n_asked; i++) {
         if (report != NULL && i < 3)
-            report_add(report, "process %d was still running after the test "
-                       "(every process the code starts must have finished and been "
-                       "waited for before it returns)", (int)asked[i]);
+            report_left_running(report, asked[i]);
         kill(asked[i], SIGHUP);
     }
     for (int waited = 0; n_asked > 0 && waited < 300; waited += 5) {
@@ -285,9 +289,7 @@ static int kill_children(char *report)
             break;
         for (int i = 0; i < n; i++) {
             if (report != NULL && killed < 3)
-                report_add(report, "process %d was still running after the test "
-                           "(every process the code starts must have finished and been "
-                           "waited for before it returns)", (int)pids[i]);
+                report_left_running(report, pids[i]);
             kill(pids[i], SIGKILL);
             killed++;
         }
