@@ -183,6 +183,46 @@ static void create_attach_detach_unlink(void)
         lab_fail("segment_detach or segment_unlink failed (see stderr)");
 }
 
+/*
+ * The segment's whole life, in the scenario process: create, attach, detach
+ * both, unlink. Each call the code makes is failed in turn by the harness:
+ * the function that made it must say so, and leave nothing behind.
+ */
+static int whole_life(void *arg)
+{
+    (void)arg;
+    const char *name = lab_name("every-failure");
+    struct segment made, seen;
+    if (segment_create(&made, name, 4096) == -1)
+        return LAB_REPORTED;
+    unsigned char *b = made.addr;
+    b[0] = 1;
+    b[4095] = 2;
+    int rc = LAB_SUCCEEDED;
+    if (segment_attach(&seen, name) == -1) {
+        rc = LAB_REPORTED;
+    } else {
+        const unsigned char *c = seen.addr;
+        if (seen.size != 4096 || c[0] != 1 || c[4095] != 2)
+            lab_worker_fail("segment_attach said it succeeded, but the segment it mapped "
+                            "is not the one made (size %zu)", seen.size);
+        if (segment_detach(&seen) == -1)
+            rc = LAB_REPORTED;
+    }
+    if (segment_detach(&made) == -1)
+        rc = LAB_REPORTED;
+    if (segment_unlink(name) == -1)
+        rc = LAB_REPORTED;
+    return rc;
+}
+
+START_TEST(every_failing_call_is_reported_and_leaves_nothing)
+{
+    lab_try_each_failure("the segment's life (create, attach, detach, unlink)", whole_life,
+                         NULL);
+}
+END_TEST
+
 START_TEST(nothing_is_left_mapped_or_open)
 {
     lab_expect_no_mapping_leak(create_attach_detach_unlink, 50,
@@ -202,5 +242,6 @@ int main(int argc, char *argv[])
     lab_add(s, only_its_owner_may_use_it);
     lab_add(s, a_failed_create_leaves_nothing_behind);
     lab_add(s, nothing_is_left_mapped_or_open);
+    lab_add_long(s, every_failing_call_is_reported_and_leaves_nothing, 3);
     return lab_main(s);
 }

@@ -7,6 +7,7 @@
  */
 #define _GNU_SOURCE /* prctl's PR_SET_CHILD_SUBREAPER, strsignal */
 #include "lab.h"
+#include "fault.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -373,6 +374,72 @@ static void remove_leftovers(char *report)
     closedir(dir);
 }
 
+/* ---- what the code under test made, by name -------------------------- */
+
+static pid_t test_pid;  /* the test's own process */
+
+/*
+ * fork() copies the parent's stdio buffers and atexit handlers: a child
+ * that ends with exit() writes the parent's unwritten output a second time
+ * and runs the parent's handlers. A child must end with _exit(). Every
+ * process of a test runs this at exit(); only the test's own may.
+ */
+static void note_exit_in_child(void)
+{
+    if (getpid() != test_pid && fault_record != NULL)
+        __atomic_add_fetch(&fault_record->exits_in_children, 1, __ATOMIC_RELAXED);
+}
+
+static void check_exits_in_children(char *report)
+{
+    if (fault_record != NULL && fault_record->exits_in_children > 0)
+        report_add(report, "%d process(es) forked by the code ended with exit() instead of "
+                   "_exit(): a child then writes out its parent's unwritten stdio buffers a "
+                   "second time and runs the parent's atexit handlers (end children with "
+                   "_exit)", fault_record->exits_in_children);
+}
+
+/* "segment.c:41" for a call site in the student's file, or "" when it cannot tell. */
+static void describe_site(uintptr_t pc, char *out, size_t size);
+
+/* Removes the /dev/shm entry `entry`; 1 if it was there. */
+static int unlink_entry(const char *entry)
+{
+    char path[FAULT_NAME_MAX + 16];
+    snprintf(path, sizeof path, "%s/%s", SHM_DIR, entry);
+    return unlink(path) == 0;
+}
+
+/*
+ * Every segment and named semaphore the code under test created, whatever
+ * name it chose, must be gone (the harness's own run prefix finds only the
+ * names the tests chose). A name whose unlink the grader made fail is the
+ * grader's to remove.
+ */
+static void check_created_names(char *report)
+{
+    struct fault_record *r = fault_record;
+    if (r == NULL)
+        return;
+    if (r->unlink_skipped[0] != '\0') {
+        unlink_entry(r->unlink_skipped);
+        r->unlink_skipped[0] = '\0';
+    }
+    for (int i = 0; i < r->n_names && i < FAULT_NAMES; i++) {
+        if (!unlink_entry(r->names[i]))
+            continue;
+        char where[128];
+        describe_site(r->name_pcs[i], where, sizeof where);
+        int is_sem = strncmp(r->names[i], "sem.", 4) == 0;
+        report_add(report, "%s /%s, created by the code%s%s, was never %s", is_sem ?
+                   "named semaphore" : "segment", r->names[i] + (is_sem ? 4 : 0),
+                   where[0] ? " at " : "", where, is_sem ? "removed (sem_unlink it once no "
+                   "process needs it)" : "unlinked (it outlives every process until "
+                   "shm_unlink removes it)");
+    }
+    r->n_names = 0;
+}
+
 /* ---- per-test fixture ------------------------------------------------- */
 
 static void before_test(void)
@@ -400,6 +467,14 @@ static void before_test(void)
     if (getppid() != runner_pid)
         _exit(EXIT_FAILURE);  /* the runner ended before the line above took effect */
     remove_leftovers(NULL);  /* an earlier test that failed may have left some: not ours */
+    test_pid = getpid();
+    fault_record = mmap(NULL, sizeof *fault_record, PROT_READ | PROT_WRITE,
+                        MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (fault_record == MAP_FAILED) {
+        fault_record = NULL;
+        lab_fail("harness: mmap for the record of calls: %s", strerror(errno));
+    }
+    atexit(note_exit_in_child);
     fds_at_start = count_dir_entries("/proc/self/fd");
 }
 
@@ -407,6 +482,8 @@ static void after_test(void)
 {
     char report[REPORT_MAX] = "";
     check_children(report);
+    check_exits_in_children(report);
+    check_created_names(report);
     remove_leftovers(report);
     int fds = count_dir_entries("/proc/self/fd");
     if (fds > fds_at_start)
@@ -421,6 +498,11 @@ static void after_test(void)
 
 void lab_add(Suite *suite, const TTest *test)
 {
+    lab_add_long(suite, test, 1);
+}
+
+void lab_add_long(Suite *suite, const TTest *test, int times)
+{
     if (n_tests < MAX_TESTS)
         test_names[n_tests++] = test->name;
     const char *seconds = getenv("LAB_TEST_SECONDS");
@@ -428,7 +510,7 @@ void lab_add(Suite *suite, const TTest *test)
         test_seconds = atoi(seconds);
     TCase *tc = tcase_create(test->name);
     tcase_add_checked_fixture(tc, before_test, after_test);
-    tcase_set_timeout(tc, test_seconds);
+    tcase_set_timeout(tc, test_seconds * (times > 1 ? times : 1));
     if (done_status == 0)
         done_status = 64 + (int)((unsigned)(getpid() ^ time(NULL)) % 128);
     _tcase_add_test(tc, test, 0, done_status, 0, 1);
@@ -541,6 +623,319 @@ void lab_run_workers(int n, void (*fn)(int index, void *arg), void *arg,
     free(statuses);
     if (report[0] != '\0')
         lab_fail("%s", report);
+}
+
+/* ---- error paths, tried ----------------------------------------------- */
+
+/*
+ * Where a call site is in the student's file. The build renames the
+ * student's code section to lab_student_text, so the linker marks where it
+ * starts, and addr2line reads the line from the student's object file
+ * (LAB_STUDENT_OBJECT, set by the lab's driver): this works in a stripped
+ * program too.
+ */
+extern const char __start_lab_student_text[] __attribute__((weak));
+extern const char __stop_lab_student_text[] __attribute__((weak));
+
+static void describe_site(uintptr_t pc, char *out, size_t size)
+{
+    out[0] = '\0';
+    const char *object = getenv("LAB_STUDENT_OBJECT");
+    uintptr_t start = (uintptr_t)__start_lab_student_text;
+    uintptr_t stop = (uintptr_t)__stop_lab_student_text;
+    if (object == NULL || start == 0 || pc <= start || pc > stop)
+        return;
+    char offset[32];
+    snprintf(offset, sizeof offset, "%#lx", (unsigned long)(pc - 1 - start));  /* the call */
+    int fds[2];
+    if (pipe(fds) == -1)
+        return;
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(fds[1], STDOUT_FILENO);
+        close(fds[0]);
+        close(fds[1]);
+        int null = open("/dev/null", O_WRONLY);
+        if (null != -1)
+            dup2(null, STDERR_FILENO);
+        execlp("addr2line", "addr2line", "-e", object, "-j", "lab_student_text", offset,
+               (char *)NULL);
+        _exit(127);
+    }
+    close(fds[1]);
+    char line[512] = "";
+    ssize_t got = pid == -1 ? -1 : read(fds[0], line, sizeof line - 1);
+    close(fds[0]);
+    if (pid != -1)
+        waitpid(pid, NULL, 0);
+    if (got <= 0)
+        return;
+    line[got] = '\0';
+    line[strcspn(line, " \n")] = '\0';  /* drops " (discriminator 2)" */
+    const char *base = strrchr(line, '/') ? strrchr(line, '/') + 1 : line;
+    if (strstr(base, ":?") == NULL && strchr(base, ':') != NULL)
+        snprintf(out, size, "%s", base);
+}
+
+/* "the 2nd call to ftruncate (segment.c:41)" */
+static void describe_call(const struct fault_record *r, char *out, size_t size)
+{
+    static const char *const ends[] = {"th", "st", "nd", "rd"};
+    int n = r->target_nth;
+    int end = n % 100 >= 11 && n % 100 <= 13 ? 0 : n % 10 <= 3 ? n % 10 : 0;
+    char where[160];
+    describe_site(r->target_pc, where, sizeof where);
+    snprintf(out, size, "the %d%s call to %s%s%s%s", n, ends[end],
+             fault_call_name(r->target_fn), where[0] ? " (" : "", where, where[0] ? ")" : "");
+}
+
+/* "failed with ENOSPC", "was interrupted (EINTR)", "woke up with no signal" */
+static const char *describe_failure(int fn, int kind, int err)
+{
+    static char text[96];
+    const char *name = fault_call_name(fn);
+    if (kind == FAULT_TRANSIENT && strstr(name, "cond_") != NULL)
+        return "returned with no signal sent (a spurious wakeup, which POSIX allows)";
+    if (kind == FAULT_TRANSIENT && fn == FN_mgr_acquire)
+        return "was not granted in time (others held the lock)";
+    if (strncmp(name, "mgr_", 4) == 0)
+        return "failed (the server answered an error)";
+    if (kind == FAULT_TRANSIENT)
+        snprintf(text, sizeof text, "was interrupted by a signal (EINTR)");
+    else
+        snprintf(text, sizeof text, "failed with %s", strerrorname_np(err));
+    return text;
+}
+
+/* Whether what the code printed names the failed call (for allocations, ENOMEM's words do). */
+static int message_names_call(const char *printed, int fn)
+{
+    const char *name = fault_call_name(fn);
+    if (strstr(printed, name) != NULL)
+        return 1;
+    if (fn == FN_malloc || fn == FN_calloc || fn == FN_realloc || fn == FN_strdup)
+        return strstr(printed, strerror(ENOMEM)) != NULL || strstr(printed, "memory") != NULL;
+    if (fn == FN_mgr_acquire || strncmp(name, "mgr_", 4) == 0)
+        return strstr(printed, "the grader made") != NULL || strstr(printed, "in time") != NULL;
+    return 0;
+}
+
+/* Children the code forked, from this process, that are still there (running or zombies). */
+static int children_left(const struct fault_record *r, char *report, const char *api)
+{
+    int left = 0;
+    for (int i = 0; i < r->n_children && i < FAULT_CHILDREN; i++) {
+        char state;
+        int ppid, session;
+        if (r->parents[i] != getpid() || proc_stat(r->children[i], &state, &ppid, &session) != 0
+            || ppid != getpid())
+            continue;
+        if (left++ == 0)
+            report_add(report, state == 'Z' ? "%s returned while child %d it forked had ended "
+                       "but was never waited for (a zombie)" : "%s returned while child %d it "
+                       "forked was still running", api, (int)r->children[i]);
+    }
+    return left;
+}
+
+struct scenario_run {
+    int status;          /* the scenario process's wait status */
+    int hung;            /* still running at its deadline: killed */
+    char reason[REASON_MAX];
+    char printed[2048];  /* the start of what every process of it wrote on stderr */
+};
+
+/*
+ * Runs scenario(arg) in a process of its own (its group's leader: a hang
+ * kills the group), its stderr and its children's into a file. Before it
+ * ends, that process checks what it holds itself: descriptors, shared
+ * mappings, children.
+ */
+static void run_scenario(const char *api, int (*scenario)(void *arg), void *arg,
+                         double seconds, struct scenario_run *run)
+{
+    memset(run, 0, sizeof *run);
+    FILE *err = tmpfile();
+    if (err == NULL)
+        lab_fail("harness: tmpfile for the scenario's stderr: %s", strerror(errno));
+    worker_reasons = mmap(NULL, sizeof *worker_reasons, PROT_READ | PROT_WRITE,
+                          MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (worker_reasons == MAP_FAILED)
+        lab_fail("harness: mmap for the scenario's reason: %s", strerror(errno));
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == -1)
+        lab_fail("harness: fork for a scenario: %s", strerror(errno));
+    if (pid == 0) {
+        setpgid(0, 0);
+        worker_index = 0;
+        dup2(fileno(err), STDERR_FILENO);
+        fclose(err);
+        int fds = count_dir_entries("/proc/self/fd");
+        int maps = lab_count_shared_mappings();
+        int said = scenario(arg);
+        char report[REPORT_MAX] = "";
+        children_left(fault_record, report, api);
+        int more_fds = count_dir_entries("/proc/self/fd") - fds;
+        if (more_fds > 0)
+            report_add(report, "%d file descriptor(s) opened by the code were still open afterwards", more_fds);
+        int more_maps = lab_count_shared_mappings() - maps;
+        if (more_maps > 0)
+            report_add(report, "%d shared mapping(s) made by the code were still mapped afterwards", more_maps);
+        if (report[0] != '\0')
+            lab_worker_fail("%s", report);
+        fflush(NULL);
+        _exit(said == LAB_REPORTED || said == LAB_SUCCEEDED ? said : 12);
+    }
+    setpgid(pid, pid);
+    double deadline = now_seconds() + seconds;
+    while (waitpid(pid, &run->status, WNOHANG) == 0) {
+        if (now_seconds() > deadline) {
+            kill(-pid, SIGKILL);
+            waitpid(pid, &run->status, 0);
+            run->hung = 1;
+            break;
+        }
+        sleep_ms(1);
+    }
+    /* What it printed, and why it failed if it said. */
+    rewind(err);
+    size_t n = fread(run->printed, 1, sizeof run->printed - 1, err);
+    run->printed[n] = '\0';
+    fclose(err);
+    memcpy(run->reason, worker_reasons[0], REASON_MAX);
+    run->reason[REASON_MAX - 1] = '\0';
+    munmap(worker_reasons, sizeof *worker_reasons);
+    worker_reasons = NULL;
+}
+
+/* What a scenario run left outside its process: processes, named objects. */
+static void check_left_outside(char *report)
+{
+    pid_t pids[64];
+    int n = find_children(pids, 64);
+    for (int i = 0; i < n; i++) {
+        if (i < 2)
+            report_add(report, "process %d it started was still running after it returned",
+                       (int)pids[i]);
+        kill(pids[i], SIGKILL);
+    }
+    while (waitpid(-1, NULL, WNOHANG) > 0)
+        ;
+    check_created_names(report);
+    remove_leftovers(NULL);
+}
+
+/* The outcome of one run with one call failed: "" if right, else why not. */
+static void judge(const char *api, const struct scenario_run *run, int kind, char *report)
+{
+    const struct fault_record *r = fault_record;
+    if (run->hung)
+        report_add(report, "then hung: still running after it had time to finish (a lock "
+                   "kept on an error path? a wait for something that will not come?)");
+    else if (WIFSIGNALED(run->status))
+        report_add(report, "then crashed: the process %s", lab_describe_status(run->status));
+    else if (WEXITSTATUS(run->status) == 1)
+        report_add(report, "%s", run->reason[0] ? run->reason : "the scenario failed");
+    else if (WEXITSTATUS(run->status) == 12)
+        report_add(report, "the scenario did not finish properly");
+    else if (WEXITSTATUS(run->status) == LAB_REPORTED) {
+        if (!message_names_call(run->printed, r->target_fn))
+            report_add(report, "%s returned an error but %s: the header promises a message "
+                       "on stderr naming the call that failed (\"%s: ...\")", api,
+                       run->printed[0] ? "its message did not name that call" : "said nothing "
+                       "on stderr", fault_call_name(r->target_fn));
+    } else if (WEXITSTATUS(run->status) != LAB_SUCCEEDED) {
+        report_add(report, "then the process exited with status %d in the middle of %s: code "
+                   "under test must return an error to its caller, never exit",
+                   WEXITSTATUS(run->status), api);
+    }
+    (void)kind;
+}
+
+static void try_each(const char *api, int (*scenario)(void *arg), void *arg, int kind)
+{
+    struct fault_record *r = fault_record;
+    if (r == NULL)
+        lab_fail("harness: no record of calls (lab_try_each_failure outside a test)");
+    /* Which calls does it make? One run with nothing failed. */
+    r->mode = FAULT_COUNT;
+    r->n_sites = 0;
+    r->n_children = 0;
+    struct scenario_run run;
+    double budget = test_seconds / 2.0;  /* a run is small; more is a hang, even under load */
+    run_scenario(api, scenario, arg, budget, &run);
+    r->mode = FAULT_OFF;
+    char report[REPORT_MAX] = "";
+    check_left_outside(report);
+    if (run.hung || !WIFEXITED(run.status) || WEXITSTATUS(run.status) != LAB_SUCCEEDED ||
+        report[0] != '\0') {
+        char why[REPORT_MAX] = "";
+        judge(api, &run, kind, why);
+        if (!run.hung && WIFEXITED(run.status) && WEXITSTATUS(run.status) == LAB_REPORTED)
+            report_add(why, "%s failed with nothing made to fail", api);
+        lab_fail("%s, with no call made to fail: %s%s%s", api, why, report[0] ? "; " : "",
+                 report);
+    }
+
+    /* The cases: each site's 1st call, then 2nd calls, then last calls, up to the bound. */
+    int fns[LAB_FAULT_CASES], nths[LAB_FAULT_CASES], cases = 0;
+    uintptr_t pcs[LAB_FAULT_CASES];
+    int n_sites = r->n_sites < FAULT_SITES ? r->n_sites : FAULT_SITES;
+    for (int round = 0; round < 3; round++)
+        for (int i = 0; i < n_sites && cases < LAB_FAULT_CASES; i++) {
+            struct fault_site *site = &r->sites[i];
+            int nth = round == 0 ? 1 : round == 1 ? 2 : site->calls;
+            if (fault_call_errno(site->fn, kind) == 0 || nth > site->calls ||
+                (round == 2 && site->calls < 3))
+                continue;
+            fns[cases] = site->fn;
+            pcs[cases] = site->pc;
+            nths[cases++] = nth;
+        }
+
+    int failed = 0, tried = 0;
+    char first[REPORT_MAX] = "";
+    for (int c = 0; c < cases && failed < 3; c++) {
+        r->mode = FAULT_INJECT;
+        r->kind = kind;
+        r->target_fn = fns[c];
+        r->target_pc = pcs[c];
+        r->target_nth = nths[c];
+        r->target_seen = 0;
+        r->injected = 0;
+        r->n_children = 0;
+        run_scenario(api, scenario, arg, budget, &run);
+        r->mode = FAULT_OFF;
+        char why[REPORT_MAX] = "";
+        judge(api, &run, kind, why);
+        check_left_outside(why);
+        if (!r->injected)
+            continue;  /* this run did not reach that call: nothing was tried */
+        tried++;
+        if (why[0] != '\0' && failed++ == 0) {
+            char call[256];
+            describe_call(r, call, sizeof call);
+            snprintf(first, sizeof first, "when %s %s: %s", call,
+                     describe_failure(r->target_fn, kind, r->injected_errno), why);
+        }
+        if (run.hung)
+            break;  /* one hang says it: each more would wait out its time too */
+    }
+    if (failed > 0)
+        lab_fail("%s%s", first, failed > 1 ? " (and more of the failures tried went wrong)"
+                 : "");
+    (void)tried;
+}
+
+void lab_try_each_failure(const char *api, int (*scenario)(void *arg), void *arg)
+{
+    try_each(api, scenario, arg, FAULT_ERROR);
+}
+
+void lab_try_each_interruption(const char *api, int (*scenario)(void *arg), void *arg)
+{
+    try_each(api, scenario, arg, FAULT_TRANSIENT);
 }
 
 /* ---- running the suite ------------------------------------------------ */

@@ -87,4 +87,37 @@ int lab_count_shared_mappings(void);
 void lab_expect_no_mapping_leak(void (*cycle)(void), int rounds, const char *what,
                                 const char *fix);
 
+/*
+ * Error paths, tried (tests/harness/fault.c). The code under test calls
+ * the functions that can fail (fork, mmap, ftruncate, shm_open, write,
+ * malloc, the manager's mgr_* ...) through the grader, which can make any
+ * one call fail as that function fails.
+ *
+ * lab_try_each_failure runs scenario(arg) in a process of its own: once to
+ * see which calls it makes, then once for each of them (its first call, its
+ * second, its last; at most LAB_FAULT_CASES runs in all) with that call
+ * failed. The scenario calls the code under test and returns what the code
+ * said: LAB_REPORTED (it returned its error) or LAB_SUCCEEDED (it returned
+ * success: then the scenario has checked, with lab_worker_fail, that the
+ * result is right all the same). After each run the test fails, naming the
+ * call that failed and where the code made it (file:line), if
+ *   - the code crashed, hung, or exited in the middle;
+ *   - it reported the failure without a message on stderr naming the call;
+ *   - it left anything behind: a named segment or semaphore, a descriptor,
+ *     a shared mapping, a child process running or never reaped.
+ * `api` names what the scenario calls, for the messages ("segment_create").
+ *
+ * lab_try_each_interruption does the same with the failures that correct
+ * code survives: EINTR from read, write, sem_wait and waitpid, a spurious
+ * wakeup from pthread_cond_wait, a manager lock not granted in time.
+ * Either outcome is right, as long as it is true.
+ */
+enum { LAB_REPORTED = 10, LAB_SUCCEEDED = 11 };
+#define LAB_FAULT_CASES 40
+void lab_try_each_failure(const char *api, int (*scenario)(void *arg), void *arg);
+void lab_try_each_interruption(const char *api, int (*scenario)(void *arg), void *arg);
+
+/* As lab_add, with `times` times the usual time limit (the fault tests run many scenarios). */
+void lab_add_long(Suite *suite, const TTest *test, int times);
+
 #endif

@@ -279,7 +279,7 @@ def _harness_selftest(ctx: Context) -> list[str]:
     out = lab.build / "test" / "harness"
     program = out / "selftest"
     if _run(lab, [tc.cc, *CFLAGS, "-Itests/harness", "-o", str(program),
-                  "tests/harness/selftest.c", "tests/harness/lab.c", *tc.check_cflags,
+                  "tests/harness/selftest.c", "tests/harness/lab.c", "tests/harness/fault.c", *tc.check_cflags,
                   *tc.check_libs], out / "build.log") != 0:
         return ["the harness's self-test does not build:", *_file_lines(out / "build.log")]
     if _run(lab, [str(program)], out / "report.txt", timeout=SUITE_LIMIT) != 0:
@@ -299,7 +299,7 @@ def _env_suite(ctx: Context, mode: str) -> tuple[Path, tuple[str, ...]] | list[s
     source = lab.root / "tests" / "selftest" / "harness_env.c"
     program = out / "check"
     if _run(lab, [*tc.compiler(mode), *CFLAGS, "-Itests/harness", "-o", str(program),
-                  str(source), "tests/harness/lab.c", *tc.check_cflags, *tc.check_libs],
+                  str(source), "tests/harness/lab.c", "tests/harness/fault.c", *tc.check_cflags, *tc.check_libs],
             out / "build.log") != 0:
         return [f"tests/selftest/harness_env.c does not build ({mode}):",
                 *_file_lines(out / "build.log")]
@@ -398,7 +398,7 @@ def _manager_suite(ctx: Context, mode: str) -> list[str]:
     sources = sorted(str(p.relative_to(lab.root))
                      for p in (lab.root / "starter/common/manager").glob("*.c"))
     if _run(lab, [*tc.compiler(mode), *CFLAGS, "-Itests/harness", "-Istarter/common/manager",
-                  "-o", str(out / "check"), "tests/manager.c", "tests/harness/lab.c", *sources,
+                  "-o", str(out / "check"), "tests/manager.c", "tests/harness/lab.c", "tests/harness/fault.c", *sources,
                   *tc.check_cflags, *tc.check_libs], out / "build.log") != 0:
         return [f"the manager's suite does not build ({mode}):", *_file_lines(out / "build.log")]
     run = run_suite(out / "check", _listed(out / "check"))

@@ -31,6 +31,12 @@ SANITIZE = ("-fsanitize=address,undefined", "-fno-sanitize-recover=all",
 COMMON_INCLUDES = ("-Istarter/common", "-Istarter/common/manager", "-Itests/harness")
 MODES = ("normal", "asan")
 MISSING = "is missing (or not a plain file)"   # a student's file that is not there
+# The fault injector's stand-ins (tests/harness/fault.c): the student's X is linked to lab_fault_X.
+FAULT_PREFIX = "lab_fault_"
+# The student's code section, renamed so the harness can tell a call site's line (lab.c).
+STUDENT_TEXT = "lab_student_text"
+# GCC moves cold code (error paths!) out of .text; kept in, every call site has its line.
+KEEP_IN_TEXT = ("-fno-reorder-blocks-and-partition", "-fno-reorder-functions")
 
 # Sections a lesson's object may make: code, data and what describes them;
 # nothing the loader runs by itself (.init_array, .ctors, .init, .fini...).
@@ -98,19 +104,22 @@ def includes(lesson: Lesson) -> list[str]:
 def _lab_sources(lab: Lab, lesson: Lesson, mode: str) -> tuple[list[str], list[str], tuple[str, ...]]:
     """The suite's sources, the build kind's extra sources, and its link flags."""
     tests = [f"tests/{lesson.name}.c", "tests/harness/lab.c"]
+    # Every lesson: the student's calls that can fail go through the fault injector.
+    faults = ["tests/harness/fault.c"]
     if lesson.build == "race":
         # The amplifier needs the race build of the student's file (normal mode only).
-        return tests, (["tests/harness/amplify.c"] if mode == "normal" else []), ()
+        return tests, faults + (["tests/harness/amplify.c"] if mode == "normal" else []), ()
     if lesson.build == "crash":
         # shm_open can be made to kill its caller right after it creates a segment.
-        return tests, ["tests/harness/crash_shm_open.c"], ("-Wl,--wrap=shm_open",)
+        return tests, faults + ["tests/harness/crash_shm_open.c"], ("-Wl,--wrap=shm_open",)
     if lesson.build == "manager":
         # The manager, and reads from it that pause before they return.
         extras = sorted(f"starter/common/manager/{p.name}"
                         for p in (lab.root / "starter/common/manager").glob("*.c"))
-        return tests, extras + ["tests/harness/amplify_manager.c"], (
+        return tests, faults + ["tests/harness/fault_manager.c"] + extras + [
+            "tests/harness/amplify_manager.c"], (
             "-Wl,--wrap=mgr_get,--wrap=mgr_keys,--wrap=mgr_len,--wrap=mgr_call",)
-    return tests, [], ()
+    return tests, faults, ()
 
 
 def _digest(parts: list[bytes]) -> str:
@@ -241,6 +250,10 @@ def _compile_objects(lab: Lab, tc: Toolchain, lesson: Lesson, mode: str, done: P
         raise LabError(f"the suite of lesson {lesson.id} did not list its tests (LAB_LIST=1)")
     (tmp / "tests.txt").write_text(listed.stdout)
     (tmp / "flags").write_text(" ".join(flags) + "\n")
+    # The calls the fault injector wraps: every lab_fault_X it defines stands in for X.
+    (tmp / "wrapped").write_text("\n".join(sorted(
+        name[len(FAULT_PREFIX):] for name in _defined(lab, lab_part.objects("extra"))
+        if name.startswith(FAULT_PREFIX))) + "\n")
     (tmp / "forbidden").write_text("\n".join(sorted(
         _names_of_program(lab, reference) - _defined(lab, lab_part.objects("starter")))) + "\n")
     reference.unlink()
@@ -363,8 +376,9 @@ def build(lab: Lab, tc: Toolchain, lesson: Lesson, src: Path, out: Path, mode: s
         messages: list[str] = []
         # Compiled from OUT/src, so "#include" finds the lab's headers, not a copy
         # beside the file; the messages name the student's own path, not the copy.
-        ok = _run(lab, [*scc, *CFLAGS, *includes(lesson), "-c", str(out / "src" / f), "-o",
-                        str(obj)], messages)
+        keep = KEEP_IN_TEXT if scc[0] == tc.cc else ()
+        ok = _run(lab, [*scc, *CFLAGS, *keep, *includes(lesson), "-c", str(out / "src" / f),
+                        "-o", str(obj)], messages)
         log.extend(m.replace(f"{out}/src/", f"{lab.rel(src)}/") for m in messages)
         if not ok:
             return failed(objects)
@@ -379,6 +393,8 @@ def build(lab: Lab, tc: Toolchain, lesson: Lesson, src: Path, out: Path, mode: s
         if why:
             log.append(why)
             return failed(objects)
+        if not _wrap_calls(lab, obj, objects, log):
+            return failed(objects)
         mine.append(str(obj))
     # A class's test programs have no symbols: code under test finds nothing by name in them.
     link = [*objects.flags, *(["-s"] if strip else [])]
@@ -391,6 +407,19 @@ def build(lab: Lab, tc: Toolchain, lesson: Lesson, src: Path, out: Path, mode: s
         return failed(objects)
     (out / "build.log").write_text("")
     return Built(ok=True, out=out, log="", objects=objects)
+
+
+def _wrap_calls(lab: Lab, obj: Path, objects: LabObjects, log: list[str]) -> bool:
+    """Sends the object's calls that can fail to the fault injector, and renames its
+    code section so that the harness can tell the line of a call (tests/harness/fault.h)."""
+    try:
+        wrapped = (objects.dir / "wrapped").read_text().split()
+    except OSError as e:
+        raise LabError(f"the lab's compiled objects in {objects.dir} are incomplete "
+                       f"({e.strerror}): make clean, then try again") from None
+    argv = ["objcopy", f"--rename-section=.text={STUDENT_TEXT}"]
+    argv += [f"--redefine-sym={name}={FAULT_PREFIX}{name}" for name in wrapped]
+    return _run(lab, [*argv, str(obj)], log)
 
 
 def files_digest(lesson: Lesson, src: Path) -> str:

@@ -93,6 +93,10 @@ def run_suite(check: Path, tests: tuple[str, ...], *, progress: Progress | None 
     shutil.rmtree(stderr_dir, ignore_errors=True)
     run_env = {**os.environ, **(env or {}), "LAB_RESULTS": str(results),
                "LAB_PROGRESS": str(marks)}
+    # The student's object: the harness reads the line of a call that it made fail there.
+    objects = sorted(out.glob("*.o"))
+    if objects:
+        run_env["LAB_STUDENT_OBJECT"] = str(objects[0])
     if per_test_stderr:
         stderr_dir.mkdir()
         run_env["LAB_STDERR_DIR"] = str(stderr_dir)

@@ -384,6 +384,16 @@ static int fail(struct mgr *c, int status, const char *fmt, ...)
     return -1;
 }
 
+/*
+ * For the lab's grader only (tests/harness/fault_manager.c, which declares
+ * it): a request that fails as the server would have failed it.
+ */
+int mgr_fail_for_test(struct mgr *c, int status, const char *message);
+int mgr_fail_for_test(struct mgr *c, int status, const char *message)
+{
+    return fail(c, status, "%s", message);
+}
+
 static int send_all(int fd, const uint8_t *p, size_t len)
 {
     while (len > 0) {

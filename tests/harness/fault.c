@@ -1,0 +1,433 @@
+/*
+ * fault.c - makes the student's calls fail, one at a time (see fault.h).
+ *
+ * Error paths are the code least often run, so the most often wrong: a
+ * mapping kept when ftruncate fails, children left running when the third
+ * fork fails, success returned after a failure. Nothing makes those calls
+ * fail on a healthy machine, so the grader does: the student's object calls
+ * lab_fault_X instead of X, and lab_fault_X either does X or, when the
+ * harness asks for it (lab_try_each_failure), fails the way X fails.
+ * SQLite's anomaly tests and libfiu work the same way.
+ *
+ * Outside a test (fault_record == NULL: the demo program) every wrapper
+ * simply makes the call.
+ */
+#define _GNU_SOURCE /* pthread_mutex_t in sys/types, O_ flags */
+#include "fault.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <semaphore.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+struct fault_record *fault_record;
+
+#define FAULT_NAME(name, err, transient) #name,
+static const char *const call_names[] = {FAULT_CALLS(FAULT_NAME)};
+#define FAULT_ERR(name, err, transient) err,
+static const int call_errors[] = {FAULT_CALLS(FAULT_ERR)};
+#define FAULT_TRANSIENT_ERR(name, err, transient) transient,
+static const int call_transients[] = {FAULT_CALLS(FAULT_TRANSIENT_ERR)};
+
+const char *fault_call_name(int fn)
+{
+    return fn >= 0 && fn < FN_COUNT ? call_names[fn] : "?";
+}
+
+int fault_call_errno(int fn, int kind)
+{
+    if (fn < 0 || fn >= FN_COUNT)
+        return 0;
+    return kind == FAULT_TRANSIENT ? call_transients[fn] : call_errors[fn];
+}
+
+/* The record is shared by every process of the test: a spinlock in it (held for a moment). */
+static void lock_record(struct fault_record *r)
+{
+    while (__atomic_exchange_n(&r->lock, 1, __ATOMIC_ACQUIRE))
+        sched_yield();
+}
+
+static void unlock_record(struct fault_record *r)
+{
+    __atomic_store_n(&r->lock, 0, __ATOMIC_RELEASE);
+}
+
+static void count_site(struct fault_record *r, int fn, uintptr_t pc)
+{
+    for (int i = 0; i < __atomic_load_n(&r->n_sites, __ATOMIC_ACQUIRE); i++)
+        if (r->sites[i].fn == fn && r->sites[i].pc == pc) {
+            __atomic_add_fetch(&r->sites[i].calls, 1, __ATOMIC_RELAXED);
+            return;
+        }
+    lock_record(r);
+    int i;
+    for (i = 0; i < r->n_sites; i++)  /* another process may have added it meanwhile */
+        if (r->sites[i].fn == fn && r->sites[i].pc == pc)
+            break;
+    if (i == r->n_sites && i < FAULT_SITES) {
+        r->sites[i].fn = fn;
+        r->sites[i].pc = pc;
+        r->sites[i].calls = 0;
+        __atomic_store_n(&r->n_sites, i + 1, __ATOMIC_RELEASE);
+    }
+    if (i < FAULT_SITES)
+        __atomic_add_fetch(&r->sites[i].calls, 1, __ATOMIC_RELAXED);
+    unlock_record(r);
+}
+
+int fault_should_fail(int fn, uintptr_t pc, int *err)
+{
+    struct fault_record *r = fault_record;
+    if (r == NULL || r->mode == FAULT_OFF)
+        return 0;
+    if (r->mode == FAULT_COUNT) {
+        count_site(r, fn, pc);
+        return 0;
+    }
+    if (fn != r->target_fn || pc != r->target_pc)
+        return 0;
+    int seen = __atomic_add_fetch(&r->target_seen, 1, __ATOMIC_ACQ_REL);
+    if (seen != r->target_nth || __atomic_exchange_n(&r->injected, 1, __ATOMIC_ACQ_REL))
+        return 0;
+    *err = fault_call_errno(fn, r->kind);
+    r->injected_errno = *err;
+    return 1;
+}
+
+void fault_note_name(const char *entry, uintptr_t pc)
+{
+    struct fault_record *r = fault_record;
+    if (r == NULL)
+        return;
+    lock_record(r);
+    int known = 0;
+    for (int i = 0; i < r->n_names; i++)
+        known |= strcmp(r->names[i], entry) == 0;
+    if (!known && r->n_names < FAULT_NAMES && strlen(entry) < FAULT_NAME_MAX) {
+        strcpy(r->names[r->n_names], entry);
+        r->name_pcs[r->n_names++] = pc;
+    }
+    unlock_record(r);
+}
+
+static void note_child(pid_t pid)
+{
+    struct fault_record *r = fault_record;
+    if (r == NULL)
+        return;
+    lock_record(r);
+    if (r->n_children < FAULT_CHILDREN) {
+        r->parents[r->n_children] = getpid();
+        r->children[r->n_children++] = pid;
+    }
+    unlock_record(r);
+}
+
+/* The /dev/shm entry of a POSIX name: "/x" is "x", a semaphore's is "sem.x". */
+static void note_created(const char *prefix, const char *name, int oflag, int existed,
+                         uintptr_t pc)
+{
+    char entry[FAULT_NAME_MAX];
+    if (!(oflag & O_CREAT) || existed || name == NULL)
+        return;
+    snprintf(entry, sizeof entry, "%s%s", prefix, name[0] == '/' ? name + 1 : name);
+    fault_note_name(entry, pc);
+}
+
+static int exists_in_shm(const char *prefix, const char *name)
+{
+    char path[FAULT_NAME_MAX + 16];
+    struct stat st;
+    if (name == NULL)
+        return 0;
+    snprintf(path, sizeof path, "/dev/shm/%s%s", prefix, name[0] == '/' ? name + 1 : name);
+    return stat(path, &st) == 0;
+}
+
+/* A failed unlink is not done: the harness removes the name after the test. */
+static void skip_unlink(const char *prefix, const char *name)
+{
+    struct fault_record *r = fault_record;
+    if (r != NULL && name != NULL)
+        snprintf(r->unlink_skipped, sizeof r->unlink_skipped, "%s%s", prefix,
+                 name[0] == '/' ? name + 1 : name);
+}
+
+/* ---- the wrappers ------------------------------------------------------ */
+
+#define HERE ((uintptr_t)__builtin_return_address(0))
+/* A call that returns -1 and sets errno when it fails. */
+#define FAIL_OR(fn, ...)                                   \
+    do {                                                   \
+        int err_;                                          \
+        if (fault_should_fail(FN_##fn, HERE, &err_)) {     \
+            errno = err_;                                  \
+            return __VA_ARGS__;                            \
+        }                                                  \
+    } while (0)
+
+pid_t lab_fault_fork(void)
+{
+    FAIL_OR(fork, -1);
+    pid_t pid = fork();
+    if (pid > 0)
+        note_child(pid);
+    return pid;
+}
+
+pid_t lab_fault_waitpid(pid_t pid, int *status, int options)
+{
+    FAIL_OR(waitpid, -1);
+    return waitpid(pid, status, options);
+}
+
+void *lab_fault_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+    FAIL_OR(mmap, MAP_FAILED);
+    return mmap(addr, len, prot, flags, fd, off);
+}
+
+int lab_fault_ftruncate(int fd, off_t len)
+{
+    FAIL_OR(ftruncate, -1);
+    return ftruncate(fd, len);
+}
+
+int lab_fault_fstat(int fd, struct stat *st)
+{
+    FAIL_OR(fstat, -1);
+    return fstat(fd, st);
+}
+
+int lab_fault_shm_open(const char *name, int oflag, mode_t mode)
+{
+    FAIL_OR(shm_open, -1);
+    int existed = (oflag & O_CREAT) && exists_in_shm("", name);
+    int fd = shm_open(name, oflag, mode);
+    if (fd != -1)
+        note_created("", name, oflag, existed, HERE);
+    return fd;
+}
+
+int lab_fault_shm_unlink(const char *name)
+{
+    int err;
+    if (fault_should_fail(FN_shm_unlink, HERE, &err)) {
+        skip_unlink("", name);
+        errno = err;
+        return -1;
+    }
+    return shm_unlink(name);
+}
+
+sem_t *lab_fault_sem_open(const char *name, int oflag, ...)
+{
+    mode_t mode = 0;
+    unsigned value = 0;
+    if (oflag & O_CREAT) {
+        va_list ap;
+        va_start(ap, oflag);
+        mode = (mode_t)va_arg(ap, unsigned);
+        value = va_arg(ap, unsigned);
+        va_end(ap);
+    }
+    FAIL_OR(sem_open, SEM_FAILED);
+    int existed = (oflag & O_CREAT) && exists_in_shm("sem.", name);
+    sem_t *sem = sem_open(name, oflag, mode, value);
+    if (sem != SEM_FAILED)
+        note_created("sem.", name, oflag, existed, HERE);
+    return sem;
+}
+
+int lab_fault_sem_unlink(const char *name)
+{
+    int err;
+    if (fault_should_fail(FN_sem_unlink, HERE, &err)) {
+        skip_unlink("sem.", name);
+        errno = err;
+        return -1;
+    }
+    return sem_unlink(name);
+}
+
+int lab_fault_sem_init(sem_t *sem, int pshared, unsigned value)
+{
+    FAIL_OR(sem_init, -1);
+    return sem_init(sem, pshared, value);
+}
+
+int lab_fault_sem_wait(sem_t *sem)
+{
+    FAIL_OR(sem_wait, -1);
+    return sem_wait(sem);
+}
+
+/* The pthread calls return their error instead of setting errno. */
+#define FAIL_WITH_CODE(fn)                                 \
+    do {                                                   \
+        int err_;                                          \
+        if (fault_should_fail(FN_##fn, HERE, &err_))       \
+            return err_;                                   \
+    } while (0)
+
+int lab_fault_pthread_mutexattr_init(pthread_mutexattr_t *a)
+{
+    FAIL_WITH_CODE(pthread_mutexattr_init);
+    return pthread_mutexattr_init(a);
+}
+
+int lab_fault_pthread_mutexattr_setpshared(pthread_mutexattr_t *a, int shared)
+{
+    FAIL_WITH_CODE(pthread_mutexattr_setpshared);
+    return pthread_mutexattr_setpshared(a, shared);
+}
+
+int lab_fault_pthread_mutex_init(pthread_mutex_t *m, const pthread_mutexattr_t *a)
+{
+    FAIL_WITH_CODE(pthread_mutex_init);
+    return pthread_mutex_init(m, a);
+}
+
+int lab_fault_pthread_condattr_init(pthread_condattr_t *a)
+{
+    FAIL_WITH_CODE(pthread_condattr_init);
+    return pthread_condattr_init(a);
+}
+
+int lab_fault_pthread_condattr_setpshared(pthread_condattr_t *a, int shared)
+{
+    FAIL_WITH_CODE(pthread_condattr_setpshared);
+    return pthread_condattr_setpshared(a, shared);
+}
+
+int lab_fault_pthread_cond_init(pthread_cond_t *c, const pthread_condattr_t *a)
+{
+    FAIL_WITH_CODE(pthread_cond_init);
+    return pthread_cond_init(c, a);
+}
+
+/*
+ * A spurious wakeup, which POSIX allows at any time: the wait returns, with
+ * the mutex held again, though nobody signalled. Others get to run in
+ * between, as they would.
+ */
+static int wake_spuriously(pthread_mutex_t *m)
+{
+    pthread_mutex_unlock(m);
+    sched_yield();
+    pthread_mutex_lock(m);
+    return 0;
+}
+
+int lab_fault_pthread_cond_wait(pthread_cond_t *c, pthread_mutex_t *m)
+{
+    int err;
+    if (fault_should_fail(FN_pthread_cond_wait, HERE, &err))
+        return wake_spuriously(m);
+    return pthread_cond_wait(c, m);
+}
+
+int lab_fault_pthread_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m,
+                                     const struct timespec *t)
+{
+    int err;
+    if (fault_should_fail(FN_pthread_cond_timedwait, HERE, &err))
+        return wake_spuriously(m);
+    return pthread_cond_timedwait(c, m, t);
+}
+
+int lab_fault_pipe(int fds[2])
+{
+    FAIL_OR(pipe, -1);
+    return pipe(fds);
+}
+
+int lab_fault_socketpair(int domain, int type, int protocol, int fds[2])
+{
+    FAIL_OR(socketpair, -1);
+    return socketpair(domain, type, protocol, fds);
+}
+
+int lab_fault_socket(int domain, int type, int protocol)
+{
+    FAIL_OR(socket, -1);
+    return socket(domain, type, protocol);
+}
+
+int lab_fault_connect(int fd, const struct sockaddr *addr, socklen_t len)
+{
+    FAIL_OR(connect, -1);
+    return connect(fd, addr, len);
+}
+
+int lab_fault_open(const char *path, int oflag, ...)
+{
+    mode_t mode = 0;
+    if (oflag & (O_CREAT | O_TMPFILE)) {
+        va_list ap;
+        va_start(ap, oflag);
+        mode = (mode_t)va_arg(ap, unsigned);
+        va_end(ap);
+    }
+    FAIL_OR(open, -1);
+    return open(path, oflag, mode);
+}
+
+ssize_t lab_fault_read(int fd, void *buf, size_t n)
+{
+    FAIL_OR(read, -1);
+    return read(fd, buf, n);
+}
+
+ssize_t lab_fault_write(int fd, const void *buf, size_t n)
+{
+    FAIL_OR(write, -1);
+    return write(fd, buf, n);
+}
+
+ssize_t lab_fault_recv(int fd, void *buf, size_t n, int flags)
+{
+    FAIL_OR(recv, -1);
+    return recv(fd, buf, n, flags);
+}
+
+ssize_t lab_fault_send(int fd, const void *buf, size_t n, int flags)
+{
+    FAIL_OR(send, -1);
+    return send(fd, buf, n, flags);
+}
+
+void *lab_fault_malloc(size_t n)
+{
+    FAIL_OR(malloc, NULL);
+    return malloc(n);
+}
+
+void *lab_fault_calloc(size_t n, size_t size)
+{
+    FAIL_OR(calloc, NULL);
+    return calloc(n, size);
+}
+
+void *lab_fault_realloc(void *p, size_t n)
+{
+    FAIL_OR(realloc, NULL);
+    return realloc(p, n);
+}
+
+char *lab_fault_strdup(const char *s)
+{
+    FAIL_OR(strdup, NULL);
+    return strdup(s);
+}
