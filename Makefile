@@ -4,7 +4,7 @@
 #   make list             every lesson with its status and points, and your progress
 #   make hint LESSON=01   the lesson's hints, one more each time
 #   make run LESSON=01    build and run a lesson's demo (ARGS="..." passes arguments)
-#   make check LESSON=01  grade one lesson
+#   make check LESSON=01  grade one lesson (SEED=n repeats the random cases a failure names)
 #   make grade            grade strictly: exit 0 all pass, 1 some fail, 2 cannot grade
 #   make watch            grade a lesson each time you save one of its files (Ctrl-C stops)
 #   make reset LESSON=01  put a lesson's starter back (asks first; keeps yours)
@@ -32,6 +32,10 @@ FUZZ_SECONDS ?= 600
 SUBMISSIONS ?=
 OUT ?= build/class
 LAB := tests/lab
+# SEED=n repeats the random cases of a run (a failure says its seed).
+ifneq ($(SEED),)
+export LAB_SEED := $(SEED)
+endif
 
 .PHONY: all list hint check grade watch reset run stress docs docs-student docs-full lessons \
         clean deps test grade-all dist gradescope bench fuzz

@@ -11,7 +11,8 @@
  * into calls (__tsan_atomic64_fetch_add). It is linked not with
  * ThreadSanitizer's runtime but with this file, which
  *   - sleeps a few microseconds before one plain write in four, so another
- *     process gets to read the old value in between, and
+ *     process gets to read the old value in between; half of the
+ *     processes also sleep before one plain read in eight, and
  *   - performs every atomic operation for real, so correct code stays
  *     correct (atomic stores get the same delay: a load then a store is
  *     still a race).
@@ -31,25 +32,49 @@
 #define DELAY_NS 20000  /* 20 us: measured to beat sched_yield() alone */
 #define DELAY_ONE_IN 4
 
-static uint64_t rng_state;
+#define LOAD_DELAY_ONE_IN 8
 
-/* Each process needs its own sequence, or forked workers move in lockstep. */
+static uint64_t rng_state;
+static int delays_loads;  /* this process also pauses before plain loads */
+
+static uint64_t next_random(void)
+{
+    rng_state ^= rng_state << 13;  /* xorshift64 */
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return rng_state;
+}
+
+/*
+ * Each process needs its own sequence, or forked workers move in lockstep.
+ * Half of the processes, chosen at random, also pause before loads: a
+ * pause inside a reader's copy lets a writer change what it has half read
+ * (a torn read), one the store delays alone rarely show.
+ */
 static void reseed(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     rng_state = ((uint64_t)getpid() << 32) ^ (uint64_t)ts.tv_nsec ^ 0x9e3779b97f4a7c15u;
+    delays_loads = (int)(next_random() >> 7) & 1;
+}
+
+static void pause_a_little(void)
+{
+    struct timespec ts = {0, DELAY_NS};
+    nanosleep(&ts, NULL);
 }
 
 static void maybe_delay(void)
 {
-    rng_state ^= rng_state << 13;  /* xorshift64 */
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    if (rng_state % DELAY_ONE_IN == 0) {
-        struct timespec ts = {0, DELAY_NS};
-        nanosleep(&ts, NULL);
-    }
+    if (next_random() % DELAY_ONE_IN == 0)
+        pause_a_little();
+}
+
+static void maybe_delay_load(void)
+{
+    if (delays_loads && next_random() % LOAD_DELAY_ONE_IN == 0)
+        pause_a_little();
 }
 
 void __tsan_init(void)
@@ -63,15 +88,15 @@ void __tsan_func_exit(void) {}
 void __tsan_ignore_thread_begin(void) {}
 void __tsan_ignore_thread_end(void) {}
 
-/* Plain loads: nothing to do. Plain stores: the race window is just before them. */
-#define PLAIN_ACCESS(size)                                                        \
-    void __tsan_read##size(void *a) { (void)a; }                                 \
-    void __tsan_write##size(void *a) { (void)a; maybe_delay(); }                 \
-    void __tsan_unaligned_read##size(void *a) { (void)a; }                       \
-    void __tsan_unaligned_write##size(void *a) { (void)a; maybe_delay(); }       \
-    void __tsan_volatile_read##size(void *a) { (void)a; }                        \
-    void __tsan_volatile_write##size(void *a) { (void)a; maybe_delay(); }        \
-    void __tsan_unaligned_volatile_read##size(void *a) { (void)a; }              \
+/* Plain stores: the race window is just before them. Plain loads: in some processes. */
+#define PLAIN_ACCESS(size)                                                                  \
+    void __tsan_read##size(void *a) { (void)a; maybe_delay_load(); }                       \
+    void __tsan_write##size(void *a) { (void)a; maybe_delay(); }                           \
+    void __tsan_unaligned_read##size(void *a) { (void)a; maybe_delay_load(); }             \
+    void __tsan_unaligned_write##size(void *a) { (void)a; maybe_delay(); }                 \
+    void __tsan_volatile_read##size(void *a) { (void)a; maybe_delay_load(); }              \
+    void __tsan_volatile_write##size(void *a) { (void)a; maybe_delay(); }                  \
+    void __tsan_unaligned_volatile_read##size(void *a) { (void)a; maybe_delay_load(); }    \
     void __tsan_unaligned_volatile_write##size(void *a) { (void)a; maybe_delay(); }
 PLAIN_ACCESS(1)
 PLAIN_ACCESS(2)
@@ -79,7 +104,7 @@ PLAIN_ACCESS(4)
 PLAIN_ACCESS(8)
 PLAIN_ACCESS(16)
 
-void __tsan_read_range(void *a, unsigned long size) { (void)a; (void)size; }
+void __tsan_read_range(void *a, unsigned long size) { (void)a; (void)size; maybe_delay_load(); }
 void __tsan_write_range(void *a, unsigned long size) { (void)a; (void)size; maybe_delay(); }
 void __tsan_vptr_read(void **p) { (void)p; }
 void __tsan_vptr_update(void **p, void *v) { (void)p; (void)v; }
@@ -96,7 +121,7 @@ void *__tsan_memset(void *d, int c, size_t n) { return memset(d, c, n); }
 #define SC __ATOMIC_SEQ_CST
 #define ATOMICS(bits, T)                                                              \
     T __tsan_atomic##bits##_load(const volatile T *a, int mo)                         \
-    { (void)mo; return __atomic_load_n(a, SC); }                                      \
+    { (void)mo; maybe_delay_load(); return __atomic_load_n(a, SC); }                  \
     void __tsan_atomic##bits##_store(volatile T *a, T v, int mo)                      \
     { (void)mo; maybe_delay(); __atomic_store_n(a, v, SC); }                          \
     T __tsan_atomic##bits##_exchange(volatile T *a, T v, int mo)                      \

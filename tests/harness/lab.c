@@ -41,6 +41,10 @@ static int test_seconds = LAB_TEST_SECONDS;  /* or LAB_TEST_SECONDS from the env
  */
 static int done_status;
 
+/* Random cases (lab_seed): the run's seed, and the current test's sequence, begun from it. */
+static unsigned long run_seed;
+static uint64_t random_state;
+
 /*
  * A grader in a hurry (LAB_GIVE_UP_AFTER=n) stops running a suite's tests
  * once n of them hung or crashed: each more would only wait out its time
@@ -468,6 +472,7 @@ static void before_test(void)
         _exit(EXIT_FAILURE);  /* the runner ended before the line above took effect */
     remove_leftovers(NULL);  /* an earlier test that failed may have left some: not ours */
     test_pid = getpid();
+    random_state = run_seed;
     fault_record = mmap(NULL, sizeof *fault_record, PROT_READ | PROT_WRITE,
                         MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (fault_record == MAP_FAILED) {
@@ -623,6 +628,51 @@ void lab_run_workers(int n, void (*fn)(int index, void *arg), void *arg,
     free(statuses);
     if (report[0] != '\0')
         lab_fail("%s", report);
+}
+
+/* ---- random cases, and a bystander ------------------------------------ */
+
+unsigned long lab_seed(void)
+{
+    return run_seed;
+}
+
+uint64_t lab_random(void)
+{
+    random_state += 0x9e3779b97f4a7c15u;  /* splitmix64 */
+    uint64_t z = random_state;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+    return z ^ (z >> 31);
+}
+
+const char *lab_seed_note(void)
+{
+    static char note[96];
+    snprintf(note, sizeof note, " (seed %lu: make check with SEED=%lu repeats these cases)",
+             run_seed, run_seed);
+    return note;
+}
+
+pid_t lab_bystander_start(void)
+{
+    pid_t pid = fork();
+    if (pid == -1)
+        lab_fail("harness: fork for a bystander child: %s", strerror(errno));
+    if (pid == 0)
+        _exit(0);
+    siginfo_t info;  /* ended, not yet reaped: a wait() would take it */
+    if (waitid(P_PID, (id_t)pid, &info, WEXITED | WNOWAIT) == -1)
+        lab_fail("harness: waitid for the bystander: %s", strerror(errno));
+    return pid;
+}
+
+void lab_bystander_check(pid_t bystander, const char *api)
+{
+    if (waitpid(bystander, NULL, WNOHANG) == -1 && errno == ECHILD)
+        lab_fail("%s reaped a child that it did not fork (the test's own, pid %d): it waits "
+                 "with wait() or waitpid(-1, ...), which take any child of the process; "
+                 "wait for each of yours by its pid", api, (int)bystander);
 }
 
 /* ---- error paths, tried ----------------------------------------------- */
@@ -992,6 +1042,9 @@ int lab_main(Suite *suite)
 {
     runner_pid = getpid();
     srand((unsigned)(time(NULL) ^ getpid()));
+    const char *seed = getenv("LAB_SEED");
+    run_seed = seed != NULL && seed[0] != '\0' ? strtoul(seed, NULL, 10)
+                                               : (unsigned long)rand() * 7919u + (unsigned)rand();
     snprintf(run_prefix, sizeof run_prefix, "shmlab-%d-%04x", (int)getpid(), rand() & 0xffff);
     /* Grandchildren that escape a test's process group come back to us here. */
     if (prctl(PR_SET_CHILD_SUBREAPER, 1) == -1)

@@ -14,6 +14,7 @@
 
 #include <check.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 /*
@@ -86,6 +87,26 @@ int lab_count_shared_mappings(void);
  */
 void lab_expect_no_mapping_leak(void (*cycle)(void), int rounds, const char *what,
                                 const char *fix);
+
+/*
+ * Random cases that can be repeated. The run's seed is LAB_SEED from the
+ * environment (`make check LESSON=05 SEED=n` sets it), or else a new one
+ * each run; each test's sequence starts afresh from it. A test that fails
+ * on random cases puts lab_seed_note() in its message, which says how to
+ * run exactly those cases again.
+ */
+unsigned long lab_seed(void);
+uint64_t lab_random(void);                 /* the test's next random number */
+const char *lab_seed_note(void);           /* " (seed 1234: SEED=1234 repeats these cases)" */
+
+/*
+ * A child of the test's own, which has already ended when the code under
+ * test runs: code that waits with wait() (any child) where it should wait
+ * for its own children with waitpid() takes it. lab_bystander_check then
+ * fails the test, saying so; it also reaps the bystander.
+ */
+pid_t lab_bystander_start(void);
+void lab_bystander_check(pid_t bystander, const char *api);
 
 /*
  * Error paths, tried (tests/harness/fault.c). The code under test calls

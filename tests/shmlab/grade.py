@@ -60,9 +60,10 @@ class Verdict:
 
 
 def verdict_key(lab: Lab, tc: Toolchain, lesson: Lesson, src: Path) -> str:
-    # A test's time limit changes what a verdict can be: it is part of the key.
+    # A test's time limit, or a seed asked for, changes what a verdict can be: part of the key.
     limit = os.environ.get("LAB_TEST_SECONDS", "")
-    return f"{lab_stamp(lab, tc, lesson, 'normal')}{files_digest(lesson, src)}{limit}"
+    seed = os.environ.get("LAB_SEED", "")
+    return f"{lab_stamp(lab, tc, lesson, 'normal')}{files_digest(lesson, src)}{limit}:{seed}"
 
 
 def kept_verdict(lab: Lab, tc: Toolchain, lesson: Lesson, src: Path, out: Path) -> Verdict | None:
