@@ -22,6 +22,8 @@
  * links whatever it does; 128-bit atomics are left out on purpose (a link
  * error names them, never a silent gap).
  */
+#include "trace.h"
+
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -88,16 +90,78 @@ void __tsan_func_exit(void) {}
 void __tsan_ignore_thread_begin(void) {}
 void __tsan_ignore_thread_end(void) {}
 
+/*
+ * The trace (trace.h): a load is written down with the value it is about
+ * to read; a store before it happens, so its value is filled in at this
+ * process's next access (or read from memory at the end).
+ */
+/* The harness's (lab.c), when it is linked: the demo program has none. */
+struct trace *lab_trace __attribute__((weak));
+static struct trace_event *pending_store;  /* this process's last store, value not yet known */
+
+static void finish_pending(void)
+{
+    struct trace_event *e = pending_store;
+    if (e == NULL)
+        return;
+    e->value = e->size == 8 ? *(volatile int64_t *)e->addr : *(volatile int32_t *)e->addr;
+    __atomic_store_n(&e->complete, 1, __ATOMIC_RELEASE);
+    pending_store = NULL;
+}
+
+static void record(void *a, int size, int op, uintptr_t pc)
+{
+    struct trace *t = lab_trace;
+    if (t == NULL)
+        return;
+    finish_pending();
+    uintptr_t addr = (uintptr_t)a;
+    if ((size != 4 && size != 8) || addr < t->lo || addr >= t->hi)
+        return;
+    int i = __atomic_fetch_add(&t->next, 1, __ATOMIC_ACQ_REL);
+    if (i >= TRACE_EVENTS)
+        return;
+    struct trace_event *e = &t->events[i];
+    e->pid = getpid();
+    e->op = op;
+    e->addr = addr;
+    e->pc = pc;
+    e->size = size;
+    if (op == TRACE_LOAD) {
+        e->value = size == 8 ? *(volatile int64_t *)a : *(volatile int32_t *)a;
+        __atomic_store_n(&e->complete, 1, __ATOMIC_RELEASE);
+    } else {
+        pending_store = e;
+    }
+}
+
+/* For the harness: a worker about to end fills in its last store's value. */
+void lab_trace_finish(void);
+void lab_trace_finish(void)
+{
+    finish_pending();
+}
+
+#define HERE ((uintptr_t)__builtin_return_address(0))
+
 /* Plain stores: the race window is just before them. Plain loads: in some processes. */
-#define PLAIN_ACCESS(size)                                                                  \
-    void __tsan_read##size(void *a) { (void)a; maybe_delay_load(); }                       \
-    void __tsan_write##size(void *a) { (void)a; maybe_delay(); }                           \
-    void __tsan_unaligned_read##size(void *a) { (void)a; maybe_delay_load(); }             \
-    void __tsan_unaligned_write##size(void *a) { (void)a; maybe_delay(); }                 \
-    void __tsan_volatile_read##size(void *a) { (void)a; maybe_delay_load(); }              \
-    void __tsan_volatile_write##size(void *a) { (void)a; maybe_delay(); }                  \
-    void __tsan_unaligned_volatile_read##size(void *a) { (void)a; maybe_delay_load(); }    \
-    void __tsan_unaligned_volatile_write##size(void *a) { (void)a; maybe_delay(); }
+#define PLAIN_ACCESS(size)                                                               \
+    void __tsan_read##size(void *a)                                                     \
+    { maybe_delay_load(); record(a, size, TRACE_LOAD, HERE); }                          \
+    void __tsan_write##size(void *a)                                                    \
+    { maybe_delay(); record(a, size, TRACE_STORE, HERE); }                              \
+    void __tsan_unaligned_read##size(void *a)                                           \
+    { maybe_delay_load(); record(a, size, TRACE_LOAD, HERE); }                          \
+    void __tsan_unaligned_write##size(void *a)                                          \
+    { maybe_delay(); record(a, size, TRACE_STORE, HERE); }                              \
+    void __tsan_volatile_read##size(void *a)                                            \
+    { maybe_delay_load(); record(a, size, TRACE_LOAD, HERE); }                          \
+    void __tsan_volatile_write##size(void *a)                                           \
+    { maybe_delay(); record(a, size, TRACE_STORE, HERE); }                              \
+    void __tsan_unaligned_volatile_read##size(void *a)                                  \
+    { maybe_delay_load(); record(a, size, TRACE_LOAD, HERE); }                          \
+    void __tsan_unaligned_volatile_write##size(void *a)                                 \
+    { maybe_delay(); record(a, size, TRACE_STORE, HERE); }
 PLAIN_ACCESS(1)
 PLAIN_ACCESS(2)
 PLAIN_ACCESS(4)
@@ -121,9 +185,11 @@ void *__tsan_memset(void *d, int c, size_t n) { return memset(d, c, n); }
 #define SC __ATOMIC_SEQ_CST
 #define ATOMICS(bits, T)                                                              \
     T __tsan_atomic##bits##_load(const volatile T *a, int mo)                         \
-    { (void)mo; maybe_delay_load(); return __atomic_load_n(a, SC); }                  \
+    { (void)mo; maybe_delay_load(); record((void *)a, bits / 8, TRACE_LOAD, HERE);    \
+      return __atomic_load_n(a, SC); }                                                \
     void __tsan_atomic##bits##_store(volatile T *a, T v, int mo)                      \
-    { (void)mo; maybe_delay(); __atomic_store_n(a, v, SC); }                          \
+    { (void)mo; maybe_delay(); record((void *)a, bits / 8, TRACE_STORE, HERE);        \
+      __atomic_store_n(a, v, SC); }                                                   \
     T __tsan_atomic##bits##_exchange(volatile T *a, T v, int mo)                      \
     { (void)mo; return __atomic_exchange_n(a, v, SC); }                               \
     T __tsan_atomic##bits##_fetch_add(volatile T *a, T v, int mo)                     \

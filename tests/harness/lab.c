@@ -8,6 +8,7 @@
 #define _GNU_SOURCE /* prctl's PR_SET_CHILD_SUBREAPER, strsignal */
 #include "lab.h"
 #include "fault.h"
+#include "trace.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -524,6 +525,9 @@ void lab_add_long(Suite *suite, const TTest *test, int times)
 
 /* ---- workers ---------------------------------------------------------- */
 
+/* The race amplifier's (amplify.c), in lessons built `race`: a worker's last store, filled in. */
+void lab_trace_finish(void) __attribute__((weak));
+
 /* Each worker's reason for failing, in shared memory the parent reads after. */
 #define REASON_MAX 240
 static char (*worker_reasons)[REASON_MAX];  /* one per worker; NULL outside lab_run_workers */
@@ -579,6 +583,8 @@ void lab_run_workers(int n, void (*fn)(int index, void *arg), void *arg,
             worker_index = i;
             pthread_barrier_wait(gate);
             fn(i, arg);
+            if (lab_trace_finish != NULL)
+                lab_trace_finish();
             _exit(EXIT_SUCCESS);
         }
     }
@@ -673,6 +679,91 @@ void lab_bystander_check(pid_t bystander, const char *api)
         lab_fail("%s reaped a child that it did not fork (the test's own, pid %d): it waits "
                  "with wait() or waitpid(-1, ...), which take any child of the process; "
                  "wait for each of yours by its pid", api, (int)bystander);
+}
+
+/* ---- a lost update, told step by step ---------------------------------- */
+
+struct trace *lab_trace;  /* read by the amplifier (trace.h) */
+
+void lab_race_trace(const void *addr, size_t len)
+{
+    if (lab_trace == NULL) {
+        lab_trace = mmap(NULL, sizeof *lab_trace, PROT_READ | PROT_WRITE,
+                         MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+        if (lab_trace == MAP_FAILED) {
+            lab_trace = NULL;  /* the test goes on; only its story is lost */
+            return;
+        }
+    }
+    lab_trace->next = 0;
+    lab_trace->lo = (uintptr_t)addr;
+    lab_trace->hi = (uintptr_t)addr + len;
+}
+
+/* The first event at or after `from` by pid (== or != `same`) of op on addr; -1 if none. */
+static int find_event(const struct trace *t, int n, int from, int to, pid_t pid, int same,
+                      int op, uintptr_t addr)
+{
+    for (int i = from; i < n && i < to; i++) {
+        const struct trace_event *e = &t->events[i];
+        if (e->op == op && e->addr == addr && (same ? e->pid == pid : e->pid != pid))
+            return i;
+    }
+    return -1;
+}
+
+static void tell_event(const struct trace_event *e, int step, char *out, size_t size)
+{
+    char where[160], value[32] = "?";
+    describe_site(e->pc, where, sizeof where);
+    if (__atomic_load_n(&e->complete, __ATOMIC_ACQUIRE))
+        snprintf(value, sizeof value, "%lld", (long long)e->value);
+    size_t used = strlen(out);
+    snprintf(out + used, size - used, "%s%d. process %d %s %s%s%s", step > 1 ? "; " : "", step,
+             (int)e->pid, e->op == TRACE_LOAD ? "loads" : "stores", value,
+             where[0] ? " at " : "", where);
+}
+
+const char *lab_race_explain(void)
+{
+    static char text[1024];
+    text[0] = '\0';
+    const struct trace *t = lab_trace;
+    if (t == NULL)
+        return text;
+    int n = t->next < TRACE_EVENTS ? t->next : TRACE_EVENTS;
+    for (int i = 0; i < n; i++) {
+        const struct trace_event *load1 = &t->events[i];
+        if (load1->op != TRACE_LOAD)
+            continue;
+        /* P loads v, ... P stores; Q loaded the same v before P's store, and stores too. */
+        int store1 = find_event(t, n, i + 1, n, load1->pid, 1, TRACE_STORE, load1->addr);
+        if (store1 < 0)
+            continue;
+        for (int j = i + 1; j < store1; j++) {
+            const struct trace_event *load2 = &t->events[j];
+            if (load2->op != TRACE_LOAD || load2->addr != load1->addr ||
+                load2->pid == load1->pid || load2->value != load1->value)
+                continue;
+            int store2 = find_event(t, n, j + 1, n, load2->pid, 1, TRACE_STORE, load2->addr);
+            if (store2 < 0)
+                continue;
+            int first = store1 < store2 ? store1 : store2, last = store1 < store2 ? store2 : store1;
+            snprintf(text, sizeof text, "How an addition was lost, as the race amplifier saw "
+                     "it: ");
+            tell_event(load1, 1, text, sizeof text);
+            tell_event(load2, 2, text, sizeof text);
+            tell_event(&t->events[first], 3, text, sizeof text);
+            tell_event(&t->events[last], 4, text, sizeof text);
+            size_t used = strlen(text);
+            snprintf(text + used, sizeof text - used, ": both processes loaded %lld before "
+                     "either stored, so process %d's store overwrote process %d's, and one "
+                     "addition was lost", (long long)load1->value, (int)t->events[last].pid,
+                     (int)t->events[first].pid);
+            return text;
+        }
+    }
+    return text;
 }
 
 /* ---- error paths, tried ----------------------------------------------- */

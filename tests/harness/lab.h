@@ -109,6 +109,17 @@ pid_t lab_bystander_start(void);
 void lab_bystander_check(pid_t bystander, const char *api);
 
 /*
+ * For lessons built `race`: from now on the race amplifier writes down the
+ * loads and stores the student's code makes to [addr, addr + len), in
+ * every process. lab_race_explain() then looks there for a lost update and
+ * tells it step by step ("1. process 812 loads 5 at counter.c:31; 2.
+ * process 813 loads 5 ..."), or returns "" (none found, or not a race
+ * build). Put it in the message of a test that found a wrong total.
+ */
+void lab_race_trace(const void *addr, size_t len);
+const char *lab_race_explain(void);
+
+/*
  * Error paths, tried (tests/harness/fault.c). The code under test calls
  * the functions that can fail (fork, mmap, ftruncate, shm_open, write,
  * malloc, the manager's mgr_* ...) through the grader, which can make any

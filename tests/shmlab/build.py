@@ -370,8 +370,10 @@ def build(lab: Lab, tc: Toolchain, lesson: Lesson, src: Path, out: Path, mode: s
     cc = tc.compiler(mode)
     mine: list[str] = []
     for f in lesson.files:
-        scc = [tc.race_cc, "-fsanitize=thread"] if mode == "normal" and lesson.build == "race" \
-            else cc
+        # TSan leaves out a load that a store to the same place follows (x += n): the
+        # amplifier must see it, to pause there and to tell the story of a lost update.
+        scc = [tc.race_cc, "-fsanitize=thread", "-mllvm", "-tsan-instrument-read-before-write"] \
+            if mode == "normal" and lesson.build == "race" else cc
         obj = out / (Path(f).stem + ".o")
         messages: list[str] = []
         # Compiled from OUT/src, so "#include" finds the lab's headers, not a copy
