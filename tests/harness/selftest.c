@@ -209,6 +209,54 @@ START_TEST(workers_start_together)
 }
 END_TEST
 
+/* ---- the fault injector, on selftest_code.c ------------------------------ */
+
+int make_segment_right(const char *name);
+int make_segment_leaky(const char *name);
+int make_segment_silent(const char *name);
+int fork_child_that_exits(void);
+int make_segment_and_keep_it(const char *name);
+
+static int scenario(void *arg)
+{
+    int (*make)(const char *) = (int (*)(const char *))arg;
+    return make(lab_name("fault")) == 0 ? LAB_SUCCEEDED : LAB_REPORTED;
+}
+
+START_TEST(right_code_survives_every_failure)
+{
+    lab_try_each_failure("make_segment_right", scenario, (void *)make_segment_right);
+}
+END_TEST
+
+START_TEST(a_failure_that_leaks_is_named)
+{
+    lab_try_each_failure("make_segment_leaky", scenario, (void *)make_segment_leaky);
+}
+END_TEST
+
+START_TEST(a_silent_failure_is_named)
+{
+    lab_try_each_failure("make_segment_silent", scenario, (void *)make_segment_silent);
+}
+END_TEST
+
+START_TEST(a_child_that_ends_with_exit)
+{
+    if (fork_child_that_exits() != 0)
+        lab_fail("fork_child_that_exits failed");
+}
+END_TEST
+
+START_TEST(a_segment_under_a_name_of_its_own)
+{
+    char name[64];
+    snprintf(name, sizeof name, "/shmlab-selftest-own-%d", (int)getpid());
+    if (make_segment_and_keep_it(name) != 0)
+        lab_fail("make_segment_and_keep_it failed");
+}
+END_TEST
+
 /* ---- what each must print ---------------------------------------------- */
 
 struct expectation {
@@ -235,6 +283,16 @@ static const struct expectation expected[] = {
     {&a_worker_fails, "FAIL", "worker 1 (pid"},
     {&a_worker_fails_and_says_why, "FAIL", "): deposit(7) returned -1"},
     {&a_worker_hangs, "FAIL", "1 of 2 workers were still running after 0.5 s and were killed. HINT-FOR-HANGS"},
+    {&right_code_survives_every_failure, "ok", NULL},
+    {&a_failure_that_leaks_is_named, "FAIL", "when the 1st call to ftruncate (selftest_code.c:59) "
+     "failed with ENOSPC: 1 file descriptor(s) opened by the code were still open afterwards; "
+     "segment /shmlab-"},
+    {&a_silent_failure_is_named, "FAIL", "when the 1st call to shm_open (selftest_code.c:71) "
+     "failed with EMFILE: make_segment_silent returned an error but said nothing on stderr"},
+    {&a_child_that_ends_with_exit, "FAIL", "1 process(es) forked by the code ended with exit() "
+     "instead of _exit()"},
+    {&a_segment_under_a_name_of_its_own, "FAIL", ", created by the code at selftest_code.c:95, "
+     "was never unlinked"},
 };
 #define N_EXPECTED (int)(sizeof expected / sizeof expected[0])
 

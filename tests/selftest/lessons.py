@@ -19,7 +19,7 @@ from functools import partial
 from pathlib import Path
 from typing import Callable
 
-from shmlab.build import CFLAGS, MODES, Toolchain, build
+from shmlab.build import CFLAGS, FAULT_PREFIX, KEEP_IN_TEXT, MODES, STUDENT_TEXT, Toolchain, build
 from shmlab.common import Lab, LabError, run_in_group
 from shmlab.context import Context
 from shmlab.manifest import Lesson
@@ -281,11 +281,29 @@ def _harness_selftest(ctx: Context) -> list[str]:
     lab, tc = ctx.lab, Toolchain.from_env()
     out = lab.build / "test" / "harness"
     program = out / "selftest"
-    if _run(lab, [tc.cc, *CFLAGS, "-Itests/harness", "-o", str(program),
-                  "tests/harness/selftest.c", "tests/harness/lab.c", "tests/harness/fault.c", *tc.check_cflags,
-                  *tc.check_libs], out / "build.log") != 0:
-        return ["the harness's self-test does not build:", *_file_lines(out / "build.log")]
-    if _run(lab, [str(program)], out / "report.txt", timeout=SUITE_LIMIT) != 0:
+    # Its "code under test", built as a student's file is: calls sent to the fault injector.
+    code = out / "selftest_code.o"
+    fault = out / "fault.o"
+    built = (_run(lab, [tc.cc, *CFLAGS, *KEEP_IN_TEXT, "-c", "tests/harness/selftest_code.c",
+                        "-o", str(code)], out / "build.log") == 0 and
+             _run(lab, [tc.cc, *CFLAGS, "-Itests/harness", "-c", "tests/harness/fault.c", "-o",
+                        str(fault)], out / "build-fault.log") == 0)
+    if built:
+        wrapped = sorted(line.split()[2][len(FAULT_PREFIX):] for line in subprocess.run(
+            ["nm", "--defined-only", str(fault)], capture_output=True, text=True,
+            check=False).stdout.splitlines() if line.split()[-1].startswith(FAULT_PREFIX))
+        built = _run(lab, ["objcopy", f"--rename-section=.text={STUDENT_TEXT}",
+                           *(f"--redefine-sym={w}={FAULT_PREFIX}{w}" for w in wrapped),
+                           str(code)], out / "build-objcopy.log") == 0
+    if not built or _run(lab, [tc.cc, *CFLAGS, "-Itests/harness", "-o", str(program),
+                               "tests/harness/selftest.c", "tests/harness/lab.c", str(fault),
+                               str(code), *tc.check_cflags, *tc.check_libs],
+                         out / "build.log") != 0:
+        return ["the harness's self-test does not build:",
+                *(line for log in ("build.log", "build-fault.log", "build-objcopy.log")
+                  for line in _file_lines(out / log))]
+    if _run(lab, ["env", f"LAB_STUDENT_OBJECT={code}", str(program)], out / "report.txt",
+            timeout=SUITE_LIMIT) != 0:
         return ["the harness's self-test failed:",
                 *(line for line in _file_lines(out / "report.txt", 80)
                   if not line.startswith("  ok"))]
