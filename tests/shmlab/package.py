@@ -36,7 +36,7 @@ LAB_FILES = ("starter", "lessons/lessons.toml", "tests/harness", "tests/shmlab",
              "tests/bench-manager.c", "tests/fuzz-corpus", "docs/manager-protocol.md",
              "docs/figures")
 OPTIONAL = ("tests/sandbox",)   # copied if the lab has it
-NEVER = ("__pycache__", "*.pyc", "selftest")
+NEVER = ("__pycache__", "*.pyc", "selftest*")  # the project's own tests, the harness's too
 
 SETUP_SH = """\
 #!/bin/sh
