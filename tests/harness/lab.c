@@ -445,6 +445,22 @@ static void check_created_names(char *report)
     r->n_names = 0;
 }
 
+/*
+ * The record is the runner's, shared with every test it forks. A test that
+ * failed ended before its own check, so what its code made may still be
+ * there: removed without a word (it was not this test's), and the record
+ * made new.
+ */
+static void forget_earlier_tests(void)
+{
+    struct fault_record *r = fault_record;
+    if (r->unlink_skipped[0] != '\0')
+        unlink_entry(r->unlink_skipped);
+    for (int i = 0; i < r->n_names && i < FAULT_NAMES; i++)
+        unlink_entry(r->names[i]);
+    memset(r, 0, sizeof *r);
+}
+
 /* ---- per-test fixture ------------------------------------------------- */
 
 static void before_test(void)
@@ -474,12 +490,9 @@ static void before_test(void)
     remove_leftovers(NULL);  /* an earlier test that failed may have left some: not ours */
     test_pid = getpid();
     random_state = run_seed;
-    fault_record = mmap(NULL, sizeof *fault_record, PROT_READ | PROT_WRITE,
-                        MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (fault_record == MAP_FAILED) {
-        fault_record = NULL;
-        lab_fail("harness: mmap for the record of calls: %s", strerror(errno));
-    }
+    if (fault_record == NULL)
+        lab_fail("harness: no record of calls (lab_main makes it)");
+    forget_earlier_tests();
     atexit(note_exit_in_child);
     fds_at_start = count_dir_entries("/proc/self/fd");
 }
@@ -1187,6 +1200,14 @@ int lab_main(Suite *suite)
         }
     }
 
+    /* What the code under test calls and creates, in every process of a test (fault.h). */
+    fault_record = mmap(NULL, sizeof *fault_record, PROT_READ | PROT_WRITE,
+                        MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (fault_record == MAP_FAILED) {
+        fprintf(stderr, "harness: mmap for the record of calls: %s\n", strerror(errno));
+        return EXIT_FAILURE;
+    }
+
     SRunner *runner = srunner_create(suite);
     srunner_set_fork_status(runner, CK_FORK);
     const char *xml = getenv("LAB_XML");
@@ -1197,6 +1218,9 @@ int lab_main(Suite *suite)
     /* Whatever a failed test left behind goes, before anything is reported. */
     kill_children(NULL);
     remove_leftovers(NULL);
+    forget_earlier_tests();
+    munmap(fault_record, sizeof *fault_record);
+    fault_record = NULL;
     if (progress_is_ours)
         unlink(progress_path);
 
