@@ -29,6 +29,19 @@ static void report_child(int index, pid_t pid, int status)
                 index, (int)pid, WEXITSTATUS(status));
 }
 
+/*
+ * waitpid, asked again when a signal interrupts it (EINTR): giving up then
+ * would leave the child unreaped, and its item unread.
+ */
+static pid_t wait_for(pid_t pid, int *status)
+{
+    pid_t got;
+    do
+        got = waitpid(pid, status, 0);
+    while (got == -1 && errno == EINTR);
+    return got;
+}
+
 int collect(int n, long (*work)(int index), long items[])
 {
     if (n < 0 || n > COLLECT_MAX) {
@@ -64,7 +77,7 @@ int collect(int n, long (*work)(int index), long items[])
     /* Every child, not just the first to finish; and how each one ended. */
     for (int i = 0; i < started; i++) {
         int status;
-        if (waitpid(pids[i], &status, 0) == -1) {
+        if (wait_for(pids[i], &status) == -1) {
             warn_errno("waitpid(child %d, pid %d)", i, (int)pids[i]);
             failed = 1;
         } else if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {

@@ -20,6 +20,27 @@ struct counter {
     long value;
 };
 
+/*
+ * Makes *lock a process-shared mutex. 0, or the error, said on stderr with
+ * the name of the call that failed.
+ */
+static int init_shared_lock(pthread_mutex_t *lock)
+{
+    pthread_mutexattr_t attr;
+    int err = pthread_mutexattr_init(&attr);
+    if (err != 0) {
+        warn_err(err, "pthread_mutexattr_init(counter lock)");
+        return err;
+    }
+    err = pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
+    if (err != 0)
+        warn_err(err, "pthread_mutexattr_setpshared(counter lock, PTHREAD_PROCESS_SHARED)");
+    else if ((err = pthread_mutex_init(lock, &attr)) != 0)
+        warn_err(err, "pthread_mutex_init(counter lock, process-shared)");
+    pthread_mutexattr_destroy(&attr);
+    return err;
+}
+
 struct counter *counter_create(void)
 {
     struct counter *c = mmap(NULL, sizeof *c, PROT_READ | PROT_WRITE,
@@ -28,18 +49,8 @@ struct counter *counter_create(void)
         warn_errno("mmap(counter, %zu bytes, shared)", sizeof *c);
         return NULL;
     }
-
-    pthread_mutexattr_t attr;
-    int err = pthread_mutexattr_init(&attr);
-    if (err == 0) {
-        err = pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
-        if (err == 0)
-            err = pthread_mutex_init(&c->lock, &attr);
-        pthread_mutexattr_destroy(&attr);
-    }
-    if (err != 0) {
-        warn_err(err, "pthread_mutex_init(counter lock, process-shared)");
-        munmap(c, sizeof *c);
+    if (init_shared_lock(&c->lock) != 0) {
+        munmap(c, sizeof *c);  /* a failed create leaves nothing behind */
         return NULL;
     }
     c->value = 0;

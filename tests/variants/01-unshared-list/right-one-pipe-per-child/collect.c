@@ -1,7 +1,9 @@
 /*
  * A correct alternative without shared memory: each child sends its item
  * back through a pipe of its own. The tests grade what collect() does, not
- * how, so this passes too.
+ * how, so this passes too. A read or waitpid interrupted by a signal
+ * (EINTR) is asked again: giving up would lose the item or leave the
+ * child unreaped.
  */
 #include "collect.h"
 #include "errors.h"
@@ -10,6 +12,16 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+/* Reads the item, again after EINTR: 1 if it came whole, 0 at end-of-file, -1 on error. */
+static int read_item(int fd, long *item)
+{
+    ssize_t got;
+    do
+        got = read(fd, item, sizeof *item);
+    while (got == -1 && errno == EINTR);
+    return got == -1 ? -1 : got == (ssize_t)sizeof *item;
+}
 
 int collect(int n, long (*work)(int index), long items[])
 {
@@ -38,7 +50,15 @@ int collect(int n, long (*work)(int index), long items[])
         if (pid == 0) {
             close(p[0]);
             long item = work(started);
-            _exit(write(p[1], &item, sizeof item) == sizeof item ? 0 : 1);
+            ssize_t put;
+            do
+                put = write(p[1], &item, sizeof item);
+            while (put == -1 && errno == EINTR);
+            if (put != (ssize_t)sizeof item) {
+                warn_errno("write (child %d's item)", started);
+                _exit(1);
+            }
+            _exit(0);
         }
         close(p[1]);
         pids[started] = pid;
@@ -46,17 +66,32 @@ int collect(int n, long (*work)(int index), long items[])
     }
     for (int i = 0; i < started; i++) {
         long item;
-        ssize_t got = read(fds[i], &item, sizeof item);
+        int got = read_item(fds[i], &item);
+        if (got == -1)
+            warn_errno("read (child %d's item)", i);
         close(fds[i]);
         int status;
-        if (waitpid(pids[i], &status, 0) == -1) {
+        pid_t done;
+        do
+            done = waitpid(pids[i], &status, 0);
+        while (done == -1 && errno == EINTR);
+        if (done == -1) {
             warn_errno("waitpid(child %d)", i);
             failed = 1;
-        } else if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && got == sizeof item) {
-            items[i] = item;
-        } else {
-            fprintf(stderr, "collect: child %d failed\n", i);
+        } else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+            if (WIFSIGNALED(status))
+                fprintf(stderr, "collect: child %d was killed by signal %d (%s)\n", i,
+                        WTERMSIG(status), strsignal(WTERMSIG(status)));
+            else
+                fprintf(stderr, "collect: child %d exited with status %d\n", i,
+                        WEXITSTATUS(status));
             failed = 1;
+        } else if (got != 1) {
+            if (got == 0)
+                fprintf(stderr, "collect: child %d ended without sending its item\n", i);
+            failed = 1;
+        } else {
+            items[i] = item;
         }
     }
     return failed ? -1 : 0;
