@@ -10,8 +10,9 @@
  * is made.
  *
  * Every function returns 0, or -1 having said on stderr what failed and
- * on which name or item, e.g.
+ * on which name or item (a failed system call by its name), e.g.
  *     slist_set, item 3: a string of 12 bytes does not fit its 8-byte slot
+ *     ftruncate("/shmlab-list", 4096): No space left on device
  *
  * The segment is memory that any process of its owner may write, at any
  * time, and get wrong: nothing read from it is trusted. slist_attach

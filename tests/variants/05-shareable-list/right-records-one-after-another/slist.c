@@ -67,9 +67,11 @@ int slist_create(struct slist *l, const char *name, const struct slist_item *ite
     int fd = shm_open(name, O_CREAT | O_EXCL | O_RDWR, 0600);
     if (fd == -1) { warn_errno("shm_open(\"%s\")", name); return -1; }
     void *a = MAP_FAILED;
-    if (ftruncate(fd, (off_t)size) == 0)
-        a = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    if (a == MAP_FAILED) { warn_errno("making \"%s\"", name); close(fd); shm_unlink(name); return -1; }
+    if (ftruncate(fd, (off_t)size) == -1)
+        warn_errno("ftruncate(\"%s\")", name);
+    else if ((a = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)) == MAP_FAILED)
+        warn_errno("mmap(\"%s\")", name);
+    if (a == MAP_FAILED) { close(fd); shm_unlink(name); return -1; }
     close(fd);
     *l = (struct slist){a, size, n};
     struct head *h = a;
@@ -90,7 +92,8 @@ int slist_attach(struct slist *l, const char *name)
     int fd = shm_open(name, O_RDWR, 0);
     if (fd == -1) { warn_errno("shm_open(\"%s\")", name); return -1; }
     struct stat st;
-    if (fstat(fd, &st) == -1 || (size_t)st.st_size < sizeof(struct head)) {
+    if (fstat(fd, &st) == -1) { warn_errno("fstat(\"%s\")", name); close(fd); return -1; }
+    if ((size_t)st.st_size < sizeof(struct head)) {
         fprintf(stderr, "slist_attach(\"%s\"): not a list\n", name);
         close(fd);
         return -1;
