@@ -4,6 +4,9 @@
  *
  * A counter that several processes add to at the same time. One process
  * creates it, then forks the workers; they all add to the same counter.
+ *
+ * "Having said why" is a line on stderr that names the call that failed
+ * (errors.h), e.g.  mmap(counter): Cannot allocate memory
  */
 #ifndef COUNTER_H
 #define COUNTER_H

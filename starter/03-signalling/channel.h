@@ -7,6 +7,9 @@
  * reader watches, with -1 to end). A message is a value and an array; the
  * writer fills the whole array with the value, so a reader that sees a mix
  * of two messages can tell.
+ *
+ * "Having said why" is a line on stderr that names the call that failed
+ * (errors.h), e.g.  sem_wait: Interrupted system call
  */
 #ifndef CHANNEL_H
 #define CHANNEL_H

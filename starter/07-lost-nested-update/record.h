@@ -9,6 +9,9 @@
  *     results["test"] = {}
  *
  * Worker processes record their findings in the inner dict.
+ *
+ * "Having said why" is a line on stderr that names the call that failed
+ * and gives mgr_error(c), e.g.  mgr_get(results): <what mgr_error says>
  */
 #ifndef RECORD_H
 #define RECORD_H

@@ -9,6 +9,9 @@
  *     balance = manager.Value("i", 0)
  *     with lock:
  *         balance.value += amount
+ *
+ * "Having said why" is a line on stderr that names the call that failed
+ * and gives mgr_error(c), e.g.  mgr_get(results): <what mgr_error says>
  */
 #ifndef DEPOSIT_H
 #define DEPOSIT_H

@@ -19,7 +19,7 @@
 
 #define FAULT_SITES 96     /* call sites a scenario may use */
 #define FAULT_NAMES 64     /* named objects whose creation is remembered */
-#define FAULT_NAME_MAX 80
+#define FAULT_NAME_MAX 264  /* "sem." and a name of NAME_MAX bytes */
 #define FAULT_CHILDREN 128
 
 enum fault_mode { FAULT_OFF, FAULT_COUNT, FAULT_INJECT };

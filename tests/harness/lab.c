@@ -542,7 +542,7 @@ void lab_add_long(Suite *suite, const TTest *test, int times)
 void lab_trace_finish(void) __attribute__((weak));
 
 /* Each worker's reason for failing, in shared memory the parent reads after. */
-#define REASON_MAX 240
+#define REASON_MAX 1024
 static char (*worker_reasons)[REASON_MAX];  /* one per worker; NULL outside lab_run_workers */
 static int worker_index = -1;               /* in a worker: its index */
 
@@ -964,12 +964,31 @@ static void run_scenario(const char *api, int (*scenario)(void *arg), void *arg,
 }
 
 /* What a scenario run left outside its process: processes, named objects. */
-static void check_left_outside(char *report)
+/*
+ * The test's own children from before the scenarios (a manager it started)
+ * are not the scenario's: `before` lists them.
+ */
+struct children {
+    int n;
+    pid_t pids[64];
+};
+
+static int is_listed(const struct children *list, pid_t pid)
+{
+    for (int i = 0; i < list->n; i++)
+        if (list->pids[i] == pid)
+            return 1;
+    return 0;
+}
+
+static void check_left_outside(const struct children *before, char *report)
 {
     pid_t pids[64];
-    int n = find_children(pids, 64);
+    int n = find_children(pids, 64), left = 0;
     for (int i = 0; i < n; i++) {
-        if (i < 2)
+        if (is_listed(before, pids[i]))
+            continue;
+        if (left++ < 2)
             report_add(report, "process %d it started was still running after it returned",
                        (int)pids[i]);
         kill(pids[i], SIGKILL);
@@ -989,8 +1008,8 @@ static void judge(const char *api, const struct scenario_run *run, int kind, cha
                    "kept on an error path? a wait for something that will not come?)");
     else if (WIFSIGNALED(run->status))
         report_add(report, "then crashed: the process %s", lab_describe_status(run->status));
-    else if (WEXITSTATUS(run->status) == 1)
-        report_add(report, "%s", run->reason[0] ? run->reason : "the scenario failed");
+    else if (WEXITSTATUS(run->status) == 1 && run->reason[0] != '\0')
+        report_add(report, "%s", run->reason);  /* the scenario's lab_worker_fail */
     else if (WEXITSTATUS(run->status) == 12)
         report_add(report, "the scenario did not finish properly");
     else if (WEXITSTATUS(run->status) == LAB_REPORTED) {
@@ -1012,6 +1031,8 @@ static void try_each(const char *api, int (*scenario)(void *arg), void *arg, int
     struct fault_record *r = fault_record;
     if (r == NULL)
         lab_fail("harness: no record of calls (lab_try_each_failure outside a test)");
+    struct children before;
+    before.n = find_children(before.pids, 64);
     /* Which calls does it make? One run with nothing failed. */
     r->mode = FAULT_COUNT;
     r->n_sites = 0;
@@ -1021,13 +1042,15 @@ static void try_each(const char *api, int (*scenario)(void *arg), void *arg, int
     run_scenario(api, scenario, arg, budget, &run);
     r->mode = FAULT_OFF;
     char report[REPORT_MAX] = "";
-    check_left_outside(report);
+    check_left_outside(&before, report);
     if (run.hung || !WIFEXITED(run.status) || WEXITSTATUS(run.status) != LAB_SUCCEEDED ||
         report[0] != '\0') {
         char why[REPORT_MAX] = "";
-        judge(api, &run, kind, why);
         if (!run.hung && WIFEXITED(run.status) && WEXITSTATUS(run.status) == LAB_REPORTED)
-            report_add(why, "%s failed with nothing made to fail", api);
+            report_add(why, "it returned an error, with nothing made to fail; it said: "
+                       "%.400s", run.printed[0] ? run.printed : "(nothing)");
+        else
+            judge(api, &run, kind, why);
         lab_fail("%s, with no call made to fail: %s%s%s", api, why, report[0] ? "; " : "",
                  report);
     }
@@ -1063,7 +1086,7 @@ static void try_each(const char *api, int (*scenario)(void *arg), void *arg, int
         r->mode = FAULT_OFF;
         char why[REPORT_MAX] = "";
         judge(api, &run, kind, why);
-        check_left_outside(why);
+        check_left_outside(&before, why);
         if (!r->injected)
             continue;  /* this run did not reach that call: nothing was tried */
         tried++;
