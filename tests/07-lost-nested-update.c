@@ -13,16 +13,40 @@
  * run. A lock around the get-modify-set, or a set done by the server at a
  * path, is not affected.
  *
+ * Error paths: every manager call record() makes is made to fail in turn
+ * (lab_try_each_failure, tests/harness/fault.c); afterwards no manager lock
+ * may be held (another connection's record must get through while record's
+ * connection stays open) and nothing may be half changed. Schedules: one
+ * worker is stopped (SIGSTOP) in the pause after its read, where a record
+ * that locks holds its lock, and another record runs beside it; under
+ * lab_try_each_interruption each timed mgr_acquire in turn is told it was
+ * not granted in time, so code that goes on without the lock loses an
+ * update every time. Range: indexes of every length (0, INT_MIN, INT_MAX),
+ * values at int64_t's ends and past 2^31, and a seeded random test.
+ *
  * Measured with `make stress LESSON=07 RUNS=200` on a 2-core machine:
  *   starter (changes a copy)                  caught 200/200   0.22 s per run
  *   solution (a set at a path, in the server) passed 200/200   0.16 s per run
  *   get-modify-set written back, no lock      caught 200/200   0.29 s per run
+ * and again with the error-path, schedule and range tests, on a machine
+ * loaded by other suites (load average about 25):
+ *   starter                                   caught 200/200   1.35 s per run
+ *   solution                                  passed 200/200   3.05 s per run
  */
 #include "lab.h"
 #include "record.h"
+#include "fault.h"
 
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 static struct manager m;
@@ -81,11 +105,11 @@ static void expect_recorded(int n, const char *who)
                  "Python manager's nested dict behaves the same)", who, n, n == 1 ? "" : "s");
     if (found < n)
         lab_fail("%s recorded %d values, but the manager's results['test'] holds only %d "
-                 "(index %d is missing): %d records were lost. Each get-modify-set fetched "
-                 "the dict, added one key and wrote the whole dict back, overwriting the "
-                 "keys others had written in between. The update must be atomic: one "
-                 "manager lock held around get-modify-set, or a set done by the server at "
-                 "a path", who, n, found, first_missing, n - found);
+                 "(index %d is missing): %d records were lost. A get-modify-set fetched "
+                 "the dict, added one key and wrote the whole dict back, over the keys others "
+                 "had written in between. The update must be atomic: every worker holding one "
+                 "manager lock, the same one, from before its get until after its set; or a "
+                 "set done by the server at a path", who, n, found, first_missing, n - found);
     if (!kept)
         lab_fail("after %s, results['test']['keep'], which nobody recorded, is gone: "
                  "record replaced the inner dict instead of adding to it", who);
@@ -177,6 +201,439 @@ START_TEST(a_missing_inner_dict_is_an_error_not_a_crash)
 }
 END_TEST
 
+/* ---- Every error path (lab_try_each_failure) -------------------------------------------- */
+
+/*
+ * The scenarios below run in processes of their own (see lab.h), each
+ * starting a manager of its own (the harness ends whatever processes a run
+ * leaves, so the test's manager cannot serve them) holding
+ * {"test": {"keep": -1}, "other": 1}. A manager lock is held by a
+ * connection: the scenario keeps record's connection open while it checks
+ * for a lock, as a worker that goes on working would.
+ */
+static struct manager sm;  /* the scenario's manager */
+
+/* Ends the scenario, failed: stops its manager first, so that only the reason is reported. */
+static void scenario_fail(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+static void scenario_fail(const char *fmt, ...)
+{
+    char text[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    if (sm.pid > 0 && sm.owner == getpid())
+        manager_shutdown(&sm);
+    lab_worker_fail("%s", text);
+}
+
+static struct mgr *scenario_connect(void)
+{
+    struct mgr *x = mgr_connect(sm.address);
+    if (x == NULL)
+        scenario_fail("mgr_connect to the manager failed (the lab's side: not your code)");
+    return x;
+}
+
+/* Starts the scenario's manager; returns the scenario's own connection to it. */
+static struct mgr *scenario_begin(void)
+{
+    if (manager_start(&sm) == -1)
+        lab_worker_fail("manager_start failed (the lab's side: see stderr)");
+    struct mgr *probe = scenario_connect();
+    struct value *inner = value_dict(), *one = value_int(1);
+    dict_set(inner, "keep", 4, value_int(-1));
+    if (mgr_create(probe, RESULTS, "dict") == -1 || mgr_set(probe, RESULTS, INNER, inner) == -1
+        || mgr_set(probe, RESULTS, "other", one) == -1)
+        scenario_fail("setting up the manager's dict (the lab's side): %s", mgr_error(probe));
+    value_free(inner);
+    value_free(one);
+    return probe;
+}
+
+static void scenario_end(struct mgr *probe)
+{
+    mgr_close(probe);
+    if (manager_shutdown(&sm) == -1)
+        lab_worker_fail("manager_shutdown failed (the lab's side: see stderr)");
+}
+
+/* Whether the grader's one failure of this run has happened already (later calls are real). */
+static int failure_happened(void)
+{
+    return fault_record != NULL && fault_record->injected;
+}
+
+/* Whether the call the grader failed in this run was mgr_release (then the lock stays held). */
+static int release_was_failed(void)
+{
+    return failure_happened() && fault_record->target_fn == FN_mgr_release;
+}
+
+/*
+ * Fails unless the scenario's dict is {"test": {"keep": -1, and for each
+ * i < n with state[i] set, str(index[i]): value[i]}, "other": 1}: state[i]
+ * is 1 if that record must be there, 2 if it may be there or not (a record
+ * that returned -1), 0 if it must not. `what` says who recorded.
+ */
+static void expect_scenario_dict(struct mgr *probe, int n, const int *index,
+                                 const int64_t *value, const int *state, const char *what)
+{
+    struct value *inner, *other;
+    if (mgr_get(probe, RESULTS, "other", &other) == -1)
+        scenario_fail("after %s, results['other'] is gone: record changed the outer dict",
+                      what);
+    int other_ok = other->type == V_INT && other->u.i == 1;
+    value_free(other);
+    if (!other_ok)
+        scenario_fail("after %s, results['other'] is no longer 1: record changed the outer "
+                      "dict", what);
+    if (mgr_get(probe, RESULTS, INNER, &inner) == -1)
+        scenario_fail("after %s, results['test'] cannot be read: %s (replaced or deleted?)",
+                      what, mgr_error(probe));
+    if (inner->type != V_DICT)
+        scenario_fail("after %s, results['test'] is a %s, not a dict", what,
+                      value_type_name(inner->type));
+    struct value *keep = dict_get(inner, "keep", 4);
+    int keep_ok = keep != NULL && keep->type == V_INT && keep->u.i == -1;
+    size_t expected_keys = 1;
+    for (int i = 0; i < n; i++) {
+        char key[16];
+        snprintf(key, sizeof key, "%d", index[i]);
+        struct value *v = dict_get(inner, key, strlen(key));
+        int right = v != NULL && v->type == V_INT && v->u.i == value[i];
+        expected_keys += v != NULL;
+        if ((state[i] == 1 && !right) || (state[i] != 1 && v != NULL && !right)) {
+            value_free(inner);
+            scenario_fail("after %s, results['test']['%s'] is %s, not %" PRId64 "%s", what,
+                          key, v == NULL ? "missing" : "another value", value[i], state[i] == 1
+                          ? ": a record that returned 0 was lost (written over by a write "
+                          "back made without the lock?)" : "");
+        }
+        if (state[i] == 0 && v != NULL) {
+            value_free(inner);
+            scenario_fail("after %s, results['test']['%s'] is there, but no record of it "
+                          "returned 0", what, key);
+        }
+    }
+    size_t keys = inner->u.dict.len;
+    value_free(inner);
+    if (!keep_ok)
+        scenario_fail("after %s, results['test']['keep'], which nobody recorded, is gone or "
+                      "changed: record replaced the inner dict instead of adding to it", what);
+    if (keys != expected_keys)
+        scenario_fail("after %s, results['test'] holds %zu keys, not %zu: record wrote keys "
+                      "nobody recorded", what, keys, expected_keys);
+}
+
+#define PROBE_SECONDS 3
+
+/*
+ * Fails unless another connection's record gets through now, while the
+ * connection record() just used is still open: a lock it kept would stop it.
+ */
+static void expect_lock_free(const char *after)
+{
+    fflush(NULL);
+    pid_t other = fork();
+    if (other == -1)
+        scenario_fail("fork (the lab's side): %s", strerror(errno));
+    if (other == 0) {
+        struct mgr *x = mgr_connect(sm.address);
+        int rc = x != NULL ? record(x, 6, value_for(6)) : -1;
+        if (x != NULL)
+            mgr_close(x);
+        _exit(rc == 0 ? 0 : 1);
+    }
+    int status;
+    struct timespec tick = {0, 1000000};
+    for (int ms = 0; waitpid(other, &status, WNOHANG) == 0; ms++) {
+        if (ms >= PROBE_SECONDS * 1000) {
+            kill(other, SIGKILL);
+            waitpid(other, &status, 0);
+            scenario_fail("%s, then another connection's record waited %d s in vain: "
+                          "record's connection (still open) still held a lock. Every way "
+                          "out after mgr_acquire, error paths too, must mgr_release", after,
+                          PROBE_SECONDS);
+        }
+        nanosleep(&tick, NULL);
+    }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        scenario_fail("%s, then another connection's record failed: did record's "
+                      "connection still hold a lock? Every way out after mgr_acquire, error "
+                      "paths too, must mgr_release", after);
+}
+
+static int record_once(void *unused)
+{
+    (void)unused;
+    struct mgr *probe = scenario_begin();
+    struct mgr *mine = scenario_connect();
+    int rc = record(mine, 5, value_for(5));
+    if (rc != 0 && rc != -1)
+        scenario_fail("record returned %d: the header says 0 or -1", rc);
+    if (rc == -1 && !failure_happened())
+        scenario_fail("record(c, 5, %lld) returned -1 with no call failed",
+                      (long long)value_for(5));
+    const int index[] = {5};
+    const int64_t value[] = {value_for(5)};
+    const int state[] = {rc == 0 ? 1 : 2};
+    expect_scenario_dict(probe, 1, index, value, state, rc == 0 ? "record(c, 5, ...) returned "
+                         "0" : "record(c, 5, ...) returned -1");
+    /* After the failure, the calls are real again: another worker must get any lock. */
+    if (failure_happened() && !(rc == -1 && release_was_failed()))
+        expect_lock_free(rc == 0 ? "record returned 0" : "record returned -1");
+    mgr_close(mine);
+    scenario_end(probe);
+    return rc == 0 ? LAB_SUCCEEDED : LAB_REPORTED;
+}
+
+START_TEST(a_failed_manager_call_is_reported_and_leaves_no_lock_held_and_the_dict_whole)
+{
+    lab_try_each_failure("record", record_once, NULL);
+}
+END_TEST
+
+/* ---- More schedules: a record beside a worker paused in the middle of its own ------------ */
+
+/* Whether pid sleeps in nanosleep: here, the pause after a read from the manager. */
+static int in_read_pause(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/syscall", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return 0;
+    long nr = -1;
+    int ok = fscanf(f, "%ld", &nr) == 1;
+    fclose(f);
+    return ok && (nr == SYS_nanosleep || nr == SYS_clock_nanosleep);
+}
+
+#define RESUME_MS 300
+
+/*
+ * Another worker records index 1 and is stopped (SIGSTOP) in the pause
+ * after its read: if its record takes a lock, it holds it now, between its
+ * read and its write back. Then record(2) runs here: it must wait (the other
+ * worker is let go again after RESUME_MS, or as soon as this record
+ * returns), or report that it did not get the lock; it must never write
+ * while the other holds it. Under lab_try_each_interruption, one timed
+ * mgr_acquire is not granted in time.
+ */
+static int record_beside_a_paused_worker(void *unused)
+{
+    (void)unused;
+    struct mgr *probe = scenario_begin();
+    fflush(NULL);
+    pid_t other = fork();
+    if (other == -1)
+        scenario_fail("fork (the lab's side): %s", strerror(errno));
+    if (other == 0) {
+        struct mgr *x = mgr_connect(sm.address);
+        int rc = x != NULL ? record(x, 1, value_for(1)) : -1;
+        if (x != NULL)
+            mgr_close(x);
+        _exit(rc == 0 ? 0 : 1);
+    }
+    /* Wait until it pauses after its read (and stop it there), or has finished. */
+    int status, stopped = 0, ended = 0;
+    struct timespec tick = {0, 100000};
+    while (!stopped && !ended) {
+        if (waitpid(other, &status, WNOHANG) == other)
+            ended = 1;
+        else if (in_read_pause(other)) {
+            kill(other, SIGSTOP);
+            waitpid(other, &status, WUNTRACED);
+            stopped = 1;
+        } else
+            nanosleep(&tick, NULL);
+    }
+    pid_t waker = -1;
+    if (stopped) {  /* a record that waits for the lock gets it after RESUME_MS */
+        waker = fork();
+        if (waker == 0) {
+            struct timespec t = {0, RESUME_MS * 1000000L};
+            nanosleep(&t, NULL);
+            kill(other, SIGCONT);
+            _exit(0);
+        }
+    }
+    struct mgr *mine = scenario_connect();
+    int rc = record(mine, 2, value_for(2));
+    if (stopped) {
+        kill(other, SIGCONT);
+        if (waker > 0) {
+            kill(waker, SIGKILL);
+            waitpid(waker, NULL, 0);
+        }
+        waitpid(other, &status, 0);
+    }
+    mgr_close(mine);
+    int other_ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    if (!failure_happened() && (rc != 0 || !other_ok))
+        scenario_fail("with no call failed, %s returned -1 (two records at once): every "
+                      "record must land. A compare-and-set that did not swap means another "
+                      "came first: read again and retry", rc != 0 ? "record" : "the paused "
+                      "worker's record");
+    const int index[] = {1, 2};
+    const int64_t value[] = {value_for(1), value_for(2)};
+    const int state[] = {other_ok ? 1 : 2, rc == 0 ? 1 : 2};
+    expect_scenario_dict(probe, 2, index, value, state, "a worker paused between its read "
+                         "and write back while another recorded");
+    scenario_end(probe);
+    return rc == 0 && other_ok ? LAB_SUCCEEDED : LAB_REPORTED;
+}
+
+START_TEST(a_record_never_runs_inside_another_even_when_its_acquire_times_out)
+{
+    lab_try_each_interruption("record", record_beside_a_paused_worker, NULL);
+}
+END_TEST
+
+/* ---- The whole range: indexes of every length, values of all of int64_t ------------------ */
+
+/* Records value[i] at index[i] from this process, then checks each is there exactly. */
+static void record_each(int n, const int *index, const int64_t *value, const char *why)
+{
+    for (int i = 0; i < n; i++)
+        if (record(c, index[i], value[i]) == -1)
+            lab_fail("record(c, %d, %" PRId64 ") returned -1; the manager's last answer: %s",
+                     index[i], value[i], mgr_error(c));
+    struct value *inner;
+    if (mgr_get(c, RESULTS, INNER, &inner) == -1)
+        lab_fail("results['test'] cannot be read: %s (was it replaced or deleted?)",
+                 mgr_error(c));
+    for (int i = 0; i < n; i++) {
+        char key[16];
+        snprintf(key, sizeof key, "%d", index[i]);
+        struct value *v = dict_get(inner, key, strlen(key));
+        if (v == NULL || v->type != V_INT || v->u.i != value[i]) {
+            char seen[64] = "missing";
+            if (v != NULL && v->type == V_INT)
+                snprintf(seen, sizeof seen, "%" PRId64, v->u.i);
+            else if (v != NULL)
+                snprintf(seen, sizeof seen, "a %s", value_type_name(v->type));
+            value_free(inner);
+            lab_fail("after record(c, %d, %" PRId64 "), results['test']['%s'] is %s: %s",
+                     index[i], value[i], key, seen, why);
+        }
+    }
+    size_t keys = inner->u.dict.len;
+    value_free(inner);
+    if (keys != (size_t)n + 1)
+        lab_fail("after %d records at different indexes, results['test'] holds %zu keys, not "
+                 "%d (theirs and 'keep'): %s", n, keys, n + 1, why);
+}
+
+START_TEST(indexes_of_every_length_and_index_zero_are_keys_of_their_own)
+{
+    start();
+    const int index[] = {0, 7, -1, 1000000000, INT_MAX, INT_MIN, 123456789, -98765};
+    const int64_t value[] = {10, 11, 12, 13, 14, 15, 16, 17};
+    record_each(8, index, value, "the key is str(index), every digit of it (and the minus "
+                "sign): a buffer sized for short keys cuts the long ones, so that two indexes "
+                "share a key or the key is not the index");
+    stop();
+}
+END_TEST
+
+START_TEST(values_past_two_to_the_31_and_int64s_ends_are_kept_exactly)
+{
+    start();
+    const int index[] = {1, 2, 3, 4, 5, 6, 7};
+    const int64_t value[] = {INT64_MAX, INT64_MIN, 2147483648LL, -2147483649LL,
+                             1LL << 40, 0, -1};
+    record_each(7, index, value, "the value is an int64_t, kept whole: stored through an "
+                "int, anything past 2^31 is cut");
+    stop();
+}
+END_TEST
+
+/* The random plan: worker w records index[w][k] = value[w][k] for k < each[w]. */
+#define MAX_RANDOM_WORKERS 6
+#define MAX_RANDOM_EACH 8
+struct random_plan {
+    int workers;
+    int each[MAX_RANDOM_WORKERS];
+    int index[MAX_RANDOM_WORKERS][MAX_RANDOM_EACH];
+    int64_t value[MAX_RANDOM_WORKERS][MAX_RANDOM_EACH];
+};
+
+static void record_planned(int w, void *arg)
+{
+    struct random_plan *p = arg;
+    struct mgr *mine = mgr_connect(m.address);
+    if (mine == NULL)
+        lab_worker_fail("mgr_connect to the manager failed (the lab's side: not your code)");
+    for (int k = 0; k < p->each[w]; k++)
+        if (record(mine, p->index[w][k], p->value[w][k]) == -1)
+            lab_worker_fail("record(mgr, %d, %" PRId64 ") returned -1; the manager's last "
+                            "answer: %s", p->index[w][k], p->value[w][k], mgr_error(mine));
+    mgr_close(mine);
+}
+
+/* Whether index i is used in p already (the first `upto` records of worker w, and all before). */
+static int index_used(const struct random_plan *p, int w, int upto, int i)
+{
+    for (int v = 0; v <= w; v++)
+        for (int k = 0; k < (v == w ? upto : p->each[v]); k++)
+            if (p->index[v][k] == i)
+                return 1;
+    return 0;
+}
+
+START_TEST(random_workers_indexes_and_values_are_all_recorded_exactly)
+{
+    start();
+    struct random_plan p = {.workers = 2 + (int)(lab_random() % (MAX_RANDOM_WORKERS - 1))};
+    int total = 0;
+    for (int w = 0; w < p.workers; w++) {
+        p.each[w] = 1 + (int)(lab_random() % MAX_RANDOM_EACH);
+        for (int k = 0; k < p.each[w]; k++) {
+            int i;
+            do  /* any int, of any length: short ones as often as long ones */
+                i = (int)(uint32_t)(lab_random() >> (lab_random() % 32));
+            while (index_used(&p, w, k, i));
+            p.index[w][k] = i;
+            p.value[w][k] = (int64_t)lab_random();
+            total++;
+        }
+    }
+    lab_run_workers(p.workers, record_planned, &p, 10,
+                    "Workers blocked on the manager: a lock acquired and never released?");
+    struct value *inner;
+    if (mgr_get(c, RESULTS, INNER, &inner) == -1)
+        lab_fail("after %d workers recorded, results['test'] cannot be read: %s (was it "
+                 "replaced or deleted?)%s", p.workers, mgr_error(c), lab_seed_note());
+    int found = 0;
+    char first_wrong[160] = "";
+    for (int w = 0; w < p.workers; w++)
+        for (int k = 0; k < p.each[w]; k++) {
+            char key[16];
+            snprintf(key, sizeof key, "%d", p.index[w][k]);
+            struct value *v = dict_get(inner, key, strlen(key));
+            if (v != NULL && v->type == V_INT && v->u.i == p.value[w][k])
+                found++;
+            else if (first_wrong[0] == '\0')
+                snprintf(first_wrong, sizeof first_wrong, "results['test']['%s'] should be "
+                         "%" PRId64 ", it is %s", key, p.value[w][k], v == NULL ? "missing" :
+                         "another value");
+        }
+    size_t keys = inner->u.dict.len;
+    value_free(inner);
+    if (found != total || keys != (size_t)total + 1)
+        lab_fail("%d workers recorded %d random values at random indexes; results['test'] "
+                 "holds %d of them right, and %zu keys in all, not %d (theirs and 'keep')%s%s. "
+                 "Records were lost (get-modify-set without one shared lock?), or a key or a "
+                 "value was cut (a buffer too short for str(index), an int for an int64_t)%s",
+                 p.workers, total, found, keys, total + 1, first_wrong[0] ? ": " : "",
+                 first_wrong, lab_seed_note());
+    expect_recorded(0, "the random workers");  /* 'keep' and 'other' are still there */
+    stop();
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("07-lost-nested-update");
@@ -186,5 +643,10 @@ int main(void)
     lab_add(s, eight_workers_record_at_once);
     lab_add(s, a_pool_of_four_records_a_hundred_values);
     lab_add(s, a_missing_inner_dict_is_an_error_not_a_crash);
+    lab_add_long(s, a_failed_manager_call_is_reported_and_leaves_no_lock_held_and_the_dict_whole, 3);
+    lab_add_long(s, a_record_never_runs_inside_another_even_when_its_acquire_times_out, 3);
+    lab_add(s, indexes_of_every_length_and_index_zero_are_keys_of_their_own);
+    lab_add(s, values_past_two_to_the_31_and_int64s_ends_are_kept_exactly);
+    lab_add(s, random_workers_indexes_and_values_are_all_recorded_exactly);
     return lab_main(s);
 }

@@ -11,20 +11,44 @@
  * before it returns (tests/harness/amplify_manager.c), so a read-add-write
  * that is not protected loses deposits every run, not by luck.
  *
+ * Error paths: every manager call deposit() makes is made to fail in turn
+ * (lab_try_each_failure, tests/harness/fault.c); afterwards no manager lock
+ * may be held (another connection's deposit must get through while deposit's
+ * connection stays open) and nothing may be half changed. Schedules: one
+ * worker is stopped (SIGSTOP) in the pause after its read, where a deposit
+ * that locks holds its lock, and another deposit runs beside it; under
+ * lab_try_each_interruption each timed mgr_acquire in turn is told it was
+ * not granted in time, so code that goes on without the lock loses an
+ * update every time. Range: int64_t at its ends and past 2^31, and a
+ * seeded random test.
+ *
  * Measured with `make stress LESSON=08 RUNS=200` on a 2-core machine:
  *   starter (a lock per worker)               caught 200/200   0.73 s per run
  *   solution (one lock, shared by name)       passed 200/200   1.02 s per run
+ * and again with the error-path, schedule and range tests, on a machine
+ * loaded by other suites (load average 10 to 30):
+ *   starter                                   caught 200/200   5.48 s per run
+ *   solution                                  passed 200/200   6.03 s per run
  */
 #include "lab.h"
 #include "deposit.h"
+#include "fault.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define WORKER_SECONDS 10.0
+/* 99 deposits one after another, each holding the lock over a 1-3 ms read:
+   on a loaded machine under the sanitizers that alone can take seconds. */
+#define MANY_WORKER_SECONDS 25.0
 
 static struct manager m;
 static struct mgr *c;
@@ -68,15 +92,30 @@ static void expect_balance(int64_t want, const char *what)
 {
     int64_t got = balance();
     if (got < want)
-        lab_fail("%s: the balance should be %lld, it is %lld, %lld short. Deposits "
-                 "overlapped: two workers read the same balance and both wrote back their "
-                 "own sum. A lock excludes only those who take that same lock: every worker "
-                 "must take one lock, held by the manager and found by one name (or let the "
-                 "server add: mgr_incr)", what, (long long)want, (long long)got,
+        lab_fail("%s: the balance should be %lld, it is %lld: %lld of the money deposited is "
+                 "missing, though every deposit returned 0. Deposits were lost: either two "
+                 "read the same balance and each wrote back its own sum, the later wiping out "
+                 "the earlier (nothing may come between a deposit's read and its write back: "
+                 "every worker must hold one lock, the same one, held by the manager and found "
+                 "by one name, from before its mgr_get until after its mgr_set; or let the "
+                 "server add, mgr_incr), or a compare-and-set that did not swap was taken for "
+                 "done (read again and retry)", what, (long long)want, (long long)got,
                  (long long)(want - got));
     if (got != want)
-        lab_fail("%s: the balance should be %lld, it is %lld", what, (long long)want,
-                 (long long)got);
+        lab_fail("%s: the balance should be %lld, it is %lld: %lld more than was deposited "
+                 "(a deposit counted twice?)", what, (long long)want, (long long)got,
+                 (long long)(got - want));
+}
+
+/* Why a worker's deposit failed, in words: the manager's error, or that there was none. */
+static void deposit_failed(struct mgr *mine, int64_t amount)
+{
+    if (mgr_error(mine)[0] == '\0')
+        lab_worker_fail("deposit(mgr, %lld) returned -1 though no manager call failed: the "
+                        "deposit had to count. A compare-and-set that did not swap means "
+                        "another came first: read again and retry", (long long)amount);
+    lab_worker_fail("deposit(mgr, %lld) returned -1; the manager's last answer: %s",
+                    (long long)amount, mgr_error(mine));
 }
 
 START_TEST(one_deposit_lands)
@@ -111,8 +150,7 @@ static void deposit_repeatedly(int w, void *arg)
         lab_worker_fail("mgr_connect to the manager failed (the lab's side: not your code)");
     for (int k = 0; k < p->each; k++)
         if (deposit(mine, w + 1) == -1)
-            lab_worker_fail("deposit(mgr, %d) returned -1; the manager's last answer: %s",
-                            w + 1, mgr_error(mine));
+            deposit_failed(mine, w + 1);
     mgr_close(mine);
 }
 
@@ -120,7 +158,8 @@ static void workers_deposit(int workers, int each, const char *what)
 {
     struct plan p = {each};
     start();
-    lab_run_workers(workers, deposit_repeatedly, &p, WORKER_SECONDS, hang_hint);
+    lab_run_workers(workers, deposit_repeatedly, &p,
+                    workers > 10 ? MANY_WORKER_SECONDS : WORKER_SECONDS, hang_hint);
     expect_balance((int64_t)each * workers * (workers + 1) / 2, what);
     stop();
 }
@@ -172,10 +211,16 @@ START_TEST(a_worker_killed_while_depositing_does_not_block_the_others)
                     "The worker killed with SIGKILL held the lock, and nobody released it: "
                     "a lock must be released when its holder dies. The manager's own "
                     "locks are: the server sees the connection close.");
-    int64_t got = balance() % BIG, want = 10 * (1 + 2 + 3 + 4);
+    int64_t total = balance(), got = total % BIG, want = 10 * (1 + 2 + 3 + 4);
     if (got != want)
-        lab_fail("after a worker was killed mid-deposit, the others deposited %lld in all, "
-                 "but their share of the balance is %lld", (long long)want, (long long)got);
+        lab_fail("after a worker was killed in the middle of a deposit, 4 others deposited "
+                 "%lld in all (each deposit returned 0), but the balance is %lld: whole "
+                 "millions from the killed worker's deposits, and %lld from the others', not "
+                 "%lld. %s", (long long)want, (long long)total, (long long)got, (long long)want,
+                 got < want ? "Their deposits overlapped: two read the same balance and each "
+                 "wrote back its own sum, so one was lost. Every worker must hold the same "
+                 "lock from before its read until after its write back (or let the server add, "
+                 "mgr_incr)" : "More than they deposited arrived: a deposit counted twice?");
     stop();
 }
 END_TEST
@@ -192,15 +237,403 @@ START_TEST(a_missing_balance_is_an_error_not_a_crash)
 }
 END_TEST
 
+/* ---- Every error path (lab_try_each_failure) -------------------------------------------- */
+
+/*
+ * The scenarios below run in processes of their own (see lab.h), each
+ * starting a manager of its own (the harness ends whatever processes a run
+ * leaves, so the test's manager cannot serve them) holding balance = START.
+ * A manager lock is held by a connection: the scenario keeps deposit's
+ * connection open while it checks the lock, as a worker that goes on
+ * working would.
+ */
+#define START 1000
+#define AMOUNT 7
+
+static struct manager sm;  /* the scenario's manager */
+
+/* Ends the scenario, failed: stops its manager first, so that only the reason is reported. */
+static void scenario_fail(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+static void scenario_fail(const char *fmt, ...)
+{
+    char text[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    if (sm.pid > 0 && sm.owner == getpid())
+        manager_shutdown(&sm);
+    lab_worker_fail("%s", text);
+}
+
+static struct mgr *scenario_connect(void)
+{
+    struct mgr *x = mgr_connect(sm.address);
+    if (x == NULL)
+        scenario_fail("mgr_connect to the manager failed (the lab's side: not your code)");
+    return x;
+}
+
+static void set_balance(struct mgr *x, int64_t to);
+
+/* Starts the scenario's manager; returns the scenario's own connection to it. */
+static struct mgr *scenario_begin(void)
+{
+    if (manager_start(&sm) == -1)
+        lab_worker_fail("manager_start failed (the lab's side: see stderr)");
+    struct mgr *probe = scenario_connect();
+    if (mgr_create(probe, BALANCE, "value") == -1)
+        scenario_fail("creating the balance (the lab's side): %s", mgr_error(probe));
+    set_balance(probe, START);
+    return probe;
+}
+
+static void scenario_end(struct mgr *probe)
+{
+    mgr_close(probe);
+    if (manager_shutdown(&sm) == -1)
+        lab_worker_fail("manager_shutdown failed (the lab's side: see stderr)");
+}
+
+static void set_balance(struct mgr *x, int64_t to)
+{
+    struct value *v = value_int(to);
+    if (v == NULL || mgr_set(x, BALANCE, NULL, v) == -1)
+        scenario_fail("setting the balance (the lab's side): %s", mgr_error(x));
+    value_free(v);
+}
+
+static int64_t balance_seen_by(struct mgr *x)
+{
+    struct value *v;
+    if (mgr_get(x, BALANCE, NULL, &v) == -1)
+        scenario_fail("afterwards the balance cannot be read: %s (was it deleted or "
+                        "replaced?)", mgr_error(x));
+    if (v->type != V_INT)
+        scenario_fail("afterwards the balance is a %s, not an int",
+                        value_type_name(v->type));
+    int64_t b = v->u.i;
+    value_free(v);
+    return b;
+}
+
+/* Whether the call the grader failed in this run was mgr_release (then the lock stays held). */
+static int release_was_failed(void)
+{
+    return fault_record != NULL && fault_record->injected &&
+           fault_record->target_fn == FN_mgr_release;
+}
+
+/* Whether the grader's one failure of this run has happened already (later calls are real). */
+static int failure_happened(void)
+{
+    return fault_record != NULL && fault_record->injected;
+}
+
+#define PROBE_SECONDS 3
+
+/*
+ * Fails unless another connection's deposit gets through now, while the
+ * connection deposit() just used is still open: a lock it kept would stop
+ * it. (It deposits 1; the caller has checked the balance before.)
+ */
+static void expect_lock_free(const char *after)
+{
+    fflush(NULL);
+    pid_t other = fork();
+    if (other == -1)
+        scenario_fail("fork (the lab's side): %s", strerror(errno));
+    if (other == 0) {
+        struct mgr *x = mgr_connect(sm.address);
+        int rc = x != NULL ? deposit(x, 1) : -1;
+        if (x != NULL)
+            mgr_close(x);
+        _exit(rc == 0 ? 0 : 1);
+    }
+    int status;
+    struct timespec tick = {0, 1000000};
+    for (int ms = 0; waitpid(other, &status, WNOHANG) == 0; ms++) {
+        if (ms >= PROBE_SECONDS * 1000) {
+            kill(other, SIGKILL);
+            waitpid(other, &status, 0);
+            scenario_fail("%s, then another connection's deposit waited %d s in vain: "
+                          "deposit's connection (still open) still held the lock. Every way "
+                          "out after mgr_acquire, error paths too, must mgr_release", after,
+                          PROBE_SECONDS);
+        }
+        nanosleep(&tick, NULL);
+    }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        scenario_fail("%s, then another connection's deposit failed: did deposit's "
+                      "connection still hold the lock? Every way out after mgr_acquire, error "
+                      "paths too, must mgr_release", after);
+}
+
+static int deposit_once(void *unused)
+{
+    (void)unused;
+    struct mgr *probe = scenario_begin();
+    struct mgr *mine = scenario_connect();
+    int rc = deposit(mine, AMOUNT);
+    int64_t got = balance_seen_by(probe);
+    if (rc != 0 && rc != -1)
+        scenario_fail("deposit returned %d: the header says 0 or -1", rc);
+    if (rc == -1 && !failure_happened())
+        scenario_fail("deposit(%d) returned -1 with no call failed", AMOUNT);
+    if (rc == 0 && got != START + AMOUNT)
+        scenario_fail("deposit(%d) into %d returned 0, but the balance is %lld: %s", AMOUNT,
+                      START, (long long)got, got == START ? "it said success for a deposit "
+                      "that never landed (a failed mgr_set, or a compare-and-set that did not "
+                      "swap, taken for success?)" : "not the old balance plus the amount");
+    if (rc == -1 && got != START && got != START + AMOUNT)
+        scenario_fail("deposit(%d) into %d returned -1 and left the balance at %lld: a "
+                      "failed deposit leaves it as it was (or, failing after the write, plus "
+                      "the whole amount)", AMOUNT, START, (long long)got);
+    /* After the failure, the calls are real again: another worker must get the lock. */
+    if (failure_happened() && !(rc == -1 && release_was_failed()))
+        expect_lock_free(rc == 0 ? "deposit returned 0" : "deposit returned -1");
+    mgr_close(mine);
+    scenario_end(probe);
+    return rc == 0 ? LAB_SUCCEEDED : LAB_REPORTED;
+}
+
+START_TEST(a_failed_manager_call_is_reported_and_leaves_the_lock_free_and_the_balance_whole)
+{
+    lab_try_each_failure("deposit", deposit_once, NULL);
+}
+END_TEST
+
+/* ---- More schedules: a deposit beside a worker paused in the middle of its own ----------- */
+
+/* Whether pid sleeps in nanosleep: here, the pause after a read from the manager. */
+static int in_read_pause(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/syscall", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return 0;
+    long nr = -1;
+    int ok = fscanf(f, "%ld", &nr) == 1;
+    fclose(f);
+    return ok && (nr == SYS_nanosleep || nr == SYS_clock_nanosleep);
+}
+
+#define RESUME_MS 300
+
+/*
+ * Another worker deposits BIG and is stopped (SIGSTOP) in the pause after
+ * its read: if its deposit takes a lock, it holds it now, between its read
+ * and its write back. Then deposit(AMOUNT) runs here: it must wait for the
+ * lock (the other worker is let go again after RESUME_MS, or as soon as
+ * this deposit returns), or report that it did not get it; it must never
+ * read and write the balance while the other holds it. Under
+ * lab_try_each_interruption, one timed mgr_acquire is not granted in time.
+ */
+static int deposit_beside_a_paused_worker(void *unused)
+{
+    (void)unused;
+    struct mgr *probe = scenario_begin();
+    fflush(NULL);
+    pid_t other = fork();
+    if (other == -1)
+        scenario_fail("fork (the lab's side): %s", strerror(errno));
+    if (other == 0) {
+        struct mgr *x = mgr_connect(sm.address);
+        int rc = x != NULL ? deposit(x, BIG) : -1;
+        if (x != NULL)
+            mgr_close(x);
+        _exit(rc == 0 ? 0 : 1);
+    }
+    /* Wait until it pauses after its read (and stop it there), or has finished. */
+    int status, stopped = 0, ended = 0;
+    struct timespec tick = {0, 100000};
+    while (!stopped && !ended) {
+        if (waitpid(other, &status, WNOHANG) == other)
+            ended = 1;
+        else if (in_read_pause(other)) {
+            kill(other, SIGSTOP);
+            waitpid(other, &status, WUNTRACED);
+            stopped = 1;
+        } else
+            nanosleep(&tick, NULL);
+    }
+    pid_t waker = -1;
+    if (stopped) {  /* a deposit that waits for the lock gets it after RESUME_MS */
+        waker = fork();
+        if (waker == 0) {
+            struct timespec t = {0, RESUME_MS * 1000000L};
+            nanosleep(&t, NULL);
+            kill(other, SIGCONT);
+            _exit(0);
+        }
+    }
+    struct mgr *mine = scenario_connect();
+    int rc = deposit(mine, AMOUNT);
+    if (stopped) {
+        kill(other, SIGCONT);
+        if (waker > 0) {
+            kill(waker, SIGKILL);
+            waitpid(waker, NULL, 0);
+        }
+        waitpid(other, &status, 0);
+    }
+    int other_ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    if (!failure_happened() && (rc != 0 || !other_ok)) {
+        mgr_close(mine);
+        scenario_fail("with no call failed, %s returned -1 (two deposits at once): every "
+                      "deposit must count. A compare-and-set that did not swap means another "
+                      "came first: read again and retry", rc != 0 ? "deposit" : "the paused "
+                      "worker's deposit");
+    }
+    int64_t want = START + (other_ok ? BIG : 0) + (rc == 0 ? AMOUNT : 0);
+    int64_t got = balance_seen_by(probe);
+    if (got != want) {
+        const char *lost = got == want - AMOUNT ? "the +7 deposit"
+                           : got == want - BIG ? "the +1000000 deposit" : "a deposit";
+        scenario_fail("a worker paused between its read and write back of +%d; another "
+                      "deposited +%d; %s; the balance went from %d to %lld, not %lld: %s ran "
+                      "without the lock the other held", BIG, AMOUNT,
+                      other_ok && rc == 0 ? "both returned 0" : rc == 0 ? "this one returned 0"
+                      : other_ok ? "the paused one returned 0" : "both returned -1", START,
+                      (long long)got, (long long)want, lost);
+    }
+    mgr_close(mine);
+    scenario_end(probe);
+    return rc == 0 && other_ok ? LAB_SUCCEEDED : LAB_REPORTED;
+}
+
+START_TEST(a_deposit_never_runs_inside_another_even_when_its_acquire_times_out)
+{
+    lab_try_each_interruption("deposit", deposit_beside_a_paused_worker, NULL);
+}
+END_TEST
+
+/* ---- The whole range of int64_t --------------------------------------------------------- */
+
+/* Deposits each of amounts[] in turn from `from`, checking the balance after each. */
+static void deposit_in_turn(int64_t from, const int64_t *amounts, int n, const char *why)
+{
+    struct value *v = value_int(from);
+    if (mgr_set(c, BALANCE, NULL, v) == -1)
+        lab_fail("setting the balance: %s", mgr_error(c));
+    value_free(v);
+    int64_t want = from;
+    for (int i = 0; i < n; i++) {
+        int64_t before = want;
+        if (deposit(c, amounts[i]) == -1)
+            lab_fail("deposit(c, %" PRId64 ") into a balance of %" PRId64 " returned -1; the "
+                     "manager's last answer: %s", amounts[i], before, mgr_error(c));
+        want = (int64_t)((uint64_t)want + (uint64_t)amounts[i]);
+        int64_t got = balance();
+        if (got != want)
+            lab_fail("deposit(c, %" PRId64 ") into a balance of %" PRId64 " left it at %" PRId64
+                     ", not %" PRId64 ": %s", amounts[i], before, got, want, why);
+    }
+}
+
+START_TEST(amounts_and_balances_past_two_to_the_31_add_up_exactly)
+{
+    start();
+    const int64_t amounts[] = {3000000000LL, 1LL << 40, -(1LL << 33), 5};
+    deposit_in_turn(0, amounts, 4, "the amount and the balance are int64_t; stored through a "
+                    "32-bit int, anything past 2147483647 is cut");
+    const int64_t one[] = {1};
+    deposit_in_turn(2147483647LL, one, 1, "2147483647 + 1 is 2147483648 in an int64_t; a "
+                    "32-bit int wraps it round to a negative number");
+    stop();
+}
+END_TEST
+
+START_TEST(zero_and_negative_amounts_are_deposits_too)
+{
+    start();
+    const int64_t amounts[] = {0, -5, 12, -(1LL << 40), 0};
+    deposit_in_turn(3, amounts, 5, "deposit adds the amount, whatever its sign (zero adds "
+                    "nothing, a negative amount takes away)");
+    stop();
+}
+END_TEST
+
+START_TEST(the_balance_reaches_int64_max_and_int64_min_exactly)
+{
+    start();
+    const int64_t up[] = {INT64_MAX - 1, 1, -INT64_MAX, INT64_MIN, INT64_MAX};
+    deposit_in_turn(0, up, 5, "int64_t goes from INT64_MIN to INT64_MAX; every value in "
+                    "between must survive the read, the addition and the write back");
+    stop();
+}
+END_TEST
+
+/* The random plan: worker w deposits amount[w][k] for k < each[w]. */
+#define MAX_RANDOM_WORKERS 6
+#define MAX_RANDOM_EACH 6
+struct random_plan {
+    int workers;
+    int each[MAX_RANDOM_WORKERS];
+    int64_t amount[MAX_RANDOM_WORKERS][MAX_RANDOM_EACH];
+};
+
+static void deposit_planned(int w, void *arg)
+{
+    struct random_plan *p = arg;
+    struct mgr *mine = mgr_connect(m.address);
+    if (mine == NULL)
+        lab_worker_fail("mgr_connect to the manager failed (the lab's side: not your code)");
+    for (int k = 0; k < p->each[w]; k++)
+        if (deposit(mine, p->amount[w][k]) == -1)
+            deposit_failed(mine, p->amount[w][k]);
+    mgr_close(mine);
+}
+
+START_TEST(random_workers_and_amounts_add_up_exactly)
+{
+    start();
+    for (int round = 0; round < 3; round++) {
+        struct random_plan p = {.workers = 2 + (int)(lab_random() % (MAX_RANDOM_WORKERS - 1))};
+        int64_t from = (int64_t)(lab_random() % (1ULL << 42)) - (1LL << 41), want = from;
+        for (int w = 0; w < p.workers; w++) {
+            p.each[w] = 1 + (int)(lab_random() % MAX_RANDOM_EACH);
+            for (int k = 0; k < p.each[w]; k++) {
+                /* Up to 2^40 either way: past a 32-bit int, far from int64_t's ends. */
+                p.amount[w][k] = (int64_t)(lab_random() % (1ULL << 41)) - (1LL << 40);
+                want += p.amount[w][k];
+            }
+        }
+        struct value *v = value_int(from);
+        if (mgr_set(c, BALANCE, NULL, v) == -1)
+            lab_fail("setting the balance: %s", mgr_error(c));
+        value_free(v);
+        lab_run_workers(p.workers, deposit_planned, &p, WORKER_SECONDS, hang_hint);
+        int64_t got = balance();
+        if (got != want)
+            lab_fail("%d workers deposited random amounts (between -2^40 and 2^40) into a "
+                     "balance of %lld: it should be %lld, it is %lld (%s by %lld). %s%s",
+                     p.workers, (long long)from, (long long)want, (long long)got,
+                     got < want ? "short" : "over", (long long)(got < want ? want - got
+                     : got - want), "Either deposits overlapped (two read the same balance "
+                     "and each wrote back its own sum), or an amount or the balance went "
+                     "through a type smaller than int64_t", lab_seed_note());
+    }
+    stop();
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("08-shared-lock");
     lab_add(s, one_deposit_lands);
     lab_add(s, one_process_deposits_fifty_times);
     lab_add(s, two_workers_deposit_ten_times_each);
-    lab_add(s, ninety_nine_workers_deposit_once_each);
+    lab_add_long(s, ninety_nine_workers_deposit_once_each, 3);
     lab_add(s, eight_workers_deposit_five_times_each);
     lab_add(s, a_worker_killed_while_depositing_does_not_block_the_others);
     lab_add(s, a_missing_balance_is_an_error_not_a_crash);
+    lab_add_long(s, a_failed_manager_call_is_reported_and_leaves_the_lock_free_and_the_balance_whole, 3);
+    lab_add_long(s, a_deposit_never_runs_inside_another_even_when_its_acquire_times_out, 3);
+    lab_add(s, amounts_and_balances_past_two_to_the_31_add_up_exactly);
+    lab_add(s, zero_and_negative_amounts_are_deposits_too);
+    lab_add(s, the_balance_reaches_int64_max_and_int64_min_exactly);
+    lab_add(s, random_workers_and_amounts_add_up_exactly);
     return lab_main(s);
 }

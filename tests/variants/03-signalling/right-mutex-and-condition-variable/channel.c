@@ -25,19 +25,20 @@ struct channel *channel_create(void)
     }
     pthread_mutexattr_t ma;
     pthread_condattr_t ca;
+    const char *call = "pthread_mutexattr_init";  /* the call that failed, for the message */
     int err = pthread_mutexattr_init(&ma);
-    if (err == 0)
+    if (err == 0 && (call = "pthread_mutexattr_setpshared"))
         err = pthread_mutexattr_setpshared(&ma, PTHREAD_PROCESS_SHARED);
-    if (err == 0)
+    if (err == 0 && (call = "pthread_mutex_init"))
         err = pthread_mutex_init(&ch->lock, &ma);
-    if (err == 0)
+    if (err == 0 && (call = "pthread_condattr_init"))
         err = pthread_condattr_init(&ca);
-    if (err == 0)
+    if (err == 0 && (call = "pthread_condattr_setpshared"))
         err = pthread_condattr_setpshared(&ca, PTHREAD_PROCESS_SHARED);
-    if (err == 0)
+    if (err == 0 && (call = "pthread_cond_init"))
         err = pthread_cond_init(&ch->changed, &ca);
     if (err != 0) {
-        warn_err(err, "initialising the channel's mutex and condition variable");
+        warn_err(err, "%s(channel)", call);
         munmap(ch, sizeof *ch);
         return NULL;
     }
@@ -50,11 +51,18 @@ struct channel *channel_create(void)
 static int exchange(struct channel *ch, int want, struct message *out, const struct message *in)
 {
     int err = pthread_mutex_lock(&ch->lock);
-    while (err == 0 && ch->full != want)
-        err = pthread_cond_wait(&ch->changed, &ch->lock);
     if (err != 0) {
-        warn_err(err, "waiting on the channel");
+        warn_err(err, "pthread_mutex_lock(channel)");
         return -1;
+    }
+    /* while, not if: a wait may return with nothing changed (a spurious wakeup). */
+    while (ch->full != want) {
+        err = pthread_cond_wait(&ch->changed, &ch->lock);
+        if (err != 0) {
+            warn_err(err, "pthread_cond_wait(channel)");
+            pthread_mutex_unlock(&ch->lock);
+            return -1;
+        }
     }
     if (in != NULL)
         ch->slot = *in;
