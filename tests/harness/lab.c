@@ -892,7 +892,16 @@ static int children_left(const struct fault_record *r, char *report, const char 
     return left;
 }
 
+/* Blocks of heap in use, counted by heap.c where it is linked (the lessons' programs). */
+long lab_heap_blocks(void) __attribute__((weak));
+
+static long heap_in_use(void)
+{
+    return lab_heap_blocks != NULL ? lab_heap_blocks() : 0;
+}
+
 struct scenario_run {
+    long heap_kept;      /* blocks of heap the scenario process still held at its end */
     int status;          /* the scenario process's wait status */
     int hung;            /* still running at its deadline: killed */
     char reason[REASON_MAX];
@@ -914,7 +923,9 @@ static void run_scenario(const char *api, int (*scenario)(void *arg), void *arg,
         lab_fail("harness: tmpfile for the scenario's stderr: %s", strerror(errno));
     worker_reasons = mmap(NULL, sizeof *worker_reasons, PROT_READ | PROT_WRITE,
                           MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (worker_reasons == MAP_FAILED)
+    long *heap_kept = mmap(NULL, sizeof *heap_kept, PROT_READ | PROT_WRITE,
+                             MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (worker_reasons == MAP_FAILED || heap_kept == MAP_FAILED)
         lab_fail("harness: mmap for the scenario's reason: %s", strerror(errno));
     fflush(NULL);
     pid_t pid = fork();
@@ -925,11 +936,15 @@ static void run_scenario(const char *api, int (*scenario)(void *arg), void *arg,
         worker_index = 0;
         dup2(fileno(err), STDERR_FILENO);
         fclose(err);
+        /* No stdout buffer, made on the first printf: its bytes would look like a leak. */
+        setvbuf(stdout, NULL, _IONBF, 0);
         int fds = count_dir_entries("/proc/self/fd");
         int maps = lab_count_shared_mappings();
+        long heap = heap_in_use();
         int said = scenario(arg);
         char report[REPORT_MAX] = "";
         children_left(fault_record, report, api);
+        *heap_kept = heap_in_use() - heap;
         int more_fds = count_dir_entries("/proc/self/fd") - fds;
         if (more_fds > 0)
             report_add(report, "%d file descriptor(s) opened by the code were still open afterwards", more_fds);
@@ -961,6 +976,8 @@ static void run_scenario(const char *api, int (*scenario)(void *arg), void *arg,
     run->reason[REASON_MAX - 1] = '\0';
     munmap(worker_reasons, sizeof *worker_reasons);
     worker_reasons = NULL;
+    run->heap_kept = *heap_kept;
+    munmap(heap_kept, sizeof *heap_kept);
 }
 
 /* What a scenario run left outside its process: processes, named objects. */
@@ -1055,6 +1072,8 @@ static void try_each(const char *api, int (*scenario)(void *arg), void *arg, int
                  report);
     }
 
+    long heap_normally_kept = run.heap_kept;
+
     /* The cases: each site's 1st call, then 2nd calls, then last calls, up to the bound. */
     int fns[LAB_FAULT_CASES], nths[LAB_FAULT_CASES], cases = 0;
     uintptr_t pcs[LAB_FAULT_CASES];
@@ -1086,6 +1105,14 @@ static void try_each(const char *api, int (*scenario)(void *arg), void *arg, int
         r->mode = FAULT_OFF;
         char why[REPORT_MAX] = "";
         judge(api, &run, kind, why);
+        /*
+         * Heap: what the run with nothing failed kept is the scenario's own;
+         * more than that, the failure's path did not free.
+         */
+        if (WIFEXITED(run.status) && run.heap_kept > heap_normally_kept)
+            report_add(why, "%ld block(s) of memory allocated on that path were never freed "
+                       "(a malloc, or a value the manager's client returned, not freed when the "
+                       "call failed)", run.heap_kept - heap_normally_kept);
         check_left_outside(&before, why);
         if (!r->injected)
             continue;  /* this run did not reach that call: nothing was tried */

@@ -101,11 +101,21 @@ def includes(lesson: Lesson) -> list[str]:
     return [f"-Istarter/{lesson.name}", *COMMON_INCLUDES]
 
 
+HEAP_WRAP = "-Wl,--wrap=malloc,--wrap=free,--wrap=calloc,--wrap=realloc,--wrap=strdup," \
+    "--wrap=strndup"
+
+
 def _lab_sources(lab: Lab, lesson: Lesson, mode: str) -> tuple[list[str], list[str], tuple[str, ...]]:
     """The suite's sources, the build kind's extra sources, and its link flags."""
+    tests, extras, flags = _kind_sources(lab, lesson, mode)
+    return tests, extras, (*flags, HEAP_WRAP)
+
+
+def _kind_sources(lab: Lab, lesson: Lesson, mode: str) -> tuple[list[str], list[str], tuple[str, ...]]:
     tests = [f"tests/{lesson.name}.c", "tests/harness/lab.c"]
-    # Every lesson: the student's calls that can fail go through the fault injector.
-    faults = ["tests/harness/fault.c"]
+    # Every lesson: the student's calls that can fail go through the fault injector,
+    # and the heap's blocks are counted (a failure's path must free what it took).
+    faults = ["tests/harness/fault.c", "tests/harness/heap.c"]
     if lesson.build == "race":
         # The amplifier needs the race build of the student's file (normal mode only).
         return tests, faults + (["tests/harness/amplify.c"] if mode == "normal" else []), ()

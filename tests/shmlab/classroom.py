@@ -82,7 +82,7 @@ class Options:
         # quarters idle (100 submissions took 399 s with 2 at a time, 231 s
         # with 4, on 2 cores, every grade the same).
         limits = Limits(wall=number("WALL", 180), cpu=number("CPU", 120),
-                        nproc=number("NPROC", 200), mem_mb=number("MEM_MB", 1024),
+                        nproc=number("NPROC", 1200), mem_mb=number("MEM_MB", 1024),
                         fsize_mb=number("FSIZE_MB", 64), disk_mb=number("DISK_MB", 256),
                         shm_mb=number("SHM_MB", 64))
         return Options(jobs=number("JOBS", 2 * len(os.sched_getaffinity(0))), limits=limits,
