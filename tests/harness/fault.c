@@ -115,7 +115,11 @@ void fault_note_name(const char *entry, uintptr_t pc)
     for (int i = 0; i < r->n_names; i++)
         known |= strcmp(r->names[i], entry) == 0;
     if (!known && r->n_names < FAULT_NAMES && strlen(entry) < FAULT_NAME_MAX) {
+        char path[FAULT_NAME_MAX + 16];
+        struct stat st;
+        snprintf(path, sizeof path, "/dev/shm/%s", entry);
         strcpy(r->names[r->n_names], entry);
+        r->name_modes[r->n_names] = stat(path, &st) == 0 ? (unsigned)st.st_mode & 0777 : 0600;
         r->name_pcs[r->n_names++] = pc;
     }
     unlock_record(r);
@@ -271,6 +275,13 @@ int lab_fault_sem_wait(sem_t *sem)
 {
     FAIL_OR(sem_wait, -1);
     return sem_wait(sem);
+}
+
+/* Made to time out at once, as under a reader or writer slower than the timeout. */
+int lab_fault_sem_timedwait(sem_t *sem, const struct timespec *deadline)
+{
+    FAIL_OR(sem_timedwait, -1);
+    return sem_timedwait(sem, deadline);
 }
 
 /* The pthread calls return their error instead of setting errno. */

@@ -44,6 +44,7 @@ enum fault_mode { FAULT_OFF, FAULT_COUNT, FAULT_INJECT };
     X(sem_unlink, EACCES, 0)                             \
     X(sem_init, ENOSYS, 0)                               \
     X(sem_wait, 0, EINTR)                                \
+    X(sem_timedwait, 0, ETIMEDOUT)                       \
     X(pthread_mutexattr_init, ENOMEM, 0)                 \
     X(pthread_mutexattr_setpshared, ENOTSUP, 0)          \
     X(pthread_mutex_init, EAGAIN, 0)                     \
@@ -114,6 +115,7 @@ struct fault_record {
     int n_names;
     char names[FAULT_NAMES][FAULT_NAME_MAX];  /* entries of /dev/shm ("x", "sem.x") */
     uintptr_t name_pcs[FAULT_NAMES];
+    unsigned name_modes[FAULT_NAMES];         /* permission bits it was made with */
     int exits_in_children;             /* processes other than the test's that called exit() */
     int n_children;
     pid_t children[FAULT_CHILDREN];

@@ -431,11 +431,18 @@ static void check_created_names(char *report)
         r->unlink_skipped[0] = '\0';
     }
     for (int i = 0; i < r->n_names && i < FAULT_NAMES; i++) {
-        if (!unlink_entry(r->names[i]))
-            continue;
         char where[128];
         describe_site(r->name_pcs[i], where, sizeof where);
         int is_sem = strncmp(r->names[i], "sem.", 4) == 0;
+        /* What is shared by name is the owner's alone: others could read or change it. */
+        if (r->name_modes[i] & 077)
+            report_add(report, "%s /%s was created%s%s with mode 0%03o: other users may %s it "
+                       "(create it with mode 0600, for its owner only)", is_sem ?
+                       "named semaphore" : "segment", r->names[i] + (is_sem ? 4 : 0),
+                       where[0] ? " at " : "", where, r->name_modes[i],
+                       r->name_modes[i] & 022 ? "change" : "read");
+        if (!unlink_entry(r->names[i]))
+            continue;
         report_add(report, "%s /%s, created by the code%s%s, was never %s", is_sem ?
                    "named semaphore" : "segment", r->names[i] + (is_sem ? 4 : 0),
                    where[0] ? " at " : "", where, is_sem ? "removed (sem_unlink it once no "
@@ -852,6 +859,8 @@ static const char *describe_failure(int fn, int kind, int err)
         return "returned with no signal sent (a spurious wakeup, which POSIX allows)";
     if (kind == FAULT_TRANSIENT && fn == FN_mgr_acquire)
         return "was not granted in time (others held the lock)";
+    if (kind == FAULT_TRANSIENT && fn == FN_sem_timedwait)
+        return "timed out (ETIMEDOUT), as when the other side is slower than the timeout";
     if (strncmp(name, "mgr_", 4) == 0)
         return "failed (the server answered an error)";
     if (kind == FAULT_TRANSIENT)
@@ -869,6 +878,8 @@ static int message_names_call(const char *printed, int fn)
         return 1;
     if (fn == FN_malloc || fn == FN_calloc || fn == FN_realloc || fn == FN_strdup)
         return strstr(printed, strerror(ENOMEM)) != NULL || strstr(printed, "memory") != NULL;
+    if (fn == FN_sem_timedwait && strstr(printed, strerror(ETIMEDOUT)) != NULL)
+        return 1;
     if (fn == FN_mgr_acquire || strncmp(name, "mgr_", 4) == 0)
         return strstr(printed, "the grader made") != NULL || strstr(printed, "in time") != NULL;
     return 0;
