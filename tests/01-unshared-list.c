@@ -26,6 +26,7 @@
 #include "collect.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -322,15 +323,24 @@ static int says_word(const char *text, const char *word)
     return strstr(lower, word) != NULL;
 }
 
-/* Child 2 of 5 fails (as fails[2] says): collect() must say so, by name and how. */
-static void expect_failure_reported(const char *how)
+/*
+ * Child 2 of 5 fails (failure: > 0 an exit status, < 0 a signal), the only
+ * one that does: collect() must say so, by name and how, and leave its slot
+ * as it was.
+ */
+static void expect_failure_reported(int failure, const char *how)
 {
     long items[5];
     plan_staggered(5);
-    fails[2] = fails[2] == 0 ? 77 : fails[2];
+    fails[2] = failure;
     capture_begin();
     int rc = run_collect(5, items, NOTHING);
     capture_end();
+    if (rc != -1 && failure < 0)
+        lab_fail("child 2 was killed by signal %d but collect returned %d, not -1, though "
+                 "it was the only child that failed (%s): a child killed by a signal did not "
+                 "succeed (WIFEXITED is false for it; only WIFEXITED with WEXITSTATUS 0 is a "
+                 "success)", -failure, rc, strsignal(-failure));
     if (rc != -1)
         lab_fail("child 2 %s, yet collect() returned %d, not -1: a parent that does not "
                  "look at each child's wait status cannot tell a failure from a success",
@@ -339,6 +349,10 @@ static void expect_failure_reported(const char *how)
         if (i != 2 && items[i] != item_for(i))
             lab_fail("child 2 failed, and child %d's item went missing with it: one failed "
                      "child must not cost the others their items", i);
+    if (items[2] != NOTHING)
+        lab_fail("child 2 %s; its slot held %ld before the call and holds %ld after it: a "
+                 "failed child's item must keep what it held before the call (copy only the "
+                 "slots of the children that succeeded)", how, NOTHING, items[2]);
     if (said[0] == '\0')
         lab_fail("child 2 %s and collect() returned -1, but said nothing on stderr: the "
                  "header promises a message saying which child failed and how", how);
@@ -358,15 +372,13 @@ static void expect_failure_reported(const char *how)
 
 START_TEST(a_child_that_exits_with_an_error_is_reported)
 {
-    fails[2] = 77;
-    expect_failure_reported("exited with status 77");
+    expect_failure_reported(77, "exited with status 77");
 }
 END_TEST
 
 START_TEST(a_child_killed_by_a_signal_is_reported)
 {
-    fails[2] = -SIGKILL;
-    expect_failure_reported("was killed by SIGKILL");
+    expect_failure_reported(-SIGKILL, "was killed by SIGKILL");
 }
 END_TEST
 
@@ -376,7 +388,21 @@ START_TEST(a_bad_number_of_children_is_refused_and_runs_nothing)
     int bad[] = {-1, COLLECT_MAX + 1, INT_MIN, INT_MAX};
     for (int i = 0; i < 4; i++) {
         trace_reset();
+        capture_begin();
         int rc = collect(bad[i], table_work, items);
+        capture_end();
+        /*
+         * A negative count that is never checked still gives -1 here, by
+         * luck: (size_t)n * sizeof(long) wraps round to a size mmap
+         * refuses. Its message then names mmap (or ENOMEM), not the count.
+         */
+        if (rc == -1 && bad[i] < 0 &&
+            (says_word(said, "mmap") || strstr(said, strerror(ENOMEM)) != NULL))
+            lab_fail("collect(%d, ...) returned -1, but only because mmap failed (it said "
+                     "\"%.200s\"): the count was never checked, and (size_t)n * sizeof(long) "
+                     "wrapped round to a size mmap refuses. A count below 0 must be refused "
+                     "before anything is tried (check n < 0, not only n > COLLECT_MAX)",
+                     bad[i], said);
         if (rc != -1)
             lab_fail("collect(%d, ...) returned %d: a count outside 0..%d must be refused "
                      "with -1", bad[i], rc, COLLECT_MAX);
@@ -433,7 +459,15 @@ START_TEST(a_seeded_random_mix_of_items_delays_and_failures_is_collected_exactly
         capture_begin();
         int rc = run_collect(n, items, nothing);
         capture_end();
-        int want_rc = failures > 0 ? -1 : 0;
+        int want_rc = failures > 0 ? -1 : 0, killed = -1;
+        for (int i = 0; i < n; i++)
+            if (fails[i] < 0 && killed < 0)
+                killed = i;
+        if (rc == 0 && killed >= 0)
+            lab_fail("round %d: %d children, %d of which failed: child %d was killed by "
+                     "signal %d but collect returned 0 (a child killed by a signal did not "
+                     "succeed)%s", round + 1, n, failures, killed, -fails[killed],
+                     lab_seed_note());
         if (rc != want_rc)
             lab_fail("round %d: %d children, %d of which failed: collect() returned %d, not "
                      "%d%s", round + 1, n, failures, rc, want_rc, lab_seed_note());
@@ -442,6 +476,11 @@ START_TEST(a_seeded_random_mix_of_items_delays_and_failures_is_collected_exactly
                 lab_fail("round %d: %d children, %d of which failed: child %d succeeded and "
                          "returned %ld, but slot %d holds %ld%s", round + 1, n, failures, i,
                          want[i], i, items[i], lab_seed_note());
+            else if (fails[i] != 0 && items[i] != nothing)
+                lab_fail("round %d: child %d failed, and its slot, which held %ld before the "
+                         "call, holds %ld after it: a failed child's item must keep what it "
+                         "held before the call%s", round + 1, i, nothing, items[i],
+                         lab_seed_note());
         if (failures > 0 && said[0] == '\0')
             lab_fail("round %d: %d of %d children failed, and collect() said nothing on "
                      "stderr%s", round + 1, failures, n, lab_seed_note());

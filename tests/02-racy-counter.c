@@ -85,6 +85,23 @@ static void expect_not_cut_to_32_bits(long want, long got)
                  "header says long, and totals past 2^31 must come out whole", got, want, want);
 }
 
+/*
+ * Fails the test if got is want rounded through a double: a double keeps
+ * 53 bits, so a total past 2^53 comes back rounded, and LONG_MAX rounds up
+ * to 2^63, past long's range (converted back, x86 gives LONG_MIN).
+ */
+static void expect_not_rounded_through_a_double(long want, long got)
+{
+    double d = (double)want;
+    int rounded = d >= 0x1p63 ? got == LONG_MIN || got == LONG_MAX : (double)got == d;
+    if (got != want && rounded)
+        lab_fail("the counter says %ld where the total is %ld: that is %ld rounded through a "
+                 "double, which keeps only 53 bits (LONG_MAX becomes 2^63, which no long "
+                 "holds). The counter (or the addition) goes through a double somewhere; the "
+                 "header says long, and every value of it must come out whole", got, want,
+                 want);
+}
+
 /* Runs `workers` workers that each add `additions` times, `rounds` times over. */
 static void count_together(int workers, long additions, int rounds)
 {
@@ -103,6 +120,7 @@ static void count_together(int workers, long additions, int rounds)
         long got = counter_value(job.counter);
         counter_destroy(job.counter);
         expect_not_cut_to_32_bits(per_round, got);
+        expect_not_rounded_through_a_double(per_round, got);
         if (got < per_round)
             lab_fail("round %d of %d: %d worker processes added %ld in all, but the counter "
                      "says %ld, %ld short. Two processes loaded the same old value and "
@@ -204,6 +222,7 @@ START_TEST(totals_past_2_to_the_31_negative_and_at_LONG_MIN_and_LONG_MAX_are_exa
         if (got != want) {
             counter_destroy(c);
             expect_not_cut_to_32_bits(want, got);
+            expect_not_rounded_through_a_double(want, got);
             lab_fail("after adding %ld, the counter says %ld, not %ld: a long counter must "
                      "hold every value from LONG_MIN to LONG_MAX, negative ones too",
                      steps[i], got, want);
@@ -232,6 +251,7 @@ START_TEST(four_workers_adding_2_to_the_32_each_time_get_an_exact_total)
     counter_destroy(job.counter);
     long want = WORKERS * ADDITIONS * (1L << 32) + ADDITIONS * (0 + 1 + 2 + 3);
     expect_not_cut_to_32_bits(want, got);
+    expect_not_rounded_through_a_double(want, got);
     if (got != want)
         lab_fail("%d workers each added 2^32 + their number %d times, %ld in all, but the "
                  "counter says %ld (%ld %s): additions were lost or counted twice",
@@ -289,6 +309,7 @@ START_TEST(a_seeded_random_mix_of_workers_and_amounts_adds_up_exactly)
         long got = counter_value(job.counter);
         counter_destroy(job.counter);
         expect_not_cut_to_32_bits(want, got);
+        expect_not_rounded_through_a_double(want, got);
         if (got != want)
             lab_fail("round %d: %d workers added random amounts (up to 2^40, either sign), "
                      "%ld in all, but the counter says %ld: additions were lost or counted "

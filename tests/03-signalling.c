@@ -52,6 +52,49 @@ static const char *hang_hint =
     "starve each other on a busy machine; and a process that polls, sleeping between "
     "looks, is late for every message: thousands of them take longer than the test waits.";
 
+/*
+ * The torn messages a reader saw: how many, and where each one's tear
+ * begins. When every tear begins at the same item and runs to the end of
+ * the array, nothing raced: the copy is short.
+ */
+struct tears {
+    int count;
+    int index;      /* where the first torn message's tear begins */
+    int elsewhere;  /* torn messages whose tear begins elsewhere, or stops before the end */
+};
+
+/* Whether m is torn; if so, notes where its tear begins. */
+static int note_tear(struct tears *t, const struct message *m)
+{
+    int from = -1, whole_tail = 1;
+    for (int i = 0; i < CHANNEL_ITEMS; i++) {
+        if (m->array[i] != m->value && from < 0)
+            from = i;
+        else if (m->array[i] == m->value && from >= 0)
+            whole_tail = 0;
+    }
+    if (from < 0)
+        return 0;
+    if (t->count++ == 0)
+        t->index = from;
+    if (from != t->index || !whole_tail)
+        t->elsewhere++;
+    return 1;
+}
+
+/* "" or, when every one of many messages was torn the same way, why. */
+static const char *short_copy(const struct tears *t, int received)
+{
+    static char why[300];
+    if (t->count < 2 || t->elsewhere > 0 || t->count < received / 2)
+        return "";
+    snprintf(why, sizeof why, "the copy is short: items from %d on never arrive (a size or "
+             "count off by one). Every torn message was torn at the same place, item %d to "
+             "the end, which no race does: copy the whole message (sizeof *m, or all %d "
+             "items)", t->index, t->index, CHANNEL_ITEMS);
+    return why;
+}
+
 /* What the test's workers share with the test. */
 struct run {
     struct channel *ch;
@@ -63,6 +106,7 @@ struct run {
     pid_t reader_pid;
     /* filled in by the reader */
     int received, torn, out_of_order, first_bad;
+    struct tears tears;
     int values[MAX_MESSAGES];
 };
 
@@ -98,11 +142,8 @@ static void reader(struct run *r)
     for (;;) {
         if (channel_receive(r->ch, &m) == -1)
             lab_worker_fail("the reader's channel_receive returned -1");
-        for (int i = 0; i < CHANNEL_ITEMS; i++)
-            if (m.array[i] != m.value) {
-                r->torn++;
-                break;
-            }
+        if (note_tear(&r->tears, &m))
+            r->torn++;
         if (m.value == CHANNEL_END)
             break;
         if (r->received < MAX_MESSAGES)
@@ -221,6 +262,9 @@ static void run_and_check_with(struct run *r, const char *setting, int workers)
 {
     lab_run_workers(workers, writer_or_reader, r, WORKER_SECONDS, hang_hint);
     channel_destroy(r->ch);
+    if (short_copy(&r->tears, r->received)[0] != '\0')
+        lab_fail("%s: %d message%s arrived torn: %s", setting, r->torn,
+                 r->torn == 1 ? "" : "s", short_copy(&r->tears, r->received));
     if (r->torn > 0)
         lab_fail("%s: %d message%s arrived torn, the array a mix of two messages: the "
                  "reader copied while the writer was writing. Reading and writing the "
@@ -233,6 +277,12 @@ static void run_and_check_with(struct run *r, const char *setting, int workers)
     if (r->received > r->messages)
         lab_fail("%s: the writer sent %d messages, the reader received %d: some arrived "
                  "twice", setting, r->messages, r->received);
+    if (r->first_bad > 0 && r->values[r->first_bad] == r->first_bad - 1)
+        lab_fail("%s: message %d arrived as %d, the message before it: the reader was told a "
+                 "new message was there while the slot still held the previous one. The "
+                 "message was announced (sem_post / flag) before the slot was written: write "
+                 "the message into the slot first, then announce it", setting, r->first_bad,
+                 r->values[r->first_bad]);
     if (r->first_bad >= 0)
         lab_fail("%s: message %d arrived as %d: messages must arrive once each, in order",
                  setting, r->first_bad, r->values[r->first_bad]);
@@ -283,6 +333,7 @@ struct pair {
     struct channel *ch[2];
     int bad_channel, bad_index, bad_value;  /* the first message that was wrong */
     int wrong, torn;
+    struct tears tears;
 };
 
 /* Message i of channel c (0 is A, 1 is B): odd on A, even on B, never 0; then the end. */
@@ -308,11 +359,8 @@ static void pair_take(struct pair *p, int c, int i)
     if (channel_receive(p->ch[c], &m) == -1)
         lab_worker_fail("the reader's channel_receive of message %d on channel %c returned -1",
                         i, "AB"[c]);
-    for (int k = 0; k < CHANNEL_ITEMS; k++)
-        if (m.array[k] != m.value) {
-            p->torn++;
-            break;
-        }
+    if (note_tear(&p->tears, &m))
+        p->torn++;
     if (m.value != pair_value(c, i) && p->wrong++ == 0) {
         p->bad_channel = c;
         p->bad_index = i;
@@ -380,6 +428,9 @@ START_TEST(two_channels_used_at_once_keep_their_messages_apart)
                  "process", PAIR_MESSAGES, expected, describe_value(p->bad_value), p->wrong,
                  p->wrong == 1 ? " was" : "s were");
     }
+    if (p->torn > 0 && short_copy(&p->tears, 2 * (PAIR_MESSAGES + 1))[0] != '\0')
+        lab_fail("two channels used at once: %d message%s arrived torn: %s", p->torn,
+                 p->torn == 1 ? "" : "s", short_copy(&p->tears, 2 * (PAIR_MESSAGES + 1)));
     if (p->torn > 0)
         lab_fail("two channels used at once: %d message%s arrived torn, the array a mix of two "
                  "messages", p->torn, p->torn == 1 ? "" : "s");
@@ -477,10 +528,12 @@ static int exchange(void *arg)
         if (m.value != expected)
             snprintf(problem, sizeof problem, "the reader expected message %d and received %s "
                      "%d (%s). A wait that returns must check its condition again (while, not "
-                     "if); a sem_wait that failed with EINTR did not wait", expected,
+                     "if); a sem_wait that failed with EINTR, or a sem_timedwait that failed with "
+                     "ETIMEDOUT, did not wait", expected,
                      m.value == 0 ? "an empty slot," : "message", m.value,
                      m.value == 0 ? "nothing sent yet" :
-                     m.value < expected && m.value != CHANNEL_END ? "a message taken twice" :
+                     m.value < expected && m.value != CHANNEL_END ?
+                     "a message taken twice, or announced before the slot was written" :
                      "messages overwritten before they were taken");
         expected++;
     }

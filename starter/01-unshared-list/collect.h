@@ -16,7 +16,8 @@
  * not between 0 and COLLECT_MAX (then nothing runs), or when a child failed:
  * it exited with a non-zero status or was killed by a signal. It then says
  * on stderr which child failed and how; items[i] of the children that
- * succeeded still holds their values.
+ * succeeded still holds their values, and items[i] of a child that failed
+ * keeps what it held before the call.
  *
  * Either way, every child has ended and been waited for when it returns.
  */
