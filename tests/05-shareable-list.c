@@ -1430,8 +1430,20 @@ static int whole_life(void *arg)
     }
     if (slist_detach(&made) == -1)
         rc = LAB_REPORTED;
-    if (slist_unlink(name) == -1)
+    if (slist_unlink(name) == -1) {
         rc = LAB_REPORTED;
+    } else {
+        /* 0 means the name is gone: a failed shm_unlink must not be reported as done. */
+        int left = shm_open(name, O_RDONLY, 0);
+        if (left != -1 || errno != ENOENT) {
+            if (left != -1)
+                close(left);
+            lab_worker_fail("slist_unlink returned 0, but the name %s is still there "
+                            "(shm_open of it %s): when shm_unlink fails, slist_unlink must "
+                            "return -1, not report the segment gone", name, left != -1 ?
+                            "succeeded" : strerror(errno));
+        }
+    }
     /* A segment that is not a list: refused, whatever fails on the way. */
     const char *raw = lab_name("every-failure-raw");
     int fd = shm_open(raw, O_CREAT | O_EXCL | O_RDWR, 0600);

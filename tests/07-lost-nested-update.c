@@ -76,6 +76,20 @@ static void stop(void)
 
 static int64_t value_for(int index) { return 1000 + index; }
 
+/* What is wrong with v, where an int was recorded: "missing", "a double, not an int: ...". */
+static const char *seen_instead(const struct value *v)
+{
+    static char text[160];
+    if (v == NULL)
+        return "missing";
+    if (v->type == V_INT)
+        return "another value";
+    snprintf(text, sizeof text, "a %s, not an int: store it with value_int (the value is an "
+             "int64_t, kept whole; a double keeps only 53 bits of it)",
+             value_type_name(v->type));
+    return text;
+}
+
 /* Fails unless results["test"] holds value_for(i) for i < n, and "keep". */
 static void expect_recorded(int n, const char *who)
 {
@@ -87,6 +101,7 @@ static void expect_recorded(int n, const char *who)
         lab_fail("after %s, results['test'] is a %s, not a dict", who,
                  value_type_name(inner->type));
     int found = 0, first_missing = -1;
+    char wrong_type[256] = "";
     for (int i = 0; i < n; i++) {
         char key[16];
         snprintf(key, sizeof key, "%d", i);
@@ -95,9 +110,14 @@ static void expect_recorded(int n, const char *who)
             found++;
         else if (first_missing < 0)
             first_missing = i;
+        if (v != NULL && v->type != V_INT && wrong_type[0] == '\0')
+            snprintf(wrong_type, sizeof wrong_type, "results['test']['%s'] holds %s", key,
+                     seen_instead(v));
     }
     int kept = dict_get(inner, "keep", 4) != NULL;
     value_free(inner);
+    if (wrong_type[0] != '\0')
+        lab_fail("after %s recorded %d value%s, %s", who, n, n == 1 ? "" : "s", wrong_type);
     if (found == 0 && n > 0)
         lab_fail("after %s recorded %d value%s, the manager's results['test'] holds none of "
                  "them: record changed a copy. mgr_get hands back a copy of the manager's "
@@ -109,7 +129,8 @@ static void expect_recorded(int n, const char *who)
                  "the dict, added one key and wrote the whole dict back, over the keys others "
                  "had written in between. The update must be atomic: every worker holding one "
                  "manager lock, the same one, from before its get until after its set; or a "
-                 "set done by the server at a path", who, n, found, first_missing, n - found);
+                 "set done by the server at a path; or a compare-and-set that did not swap "
+                 "was taken for done: it must be retried (read again and retry)", who, n, found, first_missing, n - found);
     if (!kept)
         lab_fail("after %s, results['test']['keep'], which nobody recorded, is gone: "
                  "record replaced the inner dict instead of adding to it", who);
@@ -303,6 +324,12 @@ static void expect_scenario_dict(struct mgr *probe, int n, const int *index,
         struct value *v = dict_get(inner, key, strlen(key));
         int right = v != NULL && v->type == V_INT && v->u.i == value[i];
         expected_keys += v != NULL;
+        if (v != NULL && v->type != V_INT) {
+            char seen[200];
+            snprintf(seen, sizeof seen, "%s", seen_instead(v));
+            value_free(inner);
+            scenario_fail("after %s, results['test']['%s'] is %s", what, key, seen);
+        }
         if ((state[i] == 1 && !right) || (state[i] != 1 && v != NULL && !right)) {
             value_free(inner);
             scenario_fail("after %s, results['test']['%s'] is %s, not %" PRId64 "%s", what,
@@ -493,6 +520,20 @@ END_TEST
 
 /* ---- The whole range: indexes of every length, values of all of int64_t ------------------ */
 
+/* The keys of dict d, quoted and separated by commas, as many as fit in out. */
+static void keys_found(const struct value *d, char *out, size_t size)
+{
+    size_t used = 0;
+    out[0] = '\0';
+    for (size_t k = 0; k < d->u.dict.len && used < size; k++) {
+        int n = snprintf(out + used, size - used, "%s'%.*s'", k ? ", " : "",
+                         (int)d->u.dict.entries[k].key_len, d->u.dict.entries[k].key);
+        if (n < 0)
+            break;
+        used += (size_t)n;
+    }
+}
+
 /* Records value[i] at index[i] from this process, then checks each is there exactly. */
 static void record_each(int n, const int *index, const int64_t *value, const char *why)
 {
@@ -509,14 +550,22 @@ static void record_each(int n, const int *index, const int64_t *value, const cha
         snprintf(key, sizeof key, "%d", index[i]);
         struct value *v = dict_get(inner, key, strlen(key));
         if (v == NULL || v->type != V_INT || v->u.i != value[i]) {
-            char seen[64] = "missing";
+            char seen[200], found[400];
             if (v != NULL && v->type == V_INT)
                 snprintf(seen, sizeof seen, "%" PRId64, v->u.i);
-            else if (v != NULL)
-                snprintf(seen, sizeof seen, "a %s", value_type_name(v->type));
-            value_free(inner);
-            lab_fail("after record(c, %d, %" PRId64 "), results['test']['%s'] is %s: %s",
-                     index[i], value[i], key, seen, why);
+            else
+                snprintf(seen, sizeof seen, "%s", seen_instead(v));
+            keys_found(inner, found, sizeof found);
+            int present = v != NULL, wrong_type = v != NULL && v->type != V_INT;
+            value_free(inner);  /* v with it */
+            if (wrong_type)
+                lab_fail("after record(c, %d, %" PRId64 "), results['test']['%s'] is %s",
+                         index[i], value[i], key, seen);
+            if (present)
+                lab_fail("after record(c, %d, %" PRId64 "), results['test']['%s'] is %s: %s",
+                         index[i], value[i], key, seen, why);
+            lab_fail("after record(c, %d, %" PRId64 "), results['test']['%s'] is %s (the keys "
+                     "found: %s): %s", index[i], value[i], key, seen, found, why);
         }
     }
     size_t keys = inner->u.dict.len;
@@ -607,7 +656,7 @@ START_TEST(random_workers_indexes_and_values_are_all_recorded_exactly)
         lab_fail("after %d workers recorded, results['test'] cannot be read: %s (was it "
                  "replaced or deleted?)%s", p.workers, mgr_error(c), lab_seed_note());
     int found = 0;
-    char first_wrong[160] = "";
+    char first_wrong[400] = "";
     for (int w = 0; w < p.workers; w++)
         for (int k = 0; k < p.each[w]; k++) {
             char key[16];
@@ -617,8 +666,7 @@ START_TEST(random_workers_indexes_and_values_are_all_recorded_exactly)
                 found++;
             else if (first_wrong[0] == '\0')
                 snprintf(first_wrong, sizeof first_wrong, "results['test']['%s'] should be "
-                         "%" PRId64 ", it is %s", key, p.value[w][k], v == NULL ? "missing" :
-                         "another value");
+                         "%" PRId64 ", it is %s", key, p.value[w][k], seen_instead(v));
         }
     size_t keys = inner->u.dict.len;
     value_free(inner);
@@ -634,6 +682,124 @@ START_TEST(random_workers_indexes_and_values_are_all_recorded_exactly)
 }
 END_TEST
 
+/* ---- results['test'] that is not a dict: an error to report, not a reason to exit -------- */
+
+#define NOT_A_DICT_SECONDS 5
+
+/*
+ * Fails unless a record from a connection of its own (results['test'] a dict
+ * again) returns 0 within NOT_A_DICT_SECONDS: a lock that record kept on the
+ * connection still open would stop it.
+ */
+static void expect_another_record_gets_through(const char *after)
+{
+    fflush(NULL);
+    pid_t other = fork();
+    if (other == -1)
+        lab_fail("fork (the lab's side): %s", strerror(errno));
+    if (other == 0) {
+        struct mgr *x = mgr_connect(m.address);
+        int rc = x != NULL ? record(x, 6, value_for(6)) : -1;
+        if (x != NULL)
+            mgr_close(x);
+        _exit(rc == 0 ? 0 : 1);
+    }
+    int status;
+    struct timespec tick = {0, 1000000};
+    for (int ms = 0; waitpid(other, &status, WNOHANG) == 0; ms++) {
+        if (ms >= NOT_A_DICT_SECONDS * 1000) {
+            kill(other, SIGKILL);
+            waitpid(other, &status, 0);
+            lab_fail("%s; with results['test'] a dict again, another connection's record "
+                     "waited %d s in vain: record's connection (still open) still held a "
+                     "lock. Every way out after mgr_acquire, the not-a-dict one too, must "
+                     "mgr_release", after, NOT_A_DICT_SECONDS);
+        }
+        nanosleep(&tick, NULL);
+    }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        lab_fail("%s; with results['test'] a dict again, another connection's record %s, "
+                 "not returning 0", after, lab_describe_status(status));
+}
+
+/*
+ * results['test'] is set to `bad`; record runs in a process of its own, which
+ * keeps its connection open afterwards (as a worker that goes on would), so
+ * that a lock record kept is still held when another connection records.
+ */
+static void record_when_test_is(struct value *bad, const char *what)
+{
+    start();
+    if (mgr_set(c, RESULTS, INNER, bad) == -1)
+        lab_fail("setting results['test'] to %s: %s", what, mgr_error(c));
+    value_free(bad);
+    int result[2], hold[2];
+    if (pipe(result) == -1 || pipe(hold) == -1)
+        lab_fail("pipe (the lab's side): %s", strerror(errno));
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == -1)
+        lab_fail("fork (the lab's side): %s", strerror(errno));
+    if (pid == 0) {
+        close(result[0]);
+        close(hold[1]);
+        struct mgr *x = mgr_connect(m.address);
+        if (x == NULL)
+            _exit(100);
+        int rc = record(x, 1, value_for(1));
+        (void)!write(result[1], &rc, sizeof rc);
+        char byte;
+        (void)!read(hold[0], &byte, 1);  /* until the test is done: its end of hold closes */
+        mgr_close(x);
+        _exit(0);
+    }
+    close(result[1]);
+    close(hold[0]);
+    int rc = 0;
+    ssize_t got = read(result[0], &rc, sizeof rc);
+    close(result[0]);
+    if (got != (ssize_t)sizeof rc) {
+        int status;
+        close(hold[1]);
+        waitpid(pid, &status, 0);
+        lab_fail("with results['test'] = %s, record never returned: its process %s. A "
+                 "results['test'] that is not a dict is an error to report (a message, "
+                 "return -1), %s", what, lab_describe_status(status), WIFEXITED(status) ?
+                 "not a reason to end the worker's process: exit() there takes the whole "
+                 "worker down, and a lock it held with it" : "checked before the inner value "
+                 "is used as a dict");
+    }
+    char after[160];
+    snprintf(after, sizeof after, "with results['test'] = %s, record returned %d", what, rc);
+    if (rc != -1) {
+        close(hold[1]);
+        waitpid(pid, NULL, 0);
+        lab_fail("%s, not -1: results['test'] is not a dict, so there is nothing to record "
+                 "into", after);
+    }
+    struct value *inner = value_dict();
+    dict_set(inner, "keep", 4, value_int(-1));
+    if (mgr_set(c, RESULTS, INNER, inner) == -1)
+        lab_fail("setting results['test'] back to a dict: %s", mgr_error(c));
+    value_free(inner);
+    expect_another_record_gets_through(after);
+    close(hold[1]);
+    waitpid(pid, NULL, 0);
+    stop();
+}
+
+START_TEST(an_inner_value_that_is_not_a_dict_is_reported_and_leaves_no_lock_held)
+{
+    record_when_test_is(value_int(5), "5 (an int)");
+}
+END_TEST
+
+START_TEST(an_inner_list_is_reported_and_leaves_no_lock_held)
+{
+    record_when_test_is(value_list(), "[] (a list)");
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("07-lost-nested-update");
@@ -643,6 +809,8 @@ int main(void)
     lab_add(s, eight_workers_record_at_once);
     lab_add(s, a_pool_of_four_records_a_hundred_values);
     lab_add(s, a_missing_inner_dict_is_an_error_not_a_crash);
+    lab_add(s, an_inner_value_that_is_not_a_dict_is_reported_and_leaves_no_lock_held);
+    lab_add(s, an_inner_list_is_reported_and_leaves_no_lock_held);
     lab_add_long(s, a_failed_manager_call_is_reported_and_leaves_no_lock_held_and_the_dict_whole, 3);
     lab_add_long(s, a_record_never_runs_inside_another_even_when_its_acquire_times_out, 3);
     lab_add(s, indexes_of_every_length_and_index_zero_are_keys_of_their_own);

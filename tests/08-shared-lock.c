@@ -560,7 +560,9 @@ START_TEST(the_balance_reaches_int64_max_and_int64_min_exactly)
     start();
     const int64_t up[] = {INT64_MAX - 1, 1, -INT64_MAX, INT64_MIN, INT64_MAX};
     deposit_in_turn(0, up, 5, "int64_t goes from INT64_MIN to INT64_MAX; every value in "
-                    "between must survive the read, the addition and the write back");
+                    "between must survive the read, the addition and the write back: a sum "
+                    "done in a double is rounded, for a double keeps only 53 bits (add in "
+                    "int64_t)");
     stop();
 }
 END_TEST
@@ -619,6 +621,115 @@ START_TEST(random_workers_and_amounts_add_up_exactly)
 }
 END_TEST
 
+/* ---- A balance that is not an int: an error, and the lock released all the same --------- */
+
+#define NOT_AN_INT_SECONDS 5
+
+/*
+ * The balance is set to `bad`; deposit runs in a process of its own, which
+ * keeps its connection open afterwards (as a worker that goes on would), so
+ * that a lock deposit kept is still held. Then, with the balance an int
+ * again, a deposit from another connection must get through.
+ */
+static void deposit_when_balance_is(struct value *bad, const char *what)
+{
+    start();
+    if (mgr_set(c, BALANCE, NULL, bad) == -1)
+        lab_fail("setting the balance to %s: %s", what, mgr_error(c));
+    value_free(bad);
+    int result[2], hold[2];
+    if (pipe(result) == -1 || pipe(hold) == -1)
+        lab_fail("pipe (the lab's side): %s", strerror(errno));
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == -1)
+        lab_fail("fork (the lab's side): %s", strerror(errno));
+    if (pid == 0) {
+        close(result[0]);
+        close(hold[1]);
+        struct mgr *x = mgr_connect(m.address);
+        if (x == NULL)
+            _exit(100);
+        int rc = deposit(x, 1);
+        (void)!write(result[1], &rc, sizeof rc);
+        char byte;
+        (void)!read(hold[0], &byte, 1);  /* until the test is done: its end of hold closes */
+        mgr_close(x);
+        _exit(0);
+    }
+    close(result[1]);
+    close(hold[0]);
+    int rc = 0;
+    ssize_t got = read(result[0], &rc, sizeof rc);
+    close(result[0]);
+    if (got != (ssize_t)sizeof rc) {
+        int status;
+        close(hold[1]);
+        waitpid(pid, &status, 0);
+        lab_fail("with the balance %s, deposit never returned: its process %s. A balance "
+                 "that is not an int is an error to report (a message, return -1)", what,
+                 lab_describe_status(status));
+    }
+    if (rc != -1) {
+        close(hold[1]);
+        waitpid(pid, NULL, 0);
+        lab_fail("with the balance %s, deposit(c, 1) returned %d, not -1: there is no int "
+                 "to add to", what, rc);
+    }
+    struct value *zero = value_int(0);
+    if (mgr_set(c, BALANCE, NULL, zero) == -1)
+        lab_fail("setting the balance back to 0: %s", mgr_error(c));
+    value_free(zero);
+    /* Another connection deposits: a lock kept by the first would stop it. */
+    fflush(NULL);
+    pid_t other = fork();
+    if (other == -1)
+        lab_fail("fork (the lab's side): %s", strerror(errno));
+    if (other == 0) {
+        struct mgr *x = mgr_connect(m.address);
+        int orc = x != NULL ? deposit(x, 7) : -1;
+        if (x != NULL)
+            mgr_close(x);
+        _exit(orc == 0 ? 0 : 1);
+    }
+    int status;
+    struct timespec tick = {0, 1000000};
+    for (int ms = 0; waitpid(other, &status, WNOHANG) == 0; ms++) {
+        if (ms >= NOT_AN_INT_SECONDS * 1000) {
+            kill(other, SIGKILL);
+            waitpid(other, &status, 0);
+            close(hold[1]);
+            waitpid(pid, NULL, 0);
+            lab_fail("with the balance %s, deposit returned -1; with the balance an int "
+                     "again, another connection's deposit waited %d s in vain: the first "
+                     "deposit's connection (still open) still held the lock. Every way out "
+                     "after mgr_acquire, the not-an-int one too, must mgr_release", what,
+                     NOT_AN_INT_SECONDS);
+        }
+        nanosleep(&tick, NULL);
+    }
+    close(hold[1]);
+    waitpid(pid, NULL, 0);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        lab_fail("with the balance %s, deposit returned -1; with the balance an int again, "
+                 "another connection's deposit(7) %s, not returning 0", what,
+                 lab_describe_status(status));
+    expect_balance(7, "after the balance was an int again, one deposit of 7");
+    stop();
+}
+
+START_TEST(a_balance_that_is_a_double_is_reported_and_leaves_the_lock_free)
+{
+    deposit_when_balance_is(value_double(2.5), "a double (2.5)");
+}
+END_TEST
+
+START_TEST(a_balance_that_is_bytes_is_reported_and_leaves_the_lock_free)
+{
+    deposit_when_balance_is(value_bytes("12", 2), "bytes (b'12')");
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("08-shared-lock");
@@ -629,6 +740,8 @@ int main(void)
     lab_add(s, eight_workers_deposit_five_times_each);
     lab_add(s, a_worker_killed_while_depositing_does_not_block_the_others);
     lab_add(s, a_missing_balance_is_an_error_not_a_crash);
+    lab_add(s, a_balance_that_is_a_double_is_reported_and_leaves_the_lock_free);
+    lab_add(s, a_balance_that_is_bytes_is_reported_and_leaves_the_lock_free);
     lab_add_long(s, a_failed_manager_call_is_reported_and_leaves_the_lock_free_and_the_balance_whole, 3);
     lab_add_long(s, a_deposit_never_runs_inside_another_even_when_its_acquire_times_out, 3);
     lab_add(s, amounts_and_balances_past_two_to_the_31_add_up_exactly);

@@ -23,6 +23,11 @@ int record(struct mgr *c, int index, int64_t value)
         fprintf(stderr, "get %s/%s: %s\n", RESULTS, INNER, mgr_error(c));
         goto out;
     }
+    if (inner->type != V_DICT) {  /* nothing to record into: an error, the lock released */
+        fprintf(stderr, "record: %s/%s is a %s, not a dict\n", RESULTS, INNER,
+                value_type_name(inner->type));
+        goto out;
+    }
     char key[16];
     snprintf(key, sizeof key, "%d", index);
     if ((v = value_int(value)) == NULL || dict_set(inner, key, strlen(key), v) == -1) {
