@@ -34,6 +34,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
+#include <time.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -53,24 +54,37 @@ struct names {
     size_t n, max;
 };
 
-static void add(struct names *names, const char *name)
+static int try_add(struct names *names, const char *name)
 {
     if (names->n == names->max) {
         size_t max = names->max ? 2 * names->max : 16;
         char **at = realloc(names->at, max * sizeof *at);
-        if (at == NULL) {
-            fprintf(stderr, "segmgr tracker: out of memory: %s will not be unlinked\n", name);
-            return;
-        }
+        if (at == NULL)
+            return -1;
         names->at = at;
         names->max = max;
     }
     char *copy = strdup(name);
-    if (copy == NULL) {
-        fprintf(stderr, "segmgr tracker: out of memory: %s will not be unlinked\n", name);
-        return;
-    }
+    if (copy == NULL)
+        return -1;
     names->at[names->n++] = copy;
+    return 0;
+}
+
+/*
+ * The tracker cannot refuse a name: the program makes the segment whatever
+ * the tracker does. So, out of memory, it does not forget the name; it
+ * says so and tries again for a while (others free memory meanwhile).
+ */
+static void add(struct names *names, const char *name)
+{
+    for (int tries = 0; try_add(names, name) == -1; tries++) {
+        fprintf(stderr, "segmgr tracker: out of memory for %s (realloc, strdup)%s\n", name,
+                tries == 100 ? ": it will not be unlinked" : ", trying again");
+        if (tries == 100)
+            return;
+        nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+    }
 }
 
 /* Forgets one of the name's entries: two processes may have tried the same name. */
@@ -85,6 +99,15 @@ static void forget(struct names *names, const char *name)
     }
 }
 
+/* Sends one message whole; a signal in the middle (EINTR) is no reason to give up. */
+static int answer(int fd, const char *msg)
+{
+    ssize_t sent;
+    while ((sent = send(fd, msg, strlen(msg), MSG_NOSIGNAL)) == -1 && errno == EINTR)
+        ;
+    return sent == (ssize_t)strlen(msg) ? 0 : -1;
+}
+
 /* The tracker's whole life: take names until told to stop, or until every sender has ended. */
 static void track(int in)
 {
@@ -92,7 +115,24 @@ static void track(int in)
     char msg[NAME_MAX + 2];
     ssize_t len;
     int told_to_stop = 0;
-    while (!told_to_stop && (len = recv(in, msg, sizeof msg - 1, 0)) > 0) {  /* 0: all have ended */
+    int errors = 0;
+    /* 0, end-of-file: every process of the program has ended. */
+    while (!told_to_stop && (len = recv(in, msg, sizeof msg - 1, 0)) != 0) {
+        /*
+         * An error is not the end: only end-of-file says that every process
+         * of the program has ended. Stopping here would leave unknown every
+         * name sent afterwards; so it listens again (EINTR: at once; another
+         * error: it says so, and gives up only if it stays).
+         */
+        if (len == -1) {
+            if (errno == EINTR)
+                continue;
+            warn_errno("segmgr tracker: recv");
+            if (++errors == 10)
+                break;
+            continue;
+        }
+        errors = 0;
         msg[len] = '\0';
         if (msg[0] == '+')
             add(&names, msg + 1);
@@ -111,8 +151,8 @@ static void track(int in)
         free(names.at[i]);
     }
     free(names.at);
-    if (told_to_stop)  /* segmgr_shutdown waits for this answer */
-        send(in, failed ? "failed" : "done", failed ? 6 : 4, MSG_NOSIGNAL);
+    if (told_to_stop && answer(in, failed ? "failed" : "done") == -1)  /* shutdown waits for it */
+        warn_errno("segmgr tracker: send (the answer to segmgr_shutdown)");
     close(in);
     /* _exit, not exit: the atexit handlers and stdio buffers are the program's, copied. */
     _exit(failed ? EXIT_FAILURE : EXIT_SUCCESS);
@@ -173,8 +213,8 @@ struct segmgr *segmgr_start(void)
 static int tell(struct segmgr *m, char what, const char *name)
 {
     char msg[NAME_MAX + 2];
-    int len = snprintf(msg, sizeof msg, "%c%s", what, name);
-    if (send(m->fd, msg, (size_t)len, MSG_NOSIGNAL) != len) {
+    snprintf(msg, sizeof msg, "%c%s", what, name);
+    if (answer(m->fd, msg) == -1) {
         warn_errno("segmgr: send to the tracker about \"%s\"", name);
         return -1;
     }
@@ -283,18 +323,28 @@ int segmgr_shutdown(struct segmgr *m)
         return -1;
     }
     int rc = tell(m, '!', "");
-    char answer[16] = "";
-    if (rc == 0 && recv(m->fd, answer, sizeof answer - 1, 0) <= 0) {
-        warn_errno("segmgr_shutdown: no answer from the tracker (pid %d)", (int)m->tracker);
+    char said[16] = "";
+    ssize_t got = 0;
+    while (rc == 0 && (got = recv(m->fd, said, sizeof said - 1, 0)) == -1 && errno == EINTR)
+        ;
+    if (rc == 0 && got <= 0) {
+        if (got == 0)
+            fprintf(stderr, "segmgr_shutdown: recv: the tracker (pid %d) ended without an "
+                    "answer\n", (int)m->tracker);
+        else
+            warn_errno("segmgr_shutdown: recv (the tracker's answer, pid %d)", (int)m->tracker);
         rc = -1;
-    } else if (rc == 0 && strcmp(answer, "done") != 0) {
+    } else if (rc == 0 && strcmp(said, "done") != 0) {
         fprintf(stderr, "segmgr_shutdown: the tracker could not unlink every segment (see "
                 "its messages above)\n");
         rc = -1;
     }
     close(m->fd);
     /* ECHILD: the program ignores SIGCHLD, and the kernel reaped the tracker itself. */
-    if (waitpid(m->tracker, NULL, 0) == -1 && errno != ECHILD) {
+    int waited;
+    while ((waited = waitpid(m->tracker, NULL, 0)) == -1 && errno == EINTR)
+        ;
+    if (waited == -1 && errno != ECHILD) {
         warn_errno("segmgr_shutdown: waitpid(tracker %d)", (int)m->tracker);
         rc = -1;
     }

@@ -1012,6 +1012,18 @@ static int is_listed(const struct children *list, pid_t pid)
 static void check_left_outside(const struct children *before, char *report)
 {
     pid_t pids[64];
+    /* A daemon (its own session) is given a moment to end, as after a test. */
+    for (int waited = 0; waited < 300; waited += 10) {
+        while (waitpid(-1, NULL, WNOHANG) > 0)
+            ;
+        int n = find_children(pids, 64), daemons = 0, others = 0;
+        for (int i = 0; i < n; i++)
+            if (!is_listed(before, pids[i]))
+                is_adopted_daemon(pids[i]) ? daemons++ : others++;
+        if (daemons == 0 || others > 0)
+            break;
+        sleep_ms(10);
+    }
     int n = find_children(pids, 64), left = 0;
     for (int i = 0; i < n; i++) {
         if (is_listed(before, pids[i]))
