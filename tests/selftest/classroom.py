@@ -115,7 +115,7 @@ def grades_the_submissions(lab: Lab, manifest: Manifest) -> list[str]:
     before.write_text(_git_status(lab))
     make_fixtures(lab, subs)
     failed = _grade_all(lab, subs, out, lab.build / "test" / "class.log",
-                        LESSONS=" ".join(LESSONS), TEST_SECONDS="3", WALL="120")
+                        LESSONS=" ".join(LESSONS), TEST_SECONDS="10", WALL="120")
     if failed:
         return failed
     points = [manifest.find(id).points for id in LESSONS]
