@@ -472,6 +472,11 @@ def _grades_as(lab: Lab, manifest: Manifest, archive: Path, who: str) -> list[st
             problems.append(f"run_autograder on {who}/: score {results.get('score')}, not {want}"
                             f" ({len(tests or [])} tests); it said: "
                             f"{str(results.get('output', ''))[:300]}")
+            # Which lessons, and why: the first lines of each one that went the other way.
+            problems += [f"  {t.get('name')}: {t.get('status')}: "
+                         f"{str(t.get('output', ''))[:400]}" for t in tests or []
+                         if isinstance(t, dict) and
+                         (t.get("status") == "failed") == (who == "solutions")][:3]
         return problems
     finally:
         shutil.rmtree(root, ignore_errors=True)
