@@ -325,30 +325,11 @@ START_TEST(a_failed_create_leaves_nothing_behind)
 }
 END_TEST
 
-/*
- * SEGMENT_MAX, or less where the grader's own limits do not let a process
- * make a file that big or map it (a class's sandbox caps both): the limits
- * are the grader's, never the code's fault.
- */
-static size_t largest_the_grader_allows(void)
-{
-    size_t largest = SEGMENT_MAX;
-    struct rlimit file, space;
-    if (getrlimit(RLIMIT_FSIZE, &file) == 0 && file.rlim_cur != RLIM_INFINITY &&
-        file.rlim_cur < largest)
-        largest = (size_t)file.rlim_cur;
-    /* Room for the test program itself beside the mapping. */
-    if (getrlimit(RLIMIT_AS, &space) == 0 && space.rlim_cur != RLIM_INFINITY &&
-        space.rlim_cur / 2 < largest)
-        largest = (size_t)space.rlim_cur / 2;
-    return largest;
-}
-
 START_TEST(the_smallest_and_the_largest_sizes_work)
 {
     round_trip(lab_name("one-byte"), 1, "a 1-byte segment");
     /* 1 GiB of address space; only two pages of it are ever touched. */
-    size_t largest = largest_the_grader_allows();
+    size_t largest = lab_largest_segment(SEGMENT_MAX);
     char what[128];
     snprintf(what, sizeof what, "a segment of %s (%zu bytes)", largest == SEGMENT_MAX ?
              "SEGMENT_MAX" : "the most the grader's limits allow", largest);

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -678,6 +679,20 @@ const char *lab_seed_note(void)
     snprintf(note, sizeof note, " (seed %lu: make check with SEED=%lu repeats these cases)",
              run_seed, run_seed);
     return note;
+}
+
+size_t lab_largest_segment(size_t max)
+{
+    size_t largest = max;
+    struct rlimit file, space;
+    if (getrlimit(RLIMIT_FSIZE, &file) == 0 && file.rlim_cur != RLIM_INFINITY &&
+        file.rlim_cur < largest)
+        largest = (size_t)file.rlim_cur;
+    /* Room for the test program itself beside the mapping. */
+    if (getrlimit(RLIMIT_AS, &space) == 0 && space.rlim_cur != RLIM_INFINITY &&
+        space.rlim_cur / 2 < largest)
+        largest = (size_t)space.rlim_cur / 2;
+    return largest;
 }
 
 pid_t lab_bystander_start(void)

@@ -100,6 +100,14 @@ uint64_t lab_random(void);                 /* the test's next random number */
 const char *lab_seed_note(void);           /* " (seed 1234: SEED=1234 repeats these cases)" */
 
 /*
+ * `max`, or less where the grader's own limits do not let a process make a
+ * file that big or map it (a class's sandbox, a course platform's
+ * container): the limits are the grader's, never the code's fault. For the
+ * tests at a lesson's largest segment.
+ */
+size_t lab_largest_segment(size_t max);
+
+/*
  * A child of the test's own, which has already ended when the code under
  * test runs: code that waits with wait() (any child) where it should wait
  * for its own children with waitpid() takes it. lab_bystander_check then
