@@ -32,6 +32,9 @@
  *   LAB_PROGRESS=path   a mark ('S') there as each test starts: which one runs
  *   LAB_STDERR_DIR=dir  the n-th test's stderr goes to dir/test-<n>.txt
  *   LAB_GIVE_UP_AFTER=n skip the rest once n tests hung or crashed
+ *   LAB_BUSY=1|0        take the machine as busy or quiet (else measured): on a
+ *                       busy one, a test that ran out of time runs once more,
+ *                       with three times its time, before it is called a hang
  */
 int lab_main(Suite *suite);
 

@@ -11,6 +11,7 @@ import re
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from .build import CFLAGS, Built, build
@@ -19,7 +20,7 @@ from .context import Context
 from .manifest import Lesson
 from .progress import open_workspace
 from .statusline import StatusLine
-from .suite import run_suite
+from .suite import SuiteRun, run_suite
 
 # The manager's parts the fuzzer's target calls (not the client).
 FUZZED = ("value.c", "protocol.c", "server.c", "sha256.c")
@@ -48,17 +49,45 @@ def _built(ctx: Context, lesson: Lesson, src: Path, out: Path, label: str) -> Bu
     return built
 
 
-def _repeat(built: Built, runs: int, line: StatusLine, what: str) -> tuple[int, float]:
-    """Runs the suite RUNS times: how many runs passed, and the seconds per run."""
+@dataclass
+class Repeated:
+    passed: int
+    seconds: float                 # per run
+    failures: dict[str, list[str]]  # a failing test's name: what it said, in each run it failed
+
+
+def _why(run: SuiteRun) -> dict[str, str]:
+    """Each test that failed in RUN, and what it said (a suite stopped whole says so)."""
+    why = {r.name: r.message for r in run.results if not r.ok}
+    if not why and not run.passed:
+        why["(the whole suite)"] = ("ran out of time" if run.timed_out
+                                   else f"ended with status {run.status} before every test ran")
+    return why
+
+
+def _repeat(built: Built, runs: int, line: StatusLine, what: str) -> Repeated:
+    """Runs the suite RUNS times: how many runs passed, the seconds per run,
+    and what each failing test said."""
     assert built.objects is not None
-    passed = 0
+    done = Repeated(passed=0, seconds=0.0, failures={})
     began = time.monotonic()
     for n in range(1, runs + 1):
-        line.set("stress", f"{what}: run {n} of {runs}, {passed} passed so far")
-        passed += run_suite(built.out / "check", built.objects.tests,
-                            per_test_stderr=False).passed
+        line.set("stress", f"{what}: run {n} of {runs}, {done.passed} passed so far")
+        run = run_suite(built.out / "check", built.objects.tests, per_test_stderr=False)
+        done.passed += run.passed
+        for name, message in _why(run).items():
+            done.failures.setdefault(name, []).append(message)
     line.set("stress", "")
-    return passed, (time.monotonic() - began) / runs
+    done.seconds = (time.monotonic() - began) / runs
+    return done
+
+
+def _tell_failures(label: str, done: Repeated) -> None:
+    """Which tests failed in how many runs, with the first thing each said."""
+    print(f"  where {label} failed:")
+    for name, messages in done.failures.items():
+        print(f"    {name.replace('_', ' ')}: {len(messages)} run(s); the first said:")
+        print(f"      {messages[0][:600]}")
 
 
 def stress(ctx: Context, lesson: Lesson, runs: int, work: Path | None) -> int:
@@ -72,12 +101,14 @@ def stress(ctx: Context, lesson: Lesson, runs: int, work: Path | None) -> int:
     if starter is None or fixed is None:
         return 2
     line = StatusLine()
-    starter_passed, starter_time = _repeat(starter, runs, line, f"lesson {lesson.id}, the starter")
-    passed, fixed_time = _repeat(fixed, runs, line, f"lesson {lesson.id}, {label}")
-    caught = runs - starter_passed
-    print(f"lesson {lesson.id}: starter caught {caught}/{runs} ({starter_time:.2f} s per run), "
-          f"{label} passed {passed}/{runs} ({fixed_time:.2f} s per run)")
-    return 0 if caught == runs and passed == runs else 1
+    trap = _repeat(starter, runs, line, f"lesson {lesson.id}, the starter")
+    other = _repeat(fixed, runs, line, f"lesson {lesson.id}, {label}")
+    caught = runs - trap.passed
+    print(f"lesson {lesson.id}: starter caught {caught}/{runs} ({trap.seconds:.2f} s per run), "
+          f"{label} passed {other.passed}/{runs} ({other.seconds:.2f} s per run)")
+    if other.failures:
+        _tell_failures(label, other)
+    return 0 if caught == runs and other.passed == runs else 1
 
 
 # ---- fuzz -------------------------------------------------------------------------
