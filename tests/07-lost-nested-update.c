@@ -35,7 +35,7 @@
  */
 #include "lab.h"
 #include "record.h"
-#include "fault.h"
+#include "lab_manager.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -44,7 +44,6 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -232,63 +231,19 @@ END_TEST
  * connection: the scenario keeps record's connection open while it checks
  * for a lock, as a worker that goes on working would.
  */
-static struct manager sm;  /* the scenario's manager */
-
-/* Ends the scenario, failed: stops its manager first, so that only the reason is reported. */
-static void scenario_fail(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
-static void scenario_fail(const char *fmt, ...)
-{
-    char text[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(text, sizeof text, fmt, ap);
-    va_end(ap);
-    if (sm.pid > 0 && sm.owner == getpid())
-        manager_shutdown(&sm);
-    lab_worker_fail("%s", text);
-}
-
-static struct mgr *scenario_connect(void)
-{
-    struct mgr *x = mgr_connect(sm.address);
-    if (x == NULL)
-        scenario_fail("mgr_connect to the manager failed (the lab's side: not your code)");
-    return x;
-}
-
-/* Starts the scenario's manager; returns the scenario's own connection to it. */
+/* Starts the scenario's manager, with the dict; returns the scenario's own connection. */
 static struct mgr *scenario_begin(void)
 {
-    if (manager_start(&sm) == -1)
-        lab_worker_fail("manager_start failed (the lab's side: see stderr)");
-    struct mgr *probe = scenario_connect();
+    struct mgr *probe = lab_scenario_begin();
     struct value *inner = value_dict(), *one = value_int(1);
     dict_set(inner, "keep", 4, value_int(-1));
     if (mgr_create(probe, RESULTS, "dict") == -1 || mgr_set(probe, RESULTS, INNER, inner) == -1
         || mgr_set(probe, RESULTS, "other", one) == -1)
-        scenario_fail("setting up the manager's dict (the lab's side): %s", mgr_error(probe));
+        lab_scenario_fail("setting up the manager's dict (the lab's side): %s",
+                          mgr_error(probe));
     value_free(inner);
     value_free(one);
     return probe;
-}
-
-static void scenario_end(struct mgr *probe)
-{
-    mgr_close(probe);
-    if (manager_shutdown(&sm) == -1)
-        lab_worker_fail("manager_shutdown failed (the lab's side: see stderr)");
-}
-
-/* Whether the grader's one failure of this run has happened already (later calls are real). */
-static int failure_happened(void)
-{
-    return fault_record != NULL && fault_record->injected;
-}
-
-/* Whether the call the grader failed in this run was mgr_release (then the lock stays held). */
-static int release_was_failed(void)
-{
-    return failure_happened() && fault_record->target_fn == FN_mgr_release;
 }
 
 /*
@@ -302,18 +257,18 @@ static void expect_scenario_dict(struct mgr *probe, int n, const int *index,
 {
     struct value *inner, *other;
     if (mgr_get(probe, RESULTS, "other", &other) == -1)
-        scenario_fail("after %s, results['other'] is gone: record changed the outer dict",
+        lab_scenario_fail("after %s, results['other'] is gone: record changed the outer dict",
                       what);
     int other_ok = other->type == V_INT && other->u.i == 1;
     value_free(other);
     if (!other_ok)
-        scenario_fail("after %s, results['other'] is no longer 1: record changed the outer "
+        lab_scenario_fail("after %s, results['other'] is no longer 1: record changed the outer "
                       "dict", what);
     if (mgr_get(probe, RESULTS, INNER, &inner) == -1)
-        scenario_fail("after %s, results['test'] cannot be read: %s (replaced or deleted?)",
+        lab_scenario_fail("after %s, results['test'] cannot be read: %s (replaced or deleted?)",
                       what, mgr_error(probe));
     if (inner->type != V_DICT)
-        scenario_fail("after %s, results['test'] is a %s, not a dict", what,
+        lab_scenario_fail("after %s, results['test'] is a %s, not a dict", what,
                       value_type_name(inner->type));
     struct value *keep = dict_get(inner, "keep", 4);
     int keep_ok = keep != NULL && keep->type == V_INT && keep->u.i == -1;
@@ -328,32 +283,40 @@ static void expect_scenario_dict(struct mgr *probe, int n, const int *index,
             char seen[200];
             snprintf(seen, sizeof seen, "%s", seen_instead(v));
             value_free(inner);
-            scenario_fail("after %s, results['test']['%s'] is %s", what, key, seen);
+            lab_scenario_fail("after %s, results['test']['%s'] is %s", what, key, seen);
         }
         if ((state[i] == 1 && !right) || (state[i] != 1 && v != NULL && !right)) {
             value_free(inner);
-            scenario_fail("after %s, results['test']['%s'] is %s, not %" PRId64 "%s", what,
+            lab_scenario_fail("after %s, results['test']['%s'] is %s, not %" PRId64 "%s", what,
                           key, v == NULL ? "missing" : "another value", value[i], state[i] == 1
                           ? ": a record that returned 0 was lost (written over by a write "
                           "back made without the lock?)" : "");
         }
         if (state[i] == 0 && v != NULL) {
             value_free(inner);
-            scenario_fail("after %s, results['test']['%s'] is there, but no record of it "
+            lab_scenario_fail("after %s, results['test']['%s'] is there, but no record of it "
                           "returned 0", what, key);
         }
     }
     size_t keys = inner->u.dict.len;
     value_free(inner);
     if (!keep_ok)
-        scenario_fail("after %s, results['test']['keep'], which nobody recorded, is gone or "
+        lab_scenario_fail("after %s, results['test']['keep'], which nobody recorded, is gone or "
                       "changed: record replaced the inner dict instead of adding to it", what);
     if (keys != expected_keys)
-        scenario_fail("after %s, results['test'] holds %zu keys, not %zu: record wrote keys "
+        lab_scenario_fail("after %s, results['test'] holds %zu keys, not %zu: record wrote keys "
                       "nobody recorded", what, keys, expected_keys);
 }
 
 #define PROBE_SECONDS 3
+
+/* Another worker's record, of index 6: what the probes below try. */
+static int record_6(struct mgr *x, void *unused)
+{
+    (void)unused;
+    return record(x, 6, value_for(6));
+}
+static const struct lab_mgr_op another_record = {record_6, NULL};
 
 /*
  * Fails unless another connection's record gets through now, while the
@@ -361,46 +324,24 @@ static void expect_scenario_dict(struct mgr *probe, int n, const int *index,
  */
 static void expect_lock_free(const char *after)
 {
-    fflush(NULL);
-    pid_t other = fork();
-    if (other == -1)
-        scenario_fail("fork (the lab's side): %s", strerror(errno));
-    if (other == 0) {
-        struct mgr *x = mgr_connect(sm.address);
-        int rc = x != NULL ? record(x, 6, value_for(6)) : -1;
-        if (x != NULL)
-            mgr_close(x);
-        _exit(rc == 0 ? 0 : 1);
-    }
-    int status;
-    struct timespec tick = {0, 1000000};
-    for (int ms = 0; waitpid(other, &status, WNOHANG) == 0; ms++) {
-        if (ms >= PROBE_SECONDS * 1000) {
-            kill(other, SIGKILL);
-            waitpid(other, &status, 0);
-            scenario_fail("%s, then another connection's record waited %d s in vain: "
-                          "record's connection (still open) still held a lock. Every way "
-                          "out after mgr_acquire, error paths too, must mgr_release", after,
-                          PROBE_SECONDS);
-        }
-        nanosleep(&tick, NULL);
-    }
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-        scenario_fail("%s, then another connection's record failed: did record's "
-                      "connection still hold a lock? Every way out after mgr_acquire, error "
-                      "paths too, must mgr_release", after);
+    const char *why = lab_mgr_blocked(lab_scenario_address(), &another_record, PROBE_SECONDS);
+    if (why != NULL)
+        lab_scenario_fail("%s, then another connection's record %s: %s. Every way out after "
+                          "mgr_acquire, error paths too, must mgr_release", after, why,
+                          strstr(why, "in vain") != NULL ? "record's connection (still open) "
+                          "still held a lock" : "did record's connection still hold a lock?");
 }
 
 static int record_once(void *unused)
 {
     (void)unused;
     struct mgr *probe = scenario_begin();
-    struct mgr *mine = scenario_connect();
+    struct mgr *mine = lab_scenario_connect();
     int rc = record(mine, 5, value_for(5));
     if (rc != 0 && rc != -1)
-        scenario_fail("record returned %d: the header says 0 or -1", rc);
-    if (rc == -1 && !failure_happened())
-        scenario_fail("record(c, 5, %lld) returned -1 with no call failed",
+        lab_scenario_fail("record returned %d: the header says 0 or -1", rc);
+    if (rc == -1 && !lab_failure_happened())
+        lab_scenario_fail("record(c, 5, %lld) returned -1 with no call failed",
                       (long long)value_for(5));
     const int index[] = {5};
     const int64_t value[] = {value_for(5)};
@@ -408,10 +349,10 @@ static int record_once(void *unused)
     expect_scenario_dict(probe, 1, index, value, state, rc == 0 ? "record(c, 5, ...) returned "
                          "0" : "record(c, 5, ...) returned -1");
     /* After the failure, the calls are real again: another worker must get any lock. */
-    if (failure_happened() && !(rc == -1 && release_was_failed()))
+    if (lab_failure_happened() && !(rc == -1 && lab_release_was_failed()))
         expect_lock_free(rc == 0 ? "record returned 0" : "record returned -1");
     mgr_close(mine);
-    scenario_end(probe);
+    lab_scenario_end(probe);
     return rc == 0 ? LAB_SUCCEEDED : LAB_REPORTED;
 }
 
@@ -423,21 +364,14 @@ END_TEST
 
 /* ---- More schedules: a record beside a worker paused in the middle of its own ------------ */
 
-/* Whether pid sleeps in nanosleep: here, the pause after a read from the manager. */
-static int in_read_pause(pid_t pid)
-{
-    char path[64];
-    snprintf(path, sizeof path, "/proc/%d/syscall", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return 0;
-    long nr = -1;
-    int ok = fscanf(f, "%ld", &nr) == 1;
-    fclose(f);
-    return ok && (nr == SYS_nanosleep || nr == SYS_clock_nanosleep);
-}
-
 #define RESUME_MS 300
+
+/* A worker's record of index 1: the one paused in its read. */
+static int record_1(struct mgr *x, void *unused)
+{
+    (void)unused;
+    return record(x, 1, value_for(1));
+}
 
 /*
  * Another worker records index 1 and is stopped (SIGSTOP) in the pause
@@ -452,54 +386,15 @@ static int record_beside_a_paused_worker(void *unused)
 {
     (void)unused;
     struct mgr *probe = scenario_begin();
-    fflush(NULL);
-    pid_t other = fork();
-    if (other == -1)
-        scenario_fail("fork (the lab's side): %s", strerror(errno));
-    if (other == 0) {
-        struct mgr *x = mgr_connect(sm.address);
-        int rc = x != NULL ? record(x, 1, value_for(1)) : -1;
-        if (x != NULL)
-            mgr_close(x);
-        _exit(rc == 0 ? 0 : 1);
-    }
-    /* Wait until it pauses after its read (and stop it there), or has finished. */
-    int status, stopped = 0, ended = 0;
-    struct timespec tick = {0, 100000};
-    while (!stopped && !ended) {
-        if (waitpid(other, &status, WNOHANG) == other)
-            ended = 1;
-        else if (in_read_pause(other)) {
-            kill(other, SIGSTOP);
-            waitpid(other, &status, WUNTRACED);
-            stopped = 1;
-        } else
-            nanosleep(&tick, NULL);
-    }
-    pid_t waker = -1;
-    if (stopped) {  /* a record that waits for the lock gets it after RESUME_MS */
-        waker = fork();
-        if (waker == 0) {
-            struct timespec t = {0, RESUME_MS * 1000000L};
-            nanosleep(&t, NULL);
-            kill(other, SIGCONT);
-            _exit(0);
-        }
-    }
-    struct mgr *mine = scenario_connect();
+    const struct lab_mgr_op first = {record_1, NULL};
+    struct lab_mgr_paused other;
+    lab_mgr_pause_in_read(lab_scenario_address(), &first, RESUME_MS, &other);
+    struct mgr *mine = lab_scenario_connect();
     int rc = record(mine, 2, value_for(2));
-    if (stopped) {
-        kill(other, SIGCONT);
-        if (waker > 0) {
-            kill(waker, SIGKILL);
-            waitpid(waker, NULL, 0);
-        }
-        waitpid(other, &status, 0);
-    }
+    int other_ok = lab_mgr_paused_end(&other);
     mgr_close(mine);
-    int other_ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
-    if (!failure_happened() && (rc != 0 || !other_ok))
-        scenario_fail("with no call failed, %s returned -1 (two records at once): every "
+    if (!lab_failure_happened() && (rc != 0 || !other_ok))
+        lab_scenario_fail("with no call failed, %s returned -1 (two records at once): every "
                       "record must land. A compare-and-set that did not swap means another "
                       "came first: read again and retry", rc != 0 ? "record" : "the paused "
                       "worker's record");
@@ -508,7 +403,7 @@ static int record_beside_a_paused_worker(void *unused)
     const int state[] = {other_ok ? 1 : 2, rc == 0 ? 1 : 2};
     expect_scenario_dict(probe, 2, index, value, state, "a worker paused between its read "
                          "and write back while another recorded");
-    scenario_end(probe);
+    lab_scenario_end(probe);
     return rc == 0 && other_ok ? LAB_SUCCEEDED : LAB_REPORTED;
 }
 
@@ -687,45 +582,10 @@ END_TEST
 #define NOT_A_DICT_SECONDS 5
 
 /*
- * Fails unless a record from a connection of its own (results['test'] a dict
- * again) returns 0 within NOT_A_DICT_SECONDS: a lock that record kept on the
- * connection still open would stop it.
- */
-static void expect_another_record_gets_through(const char *after)
-{
-    fflush(NULL);
-    pid_t other = fork();
-    if (other == -1)
-        lab_fail("fork (the lab's side): %s", strerror(errno));
-    if (other == 0) {
-        struct mgr *x = mgr_connect(m.address);
-        int rc = x != NULL ? record(x, 6, value_for(6)) : -1;
-        if (x != NULL)
-            mgr_close(x);
-        _exit(rc == 0 ? 0 : 1);
-    }
-    int status;
-    struct timespec tick = {0, 1000000};
-    for (int ms = 0; waitpid(other, &status, WNOHANG) == 0; ms++) {
-        if (ms >= NOT_A_DICT_SECONDS * 1000) {
-            kill(other, SIGKILL);
-            waitpid(other, &status, 0);
-            lab_fail("%s; with results['test'] a dict again, another connection's record "
-                     "waited %d s in vain: record's connection (still open) still held a "
-                     "lock. Every way out after mgr_acquire, the not-a-dict one too, must "
-                     "mgr_release", after, NOT_A_DICT_SECONDS);
-        }
-        nanosleep(&tick, NULL);
-    }
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-        lab_fail("%s; with results['test'] a dict again, another connection's record %s, "
-                 "not returning 0", after, lab_describe_status(status));
-}
-
-/*
  * results['test'] is set to `bad`; record runs in a process of its own, which
  * keeps its connection open afterwards (as a worker that goes on would), so
- * that a lock record kept is still held when another connection records.
+ * that a lock record kept is still held when another connection records,
+ * with results['test'] a dict again.
  */
 static void record_when_test_is(struct value *bad, const char *what)
 {
@@ -733,47 +593,20 @@ static void record_when_test_is(struct value *bad, const char *what)
     if (mgr_set(c, RESULTS, INNER, bad) == -1)
         lab_fail("setting results['test'] to %s: %s", what, mgr_error(c));
     value_free(bad);
-    int result[2], hold[2];
-    if (pipe(result) == -1 || pipe(hold) == -1)
-        lab_fail("pipe (the lab's side): %s", strerror(errno));
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid == -1)
-        lab_fail("fork (the lab's side): %s", strerror(errno));
-    if (pid == 0) {
-        close(result[0]);
-        close(hold[1]);
-        struct mgr *x = mgr_connect(m.address);
-        if (x == NULL)
-            _exit(100);
-        int rc = record(x, 1, value_for(1));
-        (void)!write(result[1], &rc, sizeof rc);
-        char byte;
-        (void)!read(hold[0], &byte, 1);  /* until the test is done: its end of hold closes */
-        mgr_close(x);
-        _exit(0);
-    }
-    close(result[1]);
-    close(hold[0]);
-    int rc = 0;
-    ssize_t got = read(result[0], &rc, sizeof rc);
-    close(result[0]);
-    if (got != (ssize_t)sizeof rc) {
-        int status;
-        close(hold[1]);
-        waitpid(pid, &status, 0);
+    const struct lab_mgr_op first = {record_1, NULL};
+    struct lab_mgr_held held;
+    int rc, status;
+    if (lab_mgr_hold(m.address, &first, &held, &rc, &status) == -1)
         lab_fail("with results['test'] = %s, record never returned: its process %s. A "
                  "results['test'] that is not a dict is an error to report (a message, "
                  "return -1), %s", what, lab_describe_status(status), WIFEXITED(status) ?
                  "not a reason to end the worker's process: exit() there takes the whole "
                  "worker down, and a lock it held with it" : "checked before the inner value "
                  "is used as a dict");
-    }
     char after[160];
     snprintf(after, sizeof after, "with results['test'] = %s, record returned %d", what, rc);
     if (rc != -1) {
-        close(hold[1]);
-        waitpid(pid, NULL, 0);
+        lab_mgr_let_go(&held);
         lab_fail("%s, not -1: results['test'] is not a dict, so there is nothing to record "
                  "into", after);
     }
@@ -782,9 +615,13 @@ static void record_when_test_is(struct value *bad, const char *what)
     if (mgr_set(c, RESULTS, INNER, inner) == -1)
         lab_fail("setting results['test'] back to a dict: %s", mgr_error(c));
     value_free(inner);
-    expect_another_record_gets_through(after);
-    close(hold[1]);
-    waitpid(pid, NULL, 0);
+    const char *why = lab_mgr_blocked(m.address, &another_record, NOT_A_DICT_SECONDS);
+    lab_mgr_let_go(&held);
+    if (why != NULL)
+        lab_fail("%s; with results['test'] a dict again, another connection's record %s%s",
+                 after, why, strstr(why, "in vain") != NULL ? ": record's connection (still "
+                 "open) still held a lock. Every way out after mgr_acquire, the not-a-dict "
+                 "one too, must mgr_release" : ", not returning 0");
     stop();
 }
 

@@ -32,7 +32,7 @@
  */
 #include "lab.h"
 #include "deposit.h"
-#include "fault.h"
+#include "lab_manager.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -40,7 +40,6 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -250,56 +249,23 @@ END_TEST
 #define START 1000
 #define AMOUNT 7
 
-static struct manager sm;  /* the scenario's manager */
-
-/* Ends the scenario, failed: stops its manager first, so that only the reason is reported. */
-static void scenario_fail(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
-static void scenario_fail(const char *fmt, ...)
-{
-    char text[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(text, sizeof text, fmt, ap);
-    va_end(ap);
-    if (sm.pid > 0 && sm.owner == getpid())
-        manager_shutdown(&sm);
-    lab_worker_fail("%s", text);
-}
-
-static struct mgr *scenario_connect(void)
-{
-    struct mgr *x = mgr_connect(sm.address);
-    if (x == NULL)
-        scenario_fail("mgr_connect to the manager failed (the lab's side: not your code)");
-    return x;
-}
-
 static void set_balance(struct mgr *x, int64_t to);
 
-/* Starts the scenario's manager; returns the scenario's own connection to it. */
+/* Starts the scenario's manager, the balance at START; returns the scenario's own connection. */
 static struct mgr *scenario_begin(void)
 {
-    if (manager_start(&sm) == -1)
-        lab_worker_fail("manager_start failed (the lab's side: see stderr)");
-    struct mgr *probe = scenario_connect();
+    struct mgr *probe = lab_scenario_begin();
     if (mgr_create(probe, BALANCE, "value") == -1)
-        scenario_fail("creating the balance (the lab's side): %s", mgr_error(probe));
+        lab_scenario_fail("creating the balance (the lab's side): %s", mgr_error(probe));
     set_balance(probe, START);
     return probe;
-}
-
-static void scenario_end(struct mgr *probe)
-{
-    mgr_close(probe);
-    if (manager_shutdown(&sm) == -1)
-        lab_worker_fail("manager_shutdown failed (the lab's side: see stderr)");
 }
 
 static void set_balance(struct mgr *x, int64_t to)
 {
     struct value *v = value_int(to);
     if (v == NULL || mgr_set(x, BALANCE, NULL, v) == -1)
-        scenario_fail("setting the balance (the lab's side): %s", mgr_error(x));
+        lab_scenario_fail("setting the balance (the lab's side): %s", mgr_error(x));
     value_free(v);
 }
 
@@ -307,30 +273,25 @@ static int64_t balance_seen_by(struct mgr *x)
 {
     struct value *v;
     if (mgr_get(x, BALANCE, NULL, &v) == -1)
-        scenario_fail("afterwards the balance cannot be read: %s (was it deleted or "
+        lab_scenario_fail("afterwards the balance cannot be read: %s (was it deleted or "
                         "replaced?)", mgr_error(x));
     if (v->type != V_INT)
-        scenario_fail("afterwards the balance is a %s, not an int",
+        lab_scenario_fail("afterwards the balance is a %s, not an int",
                         value_type_name(v->type));
     int64_t b = v->u.i;
     value_free(v);
     return b;
 }
 
-/* Whether the call the grader failed in this run was mgr_release (then the lock stays held). */
-static int release_was_failed(void)
-{
-    return fault_record != NULL && fault_record->injected &&
-           fault_record->target_fn == FN_mgr_release;
-}
-
-/* Whether the grader's one failure of this run has happened already (later calls are real). */
-static int failure_happened(void)
-{
-    return fault_record != NULL && fault_record->injected;
-}
-
 #define PROBE_SECONDS 3
+
+/* Another worker's deposit of 1: what the probes below try. */
+static int deposit_1(struct mgr *x, void *unused)
+{
+    (void)unused;
+    return deposit(x, 1);
+}
+static const struct lab_mgr_op another_deposit = {deposit_1, NULL};
 
 /*
  * Fails unless another connection's deposit gets through now, while the
@@ -339,61 +300,40 @@ static int failure_happened(void)
  */
 static void expect_lock_free(const char *after)
 {
-    fflush(NULL);
-    pid_t other = fork();
-    if (other == -1)
-        scenario_fail("fork (the lab's side): %s", strerror(errno));
-    if (other == 0) {
-        struct mgr *x = mgr_connect(sm.address);
-        int rc = x != NULL ? deposit(x, 1) : -1;
-        if (x != NULL)
-            mgr_close(x);
-        _exit(rc == 0 ? 0 : 1);
-    }
-    int status;
-    struct timespec tick = {0, 1000000};
-    for (int ms = 0; waitpid(other, &status, WNOHANG) == 0; ms++) {
-        if (ms >= PROBE_SECONDS * 1000) {
-            kill(other, SIGKILL);
-            waitpid(other, &status, 0);
-            scenario_fail("%s, then another connection's deposit waited %d s in vain: "
-                          "deposit's connection (still open) still held the lock. Every way "
-                          "out after mgr_acquire, error paths too, must mgr_release", after,
-                          PROBE_SECONDS);
-        }
-        nanosleep(&tick, NULL);
-    }
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-        scenario_fail("%s, then another connection's deposit failed: did deposit's "
-                      "connection still hold the lock? Every way out after mgr_acquire, error "
-                      "paths too, must mgr_release", after);
+    const char *why = lab_mgr_blocked(lab_scenario_address(), &another_deposit, PROBE_SECONDS);
+    if (why != NULL)
+        lab_scenario_fail("%s, then another connection's deposit %s: %s. Every way out after "
+                          "mgr_acquire, error paths too, must mgr_release", after, why,
+                          strstr(why, "in vain") != NULL ? "deposit's connection (still open) "
+                          "still held the lock" : "did deposit's connection still hold the "
+                          "lock?");
 }
 
 static int deposit_once(void *unused)
 {
     (void)unused;
     struct mgr *probe = scenario_begin();
-    struct mgr *mine = scenario_connect();
+    struct mgr *mine = lab_scenario_connect();
     int rc = deposit(mine, AMOUNT);
     int64_t got = balance_seen_by(probe);
     if (rc != 0 && rc != -1)
-        scenario_fail("deposit returned %d: the header says 0 or -1", rc);
-    if (rc == -1 && !failure_happened())
-        scenario_fail("deposit(%d) returned -1 with no call failed", AMOUNT);
+        lab_scenario_fail("deposit returned %d: the header says 0 or -1", rc);
+    if (rc == -1 && !lab_failure_happened())
+        lab_scenario_fail("deposit(%d) returned -1 with no call failed", AMOUNT);
     if (rc == 0 && got != START + AMOUNT)
-        scenario_fail("deposit(%d) into %d returned 0, but the balance is %lld: %s", AMOUNT,
+        lab_scenario_fail("deposit(%d) into %d returned 0, but the balance is %lld: %s", AMOUNT,
                       START, (long long)got, got == START ? "it said success for a deposit "
                       "that never landed (a failed mgr_set, or a compare-and-set that did not "
                       "swap, taken for success?)" : "not the old balance plus the amount");
     if (rc == -1 && got != START && got != START + AMOUNT)
-        scenario_fail("deposit(%d) into %d returned -1 and left the balance at %lld: a "
+        lab_scenario_fail("deposit(%d) into %d returned -1 and left the balance at %lld: a "
                       "failed deposit leaves it as it was (or, failing after the write, plus "
                       "the whole amount)", AMOUNT, START, (long long)got);
     /* After the failure, the calls are real again: another worker must get the lock. */
-    if (failure_happened() && !(rc == -1 && release_was_failed()))
+    if (lab_failure_happened() && !(rc == -1 && lab_release_was_failed()))
         expect_lock_free(rc == 0 ? "deposit returned 0" : "deposit returned -1");
     mgr_close(mine);
-    scenario_end(probe);
+    lab_scenario_end(probe);
     return rc == 0 ? LAB_SUCCEEDED : LAB_REPORTED;
 }
 
@@ -405,21 +345,14 @@ END_TEST
 
 /* ---- More schedules: a deposit beside a worker paused in the middle of its own ----------- */
 
-/* Whether pid sleeps in nanosleep: here, the pause after a read from the manager. */
-static int in_read_pause(pid_t pid)
-{
-    char path[64];
-    snprintf(path, sizeof path, "/proc/%d/syscall", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return 0;
-    long nr = -1;
-    int ok = fscanf(f, "%ld", &nr) == 1;
-    fclose(f);
-    return ok && (nr == SYS_nanosleep || nr == SYS_clock_nanosleep);
-}
-
 #define RESUME_MS 300
+
+/* The paused worker's deposit of BIG. */
+static int deposit_big(struct mgr *x, void *unused)
+{
+    (void)unused;
+    return deposit(x, BIG);
+}
 
 /*
  * Another worker deposits BIG and is stopped (SIGSTOP) in the pause after
@@ -434,54 +367,15 @@ static int deposit_beside_a_paused_worker(void *unused)
 {
     (void)unused;
     struct mgr *probe = scenario_begin();
-    fflush(NULL);
-    pid_t other = fork();
-    if (other == -1)
-        scenario_fail("fork (the lab's side): %s", strerror(errno));
-    if (other == 0) {
-        struct mgr *x = mgr_connect(sm.address);
-        int rc = x != NULL ? deposit(x, BIG) : -1;
-        if (x != NULL)
-            mgr_close(x);
-        _exit(rc == 0 ? 0 : 1);
-    }
-    /* Wait until it pauses after its read (and stop it there), or has finished. */
-    int status, stopped = 0, ended = 0;
-    struct timespec tick = {0, 100000};
-    while (!stopped && !ended) {
-        if (waitpid(other, &status, WNOHANG) == other)
-            ended = 1;
-        else if (in_read_pause(other)) {
-            kill(other, SIGSTOP);
-            waitpid(other, &status, WUNTRACED);
-            stopped = 1;
-        } else
-            nanosleep(&tick, NULL);
-    }
-    pid_t waker = -1;
-    if (stopped) {  /* a deposit that waits for the lock gets it after RESUME_MS */
-        waker = fork();
-        if (waker == 0) {
-            struct timespec t = {0, RESUME_MS * 1000000L};
-            nanosleep(&t, NULL);
-            kill(other, SIGCONT);
-            _exit(0);
-        }
-    }
-    struct mgr *mine = scenario_connect();
+    const struct lab_mgr_op first = {deposit_big, NULL};
+    struct lab_mgr_paused other;
+    lab_mgr_pause_in_read(lab_scenario_address(), &first, RESUME_MS, &other);
+    struct mgr *mine = lab_scenario_connect();
     int rc = deposit(mine, AMOUNT);
-    if (stopped) {
-        kill(other, SIGCONT);
-        if (waker > 0) {
-            kill(waker, SIGKILL);
-            waitpid(waker, NULL, 0);
-        }
-        waitpid(other, &status, 0);
-    }
-    int other_ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
-    if (!failure_happened() && (rc != 0 || !other_ok)) {
+    int other_ok = lab_mgr_paused_end(&other);
+    if (!lab_failure_happened() && (rc != 0 || !other_ok)) {
         mgr_close(mine);
-        scenario_fail("with no call failed, %s returned -1 (two deposits at once): every "
+        lab_scenario_fail("with no call failed, %s returned -1 (two deposits at once): every "
                       "deposit must count. A compare-and-set that did not swap means another "
                       "came first: read again and retry", rc != 0 ? "deposit" : "the paused "
                       "worker's deposit");
@@ -491,7 +385,7 @@ static int deposit_beside_a_paused_worker(void *unused)
     if (got != want) {
         const char *lost = got == want - AMOUNT ? "the +7 deposit"
                            : got == want - BIG ? "the +1000000 deposit" : "a deposit";
-        scenario_fail("a worker paused between its read and write back of +%d; another "
+        lab_scenario_fail("a worker paused between its read and write back of +%d; another "
                       "deposited +%d; %s; the balance went from %d to %lld, not %lld: %s ran "
                       "without the lock the other held", BIG, AMOUNT,
                       other_ok && rc == 0 ? "both returned 0" : rc == 0 ? "this one returned 0"
@@ -499,7 +393,7 @@ static int deposit_beside_a_paused_worker(void *unused)
                       (long long)got, (long long)want, lost);
     }
     mgr_close(mine);
-    scenario_end(probe);
+    lab_scenario_end(probe);
     return rc == 0 && other_ok ? LAB_SUCCEEDED : LAB_REPORTED;
 }
 
@@ -637,42 +531,14 @@ static void deposit_when_balance_is(struct value *bad, const char *what)
     if (mgr_set(c, BALANCE, NULL, bad) == -1)
         lab_fail("setting the balance to %s: %s", what, mgr_error(c));
     value_free(bad);
-    int result[2], hold[2];
-    if (pipe(result) == -1 || pipe(hold) == -1)
-        lab_fail("pipe (the lab's side): %s", strerror(errno));
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid == -1)
-        lab_fail("fork (the lab's side): %s", strerror(errno));
-    if (pid == 0) {
-        close(result[0]);
-        close(hold[1]);
-        struct mgr *x = mgr_connect(m.address);
-        if (x == NULL)
-            _exit(100);
-        int rc = deposit(x, 1);
-        (void)!write(result[1], &rc, sizeof rc);
-        char byte;
-        (void)!read(hold[0], &byte, 1);  /* until the test is done: its end of hold closes */
-        mgr_close(x);
-        _exit(0);
-    }
-    close(result[1]);
-    close(hold[0]);
-    int rc = 0;
-    ssize_t got = read(result[0], &rc, sizeof rc);
-    close(result[0]);
-    if (got != (ssize_t)sizeof rc) {
-        int status;
-        close(hold[1]);
-        waitpid(pid, &status, 0);
+    struct lab_mgr_held held;
+    int rc, status;
+    if (lab_mgr_hold(m.address, &another_deposit, &held, &rc, &status) == -1)
         lab_fail("with the balance %s, deposit never returned: its process %s. A balance "
                  "that is not an int is an error to report (a message, return -1)", what,
                  lab_describe_status(status));
-    }
     if (rc != -1) {
-        close(hold[1]);
-        waitpid(pid, NULL, 0);
+        lab_mgr_let_go(&held);
         lab_fail("with the balance %s, deposit(c, 1) returned %d, not -1: there is no int "
                  "to add to", what, rc);
     }
@@ -681,40 +547,17 @@ static void deposit_when_balance_is(struct value *bad, const char *what)
         lab_fail("setting the balance back to 0: %s", mgr_error(c));
     value_free(zero);
     /* Another connection deposits: a lock kept by the first would stop it. */
-    fflush(NULL);
-    pid_t other = fork();
-    if (other == -1)
-        lab_fail("fork (the lab's side): %s", strerror(errno));
-    if (other == 0) {
-        struct mgr *x = mgr_connect(m.address);
-        int orc = x != NULL ? deposit(x, 7) : -1;
-        if (x != NULL)
-            mgr_close(x);
-        _exit(orc == 0 ? 0 : 1);
-    }
-    int status;
-    struct timespec tick = {0, 1000000};
-    for (int ms = 0; waitpid(other, &status, WNOHANG) == 0; ms++) {
-        if (ms >= NOT_AN_INT_SECONDS * 1000) {
-            kill(other, SIGKILL);
-            waitpid(other, &status, 0);
-            close(hold[1]);
-            waitpid(pid, NULL, 0);
-            lab_fail("with the balance %s, deposit returned -1; with the balance an int "
-                     "again, another connection's deposit waited %d s in vain: the first "
-                     "deposit's connection (still open) still held the lock. Every way out "
-                     "after mgr_acquire, the not-an-int one too, must mgr_release", what,
-                     NOT_AN_INT_SECONDS);
-        }
-        nanosleep(&tick, NULL);
-    }
-    close(hold[1]);
-    waitpid(pid, NULL, 0);
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    const char *why = lab_mgr_blocked(m.address, &another_deposit, NOT_AN_INT_SECONDS);
+    lab_mgr_let_go(&held);
+    if (why != NULL && strstr(why, "in vain") != NULL)
         lab_fail("with the balance %s, deposit returned -1; with the balance an int again, "
-                 "another connection's deposit(7) %s, not returning 0", what,
-                 lab_describe_status(status));
-    expect_balance(7, "after the balance was an int again, one deposit of 7");
+                 "another connection's deposit %s: the first deposit's connection (still "
+                 "open) still held the lock. Every way out after mgr_acquire, the not-an-int "
+                 "one too, must mgr_release", what, why);
+    if (why != NULL)
+        lab_fail("with the balance %s, deposit returned -1; with the balance an int again, "
+                 "another connection's deposit(1) %s, not returning 0", what, why);
+    expect_balance(1, "after the balance was an int again, one deposit of 1");
     stop();
 }
 

@@ -126,7 +126,9 @@ def _kind_sources(lab: Lab, lesson: Lesson, mode: str) -> tuple[list[str], list[
         # The manager, and reads from it that pause before they return.
         extras = sorted(f"starter/common/manager/{p.name}"
                         for p in (lab.root / "starter/common/manager").glob("*.c"))
-        return tests, faults + ["tests/harness/fault_manager.c"] + extras + [
+        # The tests' help with a manager of their own for each scenario.
+        return tests + ["tests/harness/lab_manager.c"], faults + [
+            "tests/harness/fault_manager.c"] + extras + [
             "tests/harness/amplify_manager.c"], (
             "-Wl,--wrap=mgr_get,--wrap=mgr_keys,--wrap=mgr_len,--wrap=mgr_call",)
     return tests, faults, ()
