@@ -391,7 +391,13 @@ int lab_fault_open(const char *path, int oflag, ...)
         va_end(ap);
     }
     FAIL_OR(open, -1);
-    return open(path, oflag, mode);
+    /* A segment made without shm_open, straight in /dev/shm, is a segment all the same. */
+    const char *shm = path != NULL && strncmp(path, "/dev/shm/", 9) == 0 ? path + 9 : NULL;
+    int existed = shm != NULL && (oflag & O_CREAT) && exists_in_shm("", shm);
+    int fd = open(path, oflag, mode);
+    if (fd != -1 && shm != NULL && strchr(shm, '/') == NULL)
+        note_created("", shm, oflag, existed, HERE);
+    return fd;
 }
 
 ssize_t lab_fault_read(int fd, void *buf, size_t n)

@@ -222,6 +222,7 @@ int make_segment_leaky(const char *name);
 int make_segment_silent(const char *name);
 int fork_child_that_exits(void);
 int make_segment_and_keep_it(const char *name);
+int make_file_in_dev_shm_and_keep_it(const char *path);
 
 static int scenario(void *arg)
 {
@@ -283,6 +284,15 @@ START_TEST(a_segment_under_a_name_of_its_own)
 }
 END_TEST
 
+START_TEST(a_segment_made_with_open_in_dev_shm)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/dev/shm/shmlab-selftest-open-%d", (int)getpid());
+    if (make_file_in_dev_shm_and_keep_it(path) != 0)
+        lab_fail("make_file_in_dev_shm_and_keep_it failed");
+}
+END_TEST
+
 /* ---- what each must print ---------------------------------------------- */
 
 struct expectation {
@@ -321,6 +331,8 @@ static const struct expectation expected[] = {
      "instead of _exit()"},
     {&a_segment_under_a_name_of_its_own, "FAIL", ", created by the code at selftest_code.c:95, "
      "was never unlinked"},
+    {&a_segment_made_with_open_in_dev_shm, "FAIL", ", created by the code at "
+     "selftest_code.c:107, was never unlinked"},
 };
 #define N_EXPECTED (int)(sizeof expected / sizeof expected[0])
 

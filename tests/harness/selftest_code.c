@@ -100,3 +100,15 @@ int make_segment_and_keep_it(const char *name)
     close(fd);
     return 0;
 }
+
+/* Wrong: the same, made with open() straight in /dev/shm, where shm_open makes it. */
+int make_file_in_dev_shm_and_keep_it(const char *path)
+{
+    int fd = open(path, O_CREAT | O_RDWR, 0600);
+    if (fd == -1) {
+        perror("open");
+        return -1;
+    }
+    close(fd);
+    return 0;
+}
