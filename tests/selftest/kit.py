@@ -155,6 +155,18 @@ def _broken_links(kit: Path, path: Path) -> list[str]:
     return problems
 
 
+# A path of the lab named in code, as `tests/variants/02-racy-counter/`.
+LAB_PATH = re.compile(r"`((?:tests|solutions|starter|lessons|docs)/[\w./-]*)`")
+
+
+def _missing_paths(kit: Path, path: Path) -> list[str]:
+    """The lab's paths a text names in code that the kit does not hold."""
+    text = path.read_text(errors="replace")
+    return [f"{path.relative_to(kit)}: names `{named}`, which the kit does not hold"
+            for named in sorted(set(LAB_PATH.findall(text)))
+            if not (kit / named.rstrip("/")).exists()]
+
+
 def _plain(text: str) -> str:
     """Typographic quotes as the keyboard's (pandoc makes them in titles)."""
     return text.replace("\u2019", "'").replace("\u2018", "'")
@@ -163,7 +175,7 @@ def _plain(text: str) -> str:
 def kit_texts_are_readable(lab: Lab, manifest: Manifest) -> list[str]:
     """Each lesson of the kit is a Markdown file a person can read: no code block
     left to fill in, no solution, its title and hints in, every relative link
-    resolving to a file of the kit."""
+    resolving to a file of the kit, and no path named that the kit lacks."""
     kit, problems = _unpacked(lab, manifest, "kit-texts")
     if kit is None:
         return problems
@@ -186,9 +198,9 @@ def kit_texts_are_readable(lab: Lab, manifest: Manifest) -> list[str]:
         if shown != [str(i) for i in range(1, len(lesson.hints) + 1)]:
             problems.append(f"{name}: shows hints {shown or 'none'}, "
                             f"not the manifest's {len(lesson.hints)}")
-        problems += _broken_links(kit, path)
+        problems += _broken_links(kit, path) + _missing_paths(kit, path)
     if (kit / "README.md").is_file():
-        problems += _broken_links(kit, kit / "README.md")
+        problems += _broken_links(kit, kit / "README.md") + _missing_paths(kit, kit / "README.md")
     else:
         problems.append("the kit has no README.md")
     return problems
