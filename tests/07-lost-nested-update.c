@@ -161,6 +161,49 @@ START_TEST(one_process_records_ten_values)
 }
 END_TEST
 
+START_TEST(an_index_recorded_again_holds_its_last_value)
+{
+    start();
+    const int64_t values[] = {5, 7, -3, 0};
+    for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) {
+        if (record(c, 3, values[i]) == -1)
+            lab_fail("record(c, 3, %" PRId64 ") returned -1; the manager's last answer: %s",
+                     values[i], mgr_error(c));
+        struct value *v;
+        if (mgr_get(c, RESULTS, INNER "/3", &v) == -1)
+            lab_fail("after record(c, 3, %" PRId64 "), results['test']['3'] cannot be read: "
+                     "%s", values[i], mgr_error(c));
+        int right = v->type == V_INT && v->u.i == values[i];
+        int64_t seen = v->type == V_INT ? v->u.i : 0;
+        int is_int = v->type == V_INT;
+        value_free(v);
+        if (!right)
+            lab_fail("index 3 recorded %zu time(s), last with %" PRId64 ": results['test']['3'] "
+                     "holds %s%" PRId64 ", not %" PRId64 ". record sets the value "
+                     "(results['test'][str(index)] = value); it does not add to what was there",
+                     i + 1, values[i], is_int ? "" : "a non-int ", seen, values[i]);
+    }
+    stop();
+}
+END_TEST
+
+START_TEST(one_process_records_into_two_managers_in_turn)
+{
+    for (int round = 1; round <= 2; round++) {
+        start();
+        if (record(c, 0, value_for(0)) == -1)
+            lab_fail("record into the %s manager this process used returned -1 (the manager's "
+                     "last answer: %s)%s", round == 1 ? "first" : "second", mgr_error(c),
+                     round == 2 ? ": something kept in the process from the first call (a "
+                     "static 'already created' flag?) does not hold for another manager. Each "
+                     "call works with the connection it is given" : "");
+        expect_recorded(1, round == 1 ? "one process, its first manager"
+                                      : "one process, its second manager");
+        stop();
+    }
+}
+END_TEST
+
 struct share { int workers, each; };
 
 /* Worker w records indexes w, w + workers, w + 2 * workers, ... */
@@ -642,6 +685,8 @@ int main(void)
     Suite *s = suite_create("07-lost-nested-update");
     lab_add(s, one_record_reaches_the_manager);
     lab_add(s, one_process_records_ten_values);
+    lab_add(s, an_index_recorded_again_holds_its_last_value);
+    lab_add(s, one_process_records_into_two_managers_in_turn);
     lab_add(s, two_workers_record_at_once);
     lab_add(s, eight_workers_record_at_once);
     lab_add(s, a_pool_of_four_records_a_hundred_values);

@@ -138,6 +138,23 @@ START_TEST(one_process_deposits_fifty_times)
 }
 END_TEST
 
+START_TEST(one_process_deposits_into_two_managers_in_turn)
+{
+    for (int round = 1; round <= 2; round++) {
+        start();
+        if (deposit(c, 5) == -1)
+            lab_fail("deposit into the %s manager this process used returned -1 (the "
+                     "manager's last answer: %s)%s", round == 1 ? "first" : "second",
+                     mgr_error(c), round == 2 ? ": something kept in the process from the "
+                     "first call (a static 'already created' flag?) does not hold for another "
+                     "manager. Each call works with the connection it is given" : "");
+        expect_balance(5, round == 1 ? "one deposit of 5 into a process's first manager"
+                                     : "one deposit of 5 into a process's second manager");
+        stop();
+    }
+}
+END_TEST
+
 struct plan { int each; };
 
 /* Worker w deposits w + 1, plan->each times. */
@@ -578,6 +595,7 @@ int main(void)
     Suite *s = suite_create("08-shared-lock");
     lab_add(s, one_deposit_lands);
     lab_add(s, one_process_deposits_fifty_times);
+    lab_add(s, one_process_deposits_into_two_managers_in_turn);
     lab_add(s, two_workers_deposit_ten_times_each);
     lab_add_long(s, ninety_nine_workers_deposit_once_each, 3);
     lab_add(s, eight_workers_deposit_five_times_each);

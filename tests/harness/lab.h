@@ -61,8 +61,9 @@ const char *lab_name(const char *base);
 
 /*
  * Runs fn(index, arg) in n child processes, index 0 to n-1. The children
- * are released together once all of them exist, so they really overlap.
- * Returns when all have exited. Fails the test if a worker crashed or exited
+ * are released together once all of them exist, so they really overlap;
+ * the odd ones run in a session and process group of their own. Returns
+ * when all have exited. Fails the test if a worker crashed or exited
  * with a non-zero status, or was still running after `seconds`; `hang_hint`
  * then says, in the lesson's terms, why workers may hang.
  */
