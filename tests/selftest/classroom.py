@@ -91,6 +91,9 @@ def make_fixtures(lab: Lab, dest: Path) -> None:
         base = "starter" if kind.name == "starter" else "solutions"
         classroom.copy_over(lab.root / base, dest / kind.name)
         classroom.copy_over(kind, dest / kind.name)
+    # One that reads the answers, where the lab lies: the sandbox must hide them.
+    reader = dest / "reads-the-solutions" / "01-unshared-list" / "collect.c"
+    reader.write_text(reader.read_text().replace("@LAB@", str(lab.root)))
     # A lesson that is a link to the lab's own solution: it must not be followed.
     linked = dest / "links-a-lesson-to-the-solutions" / "01-unshared-list"
     shutil.rmtree(linked)
@@ -125,6 +128,8 @@ def grades_the_submissions(lab: Lab, manifest: Manifest) -> list[str]:
             name, *given = line.split()
             want[name] = [int(score) for score in given]
     want.update((name, points) for name in ARCHIVES)
+    if os.environ.get("SANDBOX"):  # a weak sandbox does not hide the answers: the README says so
+        want["reads-the-solutions"] = points
     note = "weak sandbox" if os.environ.get("SANDBOX") else ""
     book = _gradebook(out)
     problems = []

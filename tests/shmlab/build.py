@@ -46,7 +46,8 @@ ALLOWED_SECTION = (r"^\.(text|data|bss|rodata|tdata|tbss)([.].*)?$|^\.rela\.|"
 # Calls no lesson needs, and that could reach into the test program.
 FORBIDDEN_CALLS = frozenset((
     "ptrace", "process_vm_readv", "process_vm_writev", "popen", "system",
-    "execl", "execlp", "execle", "execv", "execvp", "execvpe", "execve", "fexecve",
+    "execl", "execlp", "execle", "execv", "execvp", "execvpe", "execve", "execveat", "fexecve",
+    "syscall",  # any of the above, by number
     "posix_spawn", "posix_spawnp", "dlopen", "dlsym", "dlvsym", "dlmopen"))
 
 
