@@ -963,6 +963,20 @@ static int message_names_call(const char *printed, int fn)
     return 0;
 }
 
+/*
+ * Whether the message says why the call failed, as the headers' examples
+ * do ("mmap(counter): Cannot allocate memory"): the failure's strerror. A
+ * manager call's answer and an allocation's are checked by name above.
+ */
+static int message_says_why(const char *printed, int fn, int err)
+{
+    const char *name = fault_call_name(fn);
+    if (strncmp(name, "mgr_", 4) == 0 || fn == FN_malloc || fn == FN_calloc ||
+        fn == FN_realloc || fn == FN_strdup || err <= 0)
+        return 1;
+    return strstr(printed, strerror(err)) != NULL;
+}
+
 /* Children the code forked, from this process, that are still there (running or zombies). */
 static int children_left(const struct fault_record *r, char *report, const char *api)
 {
@@ -1155,6 +1169,14 @@ static void judge(const char *api, const struct scenario_run *run, int kind, cha
                        "message did not give the manager's answer" : "its message did not "
                        "name that call", fault_call_name(r->target_fn), manager_call ?
                        ", with mgr_error(c), the manager's answer" : "");
+        else if (!message_says_why(run->printed, r->target_fn, r->injected_errno))
+            report_add(report, "%s returned an error and named %s, but not why it failed: "
+                       "\"%s\" (strerror(%s)) was not in its message%s. It said: %.300s",
+                       api, fault_call_name(r->target_fn), strerror(r->injected_errno),
+                       strerrorname_np(r->injected_errno),
+                       strncmp(fault_call_name(r->target_fn), "pthread_", 8) == 0 ? " (a "
+                       "pthread_ function returns its error number and leaves errno alone: "
+                       "give that number to strerror)" : "", run->printed);
     } else if (WEXITSTATUS(run->status) != LAB_SUCCEEDED) {
         report_add(report, "then the process exited with status %d in the middle of %s: code "
                    "under test must return an error to its caller, never exit",
