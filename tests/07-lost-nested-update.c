@@ -36,6 +36,7 @@
 #include "lab.h"
 #include "record.h"
 #include "lab_manager.h"
+#include "fault.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -456,6 +457,48 @@ START_TEST(a_record_never_runs_inside_another_even_when_its_acquire_times_out)
 }
 END_TEST
 
+/*
+ * A record is stopped right after its first mgr_create (where a lock is
+ * made) while another record runs from start to end: what the other does
+ * at its end (deleting the lock it made, say) must not break the first.
+ */
+START_TEST(a_record_that_begins_while_another_ends_lands)
+{
+    start();
+    const struct lab_mgr_op first_record = {record_1, NULL};
+    struct lab_mgr_paused first;
+    lab_mgr_stop_after(m.address, &first_record, FN_mgr_create, RESUME_MS, &first);
+    const char *why = lab_mgr_blocked(m.address, &another_record, 5);
+    int first_ok = lab_mgr_paused_end(&first);
+    if (why != NULL)
+        lab_fail("while a record was stopped right after its first mgr_create, another "
+                 "record %s", why);
+    if (!first_ok)
+        lab_fail("a record was stopped right after its first mgr_create while another ran "
+                 "from start to end; then it %s (see stderr): what the other did in between "
+                 "(deleting the lock?) broke it. A lock every worker shares is made once, by "
+                 "whoever comes first, and stays", WIFEXITED(first.status) &&
+                 WEXITSTATUS(first.status) == 1 ? "returned -1" :
+                 lab_describe_status(first.status));
+    const int index[] = {1, 6};
+    const int64_t value[] = {value_for(1), value_for(6)};
+    for (int i = 0; i < 2; i++) {
+        char path[32];
+        snprintf(path, sizeof path, INNER "/%d", index[i]);
+        struct value *v;
+        if (mgr_get(c, RESULTS, path, &v) == -1)
+            lab_fail("both records returned 0, but results['test']['%d'] is missing: %s",
+                     index[i], mgr_error(c));
+        int right = v->type == V_INT && v->u.i == value[i];
+        value_free(v);
+        if (!right)
+            lab_fail("both records returned 0, but results['test']['%d'] is not %" PRId64,
+                     index[i], value[i]);
+    }
+    stop();
+}
+END_TEST
+
 /* ---- The whole range: indexes of every length, values of all of int64_t ------------------ */
 
 /* The keys of dict d, quoted and separated by commas, as many as fit in out. */
@@ -695,6 +738,7 @@ int main(void)
     lab_add(s, an_inner_list_is_reported_and_leaves_no_lock_held);
     lab_add_long(s, a_failed_manager_call_is_reported_and_leaves_no_lock_held_and_the_dict_whole, 3);
     lab_add_long(s, a_record_never_runs_inside_another_even_when_its_acquire_times_out, 3);
+    lab_add(s, a_record_that_begins_while_another_ends_lands);
     lab_add(s, indexes_of_every_length_and_index_zero_are_keys_of_their_own);
     lab_add(s, values_past_two_to_the_31_and_int64s_ends_are_kept_exactly);
     lab_add(s, random_workers_indexes_and_values_are_all_recorded_exactly);

@@ -33,6 +33,7 @@
 #include "lab.h"
 #include "deposit.h"
 #include "lab_manager.h"
+#include "fault.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -420,6 +421,33 @@ START_TEST(a_deposit_never_runs_inside_another_even_when_its_acquire_times_out)
 }
 END_TEST
 
+/*
+ * A deposit is stopped right after its first mgr_create (where a lock is
+ * made) while another deposit runs from start to end: what the other does
+ * at its end (deleting the lock it made, say) must not break the first.
+ */
+START_TEST(a_deposit_that_begins_while_another_ends_counts)
+{
+    start();
+    struct lab_mgr_paused first;
+    lab_mgr_stop_after(m.address, &another_deposit, FN_mgr_create, RESUME_MS, &first);
+    const char *why = lab_mgr_blocked(m.address, &another_deposit, 5);
+    int first_ok = lab_mgr_paused_end(&first);
+    if (why != NULL)
+        lab_fail("while a deposit was stopped right after its first mgr_create, another "
+                 "deposit %s", why);
+    if (!first_ok)
+        lab_fail("a deposit was stopped right after its first mgr_create while another ran "
+                 "from start to end; then it %s (see stderr): what the other did in between "
+                 "(deleting the lock?) broke it. A lock every worker shares is made once, by "
+                 "whoever comes first, and stays", WIFEXITED(first.status) &&
+                 WEXITSTATUS(first.status) == 1 ? "returned -1" :
+                 lab_describe_status(first.status));
+    expect_balance(2, "two deposits of 1, one begun while the other ended");
+    stop();
+}
+END_TEST
+
 /* ---- The whole range of int64_t --------------------------------------------------------- */
 
 /* Deposits each of amounts[] in turn from `from`, checking the balance after each. */
@@ -605,6 +633,7 @@ int main(void)
     lab_add(s, a_balance_that_is_bytes_is_reported_and_leaves_the_lock_free);
     lab_add_long(s, a_failed_manager_call_is_reported_and_leaves_the_lock_free_and_the_balance_whole, 3);
     lab_add_long(s, a_deposit_never_runs_inside_another_even_when_its_acquire_times_out, 3);
+    lab_add(s, a_deposit_that_begins_while_another_ends_counts);
     lab_add(s, amounts_and_balances_past_two_to_the_31_add_up_exactly);
     lab_add(s, zero_and_negative_amounts_are_deposits_too);
     lab_add(s, the_balance_reaches_int64_max_and_int64_min_exactly);

@@ -120,6 +120,9 @@ struct fault_record {
     int n_children;
     pid_t children[FAULT_CHILDREN];
     pid_t parents[FAULT_CHILDREN];     /* who forked each */
+    /* A worker to stop (SIGSTOP, by itself) right after its first call stop_fn returns. */
+    pid_t stop_pid;
+    int stop_fn;
 };
 
 /* The record of the current test: NULL outside the tests (the demo program). */

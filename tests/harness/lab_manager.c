@@ -83,11 +83,15 @@ int lab_release_was_failed(void)
 enum { OP_RETURNED_0 = 0, OP_RETURNED_MINUS_1 = 1, NO_CONNECTION = 100 };
 
 /* In a new process: connects, runs op, and ends with what it returned (-1: no process). */
-static pid_t start_op(const char *address, const struct lab_mgr_op *op)
+static pid_t start_op(const char *address, const struct lab_mgr_op *op, int stop_after)
 {
     fflush(NULL);
     pid_t pid = fork();
     if (pid == 0) {
+        if (stop_after >= 0 && fault_record != NULL) {  /* see fault_manager.c */
+            fault_record->stop_fn = stop_after;
+            fault_record->stop_pid = getpid();
+        }
         struct mgr *x = mgr_connect(address);
         if (x == NULL)
             _exit(NO_CONNECTION);
@@ -110,7 +114,7 @@ static const char *describe_end(int status)
 const char *lab_mgr_blocked(const char *address, const struct lab_mgr_op *op, double seconds)
 {
     static char text[160];
-    pid_t pid = start_op(address, op);
+    pid_t pid = start_op(address, op, -1);
     if (pid == -1) {
         snprintf(text, sizeof text, "could not start: fork: %s (the lab's side)",
                  strerror(errno));
@@ -191,24 +195,33 @@ static int in_read_pause(pid_t pid)
     return ok && (nr == SYS_nanosleep || nr == SYS_clock_nanosleep);
 }
 
-void lab_mgr_pause_in_read(const char *address, const struct lab_mgr_op *op, int resume_ms,
+/* Starts op in a worker; returns once it is stopped (where `stop_after` says) or has ended. */
+static void start_and_stop(const char *address, const struct lab_mgr_op *op, int stop_after,
                            struct lab_mgr_paused *p)
 {
     memset(p, 0, sizeof *p);
     p->waker = -1;
-    p->pid = start_op(address, op);
+    p->pid = start_op(address, op, stop_after);
     if (p->pid == -1)
         lab_scenario_fail("fork for a worker (the lab's side): %s", strerror(errno));
     while (!p->stopped && !p->ended) {
-        if (waitpid(p->pid, &p->status, WNOHANG) == p->pid)
+        pid_t got = waitpid(p->pid, &p->status, WNOHANG | WUNTRACED);
+        if (got == p->pid && WIFSTOPPED(p->status))
+            p->stopped = 1;  /* it stopped itself after its call stop_after */
+        else if (got == p->pid)
             p->ended = 1;
-        else if (in_read_pause(p->pid)) {
+        else if (stop_after < 0 && in_read_pause(p->pid)) {
             kill(p->pid, SIGSTOP);
             waitpid(p->pid, &p->status, WUNTRACED);
             p->stopped = 1;
         } else
             sleep_us(100);
     }
+}
+
+/* A waker lets a stopped worker go again after resume_ms. */
+static void start_waker(struct lab_mgr_paused *p, int resume_ms)
+{
     if (!p->stopped)
         return;
     p->waker = fork();
@@ -222,6 +235,20 @@ void lab_mgr_pause_in_read(const char *address, const struct lab_mgr_op *op, int
         kill(p->pid, SIGCONT);
         _exit(0);
     }
+}
+
+void lab_mgr_pause_in_read(const char *address, const struct lab_mgr_op *op, int resume_ms,
+                           struct lab_mgr_paused *p)
+{
+    start_and_stop(address, op, -1, p);
+    start_waker(p, resume_ms);
+}
+
+void lab_mgr_stop_after(const char *address, const struct lab_mgr_op *op, int fn,
+                        int resume_ms, struct lab_mgr_paused *p)
+{
+    start_and_stop(address, op, fn, p);
+    start_waker(p, resume_ms);
 }
 
 int lab_mgr_paused_end(struct lab_mgr_paused *p)

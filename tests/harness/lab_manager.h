@@ -81,6 +81,14 @@ struct lab_mgr_paused {
 void lab_mgr_pause_in_read(const char *address, const struct lab_mgr_op *op, int resume_ms,
                            struct lab_mgr_paused *p);
 
+/*
+ * The same, stopped instead right after its first call fn returns (FN_mgr_create,
+ * FN_mgr_release... of fault.h): between two of its requests, where another
+ * worker's may land.
+ */
+void lab_mgr_stop_after(const char *address, const struct lab_mgr_op *op, int fn,
+                        int resume_ms, struct lab_mgr_paused *p);
+
 /* Lets the paused worker go and waits for it; returns 1 if its op returned 0. */
 int lab_mgr_paused_end(struct lab_mgr_paused *p);
 
