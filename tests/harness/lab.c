@@ -12,6 +12,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -732,11 +733,34 @@ uint64_t lab_random(void)
     return z ^ (z >> 31);
 }
 
+/*
+ * The lesson's number, from the suite program's directory, which the lab's
+ * driver names after the lesson (build/work/01-unshared-list/check); "" if not.
+ */
+static const char *lesson_number(void)
+{
+    static char number[3];
+    char path[4096];
+    ssize_t n = readlink("/proc/self/exe", path, sizeof path - 1);
+    if (n <= 0)
+        return "";
+    path[n] = '\0';
+    char *slash = strrchr(path, '/');
+    if (slash == NULL)
+        return "";
+    *slash = '\0';
+    const char *dir = strrchr(path, '/') != NULL ? strrchr(path, '/') + 1 : path;
+    if (isdigit((unsigned char)dir[0]) && isdigit((unsigned char)dir[1]) && dir[2] == '-')
+        snprintf(number, sizeof number, "%.2s", dir);
+    return number;
+}
+
 const char *lab_seed_note(void)
 {
-    static char note[96];
-    snprintf(note, sizeof note, " (seed %lu: make check with SEED=%lu repeats these cases)",
-             run_seed, run_seed);
+    static char note[128];
+    const char *lesson = lesson_number();
+    snprintf(note, sizeof note, " (seed %lu: make check %s%s%sSEED=%lu repeats these cases)",
+             run_seed, lesson[0] ? "LESSON=" : "with ", lesson, lesson[0] ? " " : "", run_seed);
     return note;
 }
 
