@@ -375,6 +375,37 @@ START_TEST(names_that_are_not_a_slash_and_a_name_are_refused)
     expect_create_refused(name, 10, "a name starting with two '/' (\"//name\")");
     snprintf(name, sizeof name, "%s/inner", lab_name("dir"));
     expect_create_refused(name, 10, "a name with another '/' inside (\"/a/b\")");
+
+    /* Attach and unlink check names too: glibc alone would take "x" and "//x" for "/x". */
+    const char *real = lab_name("named");
+    struct segment s;
+    if (segment_create(&s, real, 4096) == -1)
+        lab_fail("segment_create(\"%s\", 4096) failed (see stderr)", real);
+    char doubled[300];
+    snprintf(doubled, sizeof doubled, "/%s", real);
+    const char *other[] = {real + 1, doubled};
+    const char *what[] = {"without its leading '/'", "with two '/' (\"//name\")"};
+    for (int i = 0; i < 2; i++) {
+        struct segment t;
+        if (segment_attach(&t, other[i]) == 0) {
+            segment_detach(&t);
+            segment_detach(&s);
+            shm_unlink(real);
+            lab_fail("segment_attach of the name %s (\"%s\") succeeded: the rule for names "
+                     "holds for every function (glibc quietly takes that name for \"%s\"; "
+                     "other systems do not)", what[i], other[i], real);
+        }
+        if (segment_unlink(other[i]) == 0 || !name_exists(real)) {
+            segment_detach(&s);
+            shm_unlink(real);
+            lab_fail("segment_unlink of the name %s (\"%s\") %s: the rule for names holds "
+                     "for every function", what[i], other[i], name_exists(real) ?
+                     "returned 0" : "removed the segment");
+        }
+    }
+    segment_detach(&s);
+    if (segment_unlink(real) == -1)
+        lab_fail("segment_unlink(\"%s\") failed (see stderr)", real);
 }
 END_TEST
 

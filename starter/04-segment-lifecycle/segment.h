@@ -9,6 +9,10 @@
  *
  * Every function returns 0, or -1 having said on stderr which call failed
  * on which name, e.g.  shm_open("/shmlab-howdy"): File exists
+ *
+ * A name is '/' and 1 to NAME_MAX characters, none of them '/'. Every
+ * function refuses any other name (glibc would quietly take "x" or "//x"
+ * for "/x"; other systems refuse them).
  */
 #ifndef SEGMENT_H
 #define SEGMENT_H
@@ -23,7 +27,7 @@ struct segment {
 };
 
 /*
- * Creates a new segment: name must start with '/', must not exist yet, and
+ * Creates a new segment: name must be a name (above), must not exist yet, and
  * size must be 1 to SEGMENT_MAX bytes. Only its owner may use it (mode
  * 0600). It starts zero-filled and mapped at s->addr. If any step fails,
  * nothing is left behind: no name, no mapping, no descriptor.
