@@ -541,5 +541,6 @@ int main(int argc, char *argv[])
     lab_add(s, names_that_are_not_a_slash_and_a_name_are_refused);
     lab_add(s, random_sizes_and_names_round_trip);
     lab_add_long(s, every_failing_call_is_reported_and_leaves_nothing, 3);
+    lab_messages_name_objects();  /* the header promises the name in each message */
     return lab_main(s);
 }

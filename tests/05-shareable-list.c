@@ -1544,5 +1544,6 @@ int main(int argc, char *argv[])
     lab_add(s, writing_an_item_changes_no_other_item);
     lab_add(s, every_index_is_checked_against_the_attachers_own_length);
     lab_add(s, the_list_is_made_for_its_owner_only);
+    lab_messages_name_objects();  /* the header promises the name in each message */
     return lab_main(s);
 }

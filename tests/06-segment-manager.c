@@ -1351,5 +1351,6 @@ int main(int argc, char *argv[])
     lab_add(s, random_programs_leave_nothing);
     lab_add_long(s, every_failing_call_is_reported_and_leaves_nothing, 3);
     lab_add_long(s, an_interrupted_call_is_retried_or_reported, 3);
+    lab_messages_name_objects();  /* the header promises the name in each message */
     return lab_main(s);
 }

@@ -168,6 +168,35 @@ static void skip_unlink(const char *prefix, const char *name)
                  name[0] == '/' ? name + 1 : name);
 }
 
+/*
+ * The name each descriptor of this process was opened on (shm_open, or open
+ * in /dev/shm), so that a failed ftruncate, fstat or mmap of it is known to
+ * be on that name. A few are enough: a lesson opens one or two at a time.
+ */
+#define FD_NAMES 16
+static struct { int fd; char name[FAULT_NAME_MAX]; } fd_names[FD_NAMES];
+
+static void remember_fd(int fd, const char *name)
+{
+    int slot = fd % FD_NAMES;
+    fd_names[slot].fd = fd;
+    snprintf(fd_names[slot].name, sizeof fd_names[slot].name, "%s", name);
+}
+
+static const char *name_of_fd(int fd)
+{
+    int slot = fd >= 0 ? fd % FD_NAMES : 0;
+    return fd >= 0 && fd_names[slot].fd == fd ? fd_names[slot].name : "";
+}
+
+/* The failure just made was on `name`: a message about it must say which. */
+static void failed_on(const char *name)
+{
+    struct fault_record *r = fault_record;
+    if (r != NULL && name != NULL)
+        snprintf(r->target_name, sizeof r->target_name, "%s", name);
+}
+
 /* ---- the wrappers ------------------------------------------------------ */
 
 #define HERE ((uintptr_t)__builtin_return_address(0))
@@ -176,6 +205,17 @@ static void skip_unlink(const char *prefix, const char *name)
     do {                                                   \
         int err_;                                          \
         if (fault_should_fail(FN_##fn, HERE, &err_)) {     \
+            errno = err_;                                  \
+            return __VA_ARGS__;                            \
+        }                                                  \
+    } while (0)
+
+/* The same, for a call on a name (or a descriptor opened on one). */
+#define FAIL_ON_NAME_OR(fn, name, ...)                     \
+    do {                                                   \
+        int err_;                                          \
+        if (fault_should_fail(FN_##fn, HERE, &err_)) {     \
+            failed_on(name);                               \
             errno = err_;                                  \
             return __VA_ARGS__;                            \
         }                                                  \
@@ -198,29 +238,31 @@ pid_t lab_fault_waitpid(pid_t pid, int *status, int options)
 
 void *lab_fault_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
-    FAIL_OR(mmap, MAP_FAILED);
+    FAIL_ON_NAME_OR(mmap, name_of_fd(fd), MAP_FAILED);
     return mmap(addr, len, prot, flags, fd, off);
 }
 
 int lab_fault_ftruncate(int fd, off_t len)
 {
-    FAIL_OR(ftruncate, -1);
+    FAIL_ON_NAME_OR(ftruncate, name_of_fd(fd), -1);
     return ftruncate(fd, len);
 }
 
 int lab_fault_fstat(int fd, struct stat *st)
 {
-    FAIL_OR(fstat, -1);
+    FAIL_ON_NAME_OR(fstat, name_of_fd(fd), -1);
     return fstat(fd, st);
 }
 
 int lab_fault_shm_open(const char *name, int oflag, mode_t mode)
 {
-    FAIL_OR(shm_open, -1);
+    FAIL_ON_NAME_OR(shm_open, name, -1);
     int existed = (oflag & O_CREAT) && exists_in_shm("", name);
     int fd = shm_open(name, oflag, mode);
-    if (fd != -1)
+    if (fd != -1) {
         note_created("", name, oflag, existed, HERE);
+        remember_fd(fd, name);
+    }
     return fd;
 }
 
@@ -229,6 +271,7 @@ int lab_fault_shm_unlink(const char *name)
     int err;
     if (fault_should_fail(FN_shm_unlink, HERE, &err)) {
         skip_unlink("", name);
+        failed_on(name);
         errno = err;
         return -1;
     }
@@ -246,7 +289,7 @@ sem_t *lab_fault_sem_open(const char *name, int oflag, ...)
         value = va_arg(ap, unsigned);
         va_end(ap);
     }
-    FAIL_OR(sem_open, SEM_FAILED);
+    FAIL_ON_NAME_OR(sem_open, name, SEM_FAILED);
     int existed = (oflag & O_CREAT) && exists_in_shm("sem.", name);
     sem_t *sem = sem_open(name, oflag, mode, value);
     if (sem != SEM_FAILED)
@@ -259,6 +302,7 @@ int lab_fault_sem_unlink(const char *name)
     int err;
     if (fault_should_fail(FN_sem_unlink, HERE, &err)) {
         skip_unlink("sem.", name);
+        failed_on(name);
         errno = err;
         return -1;
     }
@@ -395,8 +439,10 @@ int lab_fault_open(const char *path, int oflag, ...)
     const char *shm = path != NULL && strncmp(path, "/dev/shm/", 9) == 0 ? path + 9 : NULL;
     int existed = shm != NULL && (oflag & O_CREAT) && exists_in_shm("", shm);
     int fd = open(path, oflag, mode);
-    if (fd != -1 && shm != NULL && strchr(shm, '/') == NULL)
+    if (fd != -1 && shm != NULL && strchr(shm, '/') == NULL) {
         note_created("", shm, oflag, existed, HERE);
+        remember_fd(fd, path);
+    }
     return fd;
 }
 

@@ -1171,6 +1171,14 @@ static const char *transient_hint(int fn)
     return "a call interrupted by a signal (EINTR) did nothing: it must be made again";
 }
 
+/* Whether a failure's message must name the object it was on (lab_messages_name_objects). */
+static int names_in_messages;
+
+void lab_messages_name_objects(void)
+{
+    names_in_messages = 1;
+}
+
 static void judge(const char *api, const struct scenario_run *run, int kind, char *report)
 {
     const struct fault_record *r = fault_record;
@@ -1193,6 +1201,12 @@ static void judge(const char *api, const struct scenario_run *run, int kind, cha
                        "message did not give the manager's answer" : "its message did not "
                        "name that call", fault_call_name(r->target_fn), manager_call ?
                        ", with mgr_error(c), the manager's answer" : "");
+        else if (names_in_messages && r->target_name[0] != '\0' &&
+                 strstr(run->printed, r->target_name + (r->target_name[0] == '/')) == NULL)
+            report_add(report, "%s returned an error and named %s, but not the name it "
+                       "failed on (%s): the header promises which call failed on which name. "
+                       "It said: %.300s", api, fault_call_name(r->target_fn), r->target_name,
+                       run->printed);
         else if (!message_says_why(run->printed, r->target_fn, r->injected_errno))
             report_add(report, "%s returned an error and named %s, but not why it failed: "
                        "\"%s\" (strerror(%s)) was not in its message%s. It said: %.300s",
@@ -1228,6 +1242,7 @@ static void run_again_if_slow(const char *api, int (*scenario)(void *arg), void 
         r->n_sites = 0;
     r->target_seen = 0;
     r->injected = 0;
+    r->target_name[0] = '\0';
     r->n_children = 0;
     run_scenario(api, scenario, arg, budget * RETRY_FACTOR, run);
 }
@@ -1291,6 +1306,7 @@ static void try_each(const char *api, int (*scenario)(void *arg), void *arg, int
         r->target_nth = nths[c];
         r->target_seen = 0;
         r->injected = 0;
+        r->target_name[0] = '\0';
         r->n_children = 0;
         run_scenario(api, scenario, arg, budget, &run);
         run_again_if_slow(api, scenario, arg, budget, &run, &before);

@@ -161,6 +161,14 @@ enum { LAB_REPORTED = 10, LAB_SUCCEEDED = 11 };
 void lab_try_each_failure(const char *api, int (*scenario)(void *arg), void *arg);
 void lab_try_each_interruption(const char *api, int (*scenario)(void *arg), void *arg);
 
+/*
+ * For lessons whose headers promise "which call failed on which name": a
+ * failure made on a name (shm_open, shm_unlink, sem_open, sem_unlink, and
+ * ftruncate, fstat or mmap of a descriptor opened on one) must be reported
+ * with that name. Call it in main, before lab_main.
+ */
+void lab_messages_name_objects(void);
+
 /* As lab_add, with `times` times the usual time limit (the fault tests run many scenarios). */
 void lab_add_long(Suite *suite, const TTest *test, int times);
 
