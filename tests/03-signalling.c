@@ -50,7 +50,11 @@ static const char *hang_hint =
     "changes it. A semaphore, mutex or condition variable that is not process-shared "
     "never wakes a process other than its own. Two processes that both spin can "
     "starve each other on a busy machine; and a process that polls, sleeping between "
-    "looks, is late for every message: thousands of them take longer than the test waits.";
+    "looks, is late for every message: thousands of them take longer than the test waits. "
+    "And a flag set, or a signal sent, without holding the mutex is lost when the other "
+    "side is between its check and its pthread_cond_wait (the tests make some waits begin "
+    "a moment late, as a busy machine does): change the condition and signal with the "
+    "mutex held.";
 
 /*
  * The torn messages a reader saw: how many, and where each one's tear
