@@ -1278,6 +1278,11 @@ static void try_each(const char *api, int (*scenario)(void *arg), void *arg, int
                  report);
     }
 
+    /* With nothing failed, everything taken is given back: a leak on the common path. */
+    if (run.heap_kept > 0)
+        lab_fail("%s, with no call made to fail: %ld block(s) of memory allocated were never "
+                 "freed (a malloc, or a value the manager's client returned, not freed on the "
+                 "way out)", api, run.heap_kept);
     long heap_normally_kept = run.heap_kept;
 
     /* The cases: each site's 1st call, then 2nd calls, then last calls, up to the bound. */
