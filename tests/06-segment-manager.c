@@ -847,6 +847,66 @@ START_TEST(the_managers_own_process_keeps_none_of_the_programs_descriptors)
 }
 END_TEST
 
+/*
+ * The time process pid has run or waited to run, in seconds (the kernel's
+ * schedstat): a process that spins is always one or the other, however busy
+ * the machine; one that sleeps in a blocking call is neither.
+ */
+static double runnable_seconds(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/schedstat", (int)pid);
+    FILE *f = fopen(path, "r");
+    unsigned long long ran = 0, waited = 0;
+    if (f != NULL) {
+        if (fscanf(f, "%llu %llu", &ran, &waited) != 2)
+            ran = waited = 0;
+        fclose(f);
+    }
+    return (double)(ran + waited) / 1e9;
+}
+
+#define IDLE_SECONDS 0.5
+
+START_TEST(the_managers_process_sleeps_while_the_program_works)
+{
+    pid_t before[64], after[64];
+    int n_before = descendants(before, 64);
+    struct segmgr *m = start_or_fail();
+    name_t n;
+    struct segment s;
+    name(n, "idle");
+    create_or_fail(m, n, &s);
+    nanosleep(&(struct timespec){0, 100 * 1000 * 1000}, NULL);  /* it settles */
+    int n_after = descendants(after, 64);
+    double at_start[64];
+    for (int i = 0; i < n_after; i++)
+        at_start[i] = runnable_seconds(after[i]);
+    nanosleep(&(struct timespec){0, (long)(IDLE_SECONDS * 1e9)}, NULL);
+    pid_t busy = 0;
+    double most = 0;
+    for (int i = 0; i < n_after; i++) {
+        int old = 0;
+        for (int j = 0; j < n_before; j++)
+            old |= after[i] == before[j];
+        double used = runnable_seconds(after[i]) - at_start[i];
+        if (!old && used > most) {
+            most = used;
+            busy = after[i];
+        }
+    }
+    segmgr_detach(&s);
+    if (segmgr_shutdown(m) == -1)
+        lab_fail("segmgr_shutdown failed (its reason is on stderr)");
+    if (most > IDLE_SECONDS / 2)
+        lab_fail("while the program did nothing for %.1f s, the manager's process %d was "
+                 "running or waiting to run for %.2f s of it: it spins (a recv with "
+                 "MSG_DONTWAIT, or a poll with no wait, in a loop?). A helper that waits must "
+                 "sleep in a call that blocks until something happens", IDLE_SECONDS,
+                 (int)busy, most);
+}
+END_TEST
+
 START_TEST(the_manager_waits_only_for_its_own_processes)
 {
     name_t n;
@@ -1344,6 +1404,7 @@ int main(int argc, char *argv[])
     lab_add(s, bad_requests_get_clear_errors);
     lab_add(s, nothing_is_left_mapped_or_open);
     lab_add(s, the_managers_own_process_keeps_none_of_the_programs_descriptors);
+    lab_add(s, the_managers_process_sleeps_while_the_program_works);
     lab_add(s, the_manager_waits_only_for_its_own_processes);
     lab_add(s, a_refused_second_create_of_a_name_keeps_the_first_one_tracked);
     lab_add(s, shutdown_does_not_wait_for_a_worker_still_running);
