@@ -64,6 +64,7 @@ grade: deps
 	+@$(LAB) grade $(WORK) $(LESSON)
 
 watch: deps
+	@$(if $(LESSON),echo "make watch grades whichever lesson you save: LESSON=$(LESSON) is not needed")
 	@$(LAB) watch $(WORK)
 
 reset: deps
