@@ -8,7 +8,7 @@
 #   make grade            grade strictly: exit 0 all pass, 1 some fail, 2 cannot grade
 #   make watch            grade a lesson each time you save one of its files (Ctrl-C stops)
 #   make reset LESSON=01  put a lesson's starter back (asks first; keeps yours)
-#   make stress LESSON=02 RUNS=200   a lesson's tests RUNS times, on the starter and on yours
+#   make stress LESSON=02 RUNS=20    a lesson's tests RUNS times, on the starter and on yours
 #   make lessons          list the lessons
 #   make clean
 #
@@ -26,7 +26,7 @@
 
 WORK   ?= work
 LESSON ?=
-RUNS   ?= 200
+RUNS   ?= 20
 ARGS   ?=
 FUZZ_SECONDS ?= 600
 SUBMISSIONS ?=

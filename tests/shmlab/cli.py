@@ -20,7 +20,7 @@ For students (WORK is your workspace, work/ unless you say otherwise):
   grade [WORK] [LESSON]        grade every lesson: exit 0 all pass, 1 some fail, 2 cannot grade
   watch [WORK]                 grade a lesson each time one of its files is saved
   reset LESSON [WORK] [--yes]  put the lesson's starter back (after asking; yours is kept)
-  stress LESSON [RUNS] [WORK]  the suite RUNS times on the starter and on WORK (or the solution)
+  stress LESSON [RUNS] [WORK]  the suite RUNS (20) times on the starter and on WORK (or the solution)
   lessons                      list the lessons
 For instructors and the lab's own development (not in the student kit):
   docs [student|full|both]     build the book (the kit ships it built, in docs/book/)
@@ -54,7 +54,7 @@ def _parser() -> argparse.ArgumentParser:
     verb("grade", work, ("lesson", {"nargs": "?", "default": ""}))
     verb("watch", work)
     verb("reset", ("lesson", {}), work, ("--yes", {"action": "store_true"}))
-    verb("stress", ("lesson", {}), ("runs", {"nargs": "?", "default": "200"}),
+    verb("stress", ("lesson", {}), ("runs", {"nargs": "?", "default": "20"}),
          ("work", {"nargs": "?", "default": ""}))
     verb("docs", ("edition", {"nargs": "?", "default": "both"}))
     verb("lessons")
