@@ -35,6 +35,7 @@
  *   LAB_BUSY=1|0        take the machine as busy or quiet (else measured): on a
  *                       busy one, a test that ran out of time runs once more,
  *                       with three times its time, before it is called a hang
+ *   LAB_RETRIES=n       at most n tests a run are run again so (3 unless told)
  */
 int lab_main(Suite *suite);
 
