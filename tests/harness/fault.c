@@ -471,7 +471,7 @@ int lab_fault_open(const char *path, int oflag, ...)
     int fd = open(path, oflag, mode);
     if (fd != -1 && shm != NULL && strchr(shm, '/') == NULL) {
         note_created("", shm, oflag, existed, HERE);
-        remember_fd(fd, path);
+        remember_fd(fd, shm - 1);  /* "/name", as shm_open would have been given it */
     }
     return fd;
 }
