@@ -52,7 +52,7 @@ static const char *hang_hint =
     "starve each other on a busy machine; and a process that polls, sleeping between "
     "looks, is late for every message: thousands of them take longer than the test waits. "
     "And a flag set, or a signal sent, without holding the mutex is lost when the other "
-    "side is between its check and its pthread_cond_wait (the tests make some waits begin "
+    "side is between its check and its pthread_cond_wait (the tests start some waits "
     "a moment late, as a busy machine does): change the condition and signal with the "
     "mutex held.";
 
