@@ -239,31 +239,15 @@ START_TEST(the_most_children_allowed_COLLECT_MAX_all_arrive)
 }
 END_TEST
 
-/*
- * This process's time running or waiting to run, in seconds (schedstat):
- * one that spins is always one or the other, however busy the machine.
- */
-static double runnable_seconds(void)
-{
-    FILE *f = fopen("/proc/self/schedstat", "r");
-    unsigned long long ran = 0, waited = 0;
-    if (f != NULL) {
-        if (fscanf(f, "%llu %llu", &ran, &waited) != 2)
-            ran = waited = 0;
-        fclose(f);
-    }
-    return (double)(ran + waited) / 1e9;
-}
-
 START_TEST(the_parent_waits_for_the_slowest_child)
 {
     long items[4];
     plan_staggered(4);
     for (int i = 0; i < 4; i++)
         delay_ms[i] = i == 3 ? SLOW_MS : 0;
-    double runnable = runnable_seconds();
+    double runnable = lab_runnable_seconds(0);
     int rc = run_collect(4, items, NOTHING);
-    runnable = runnable_seconds() - runnable;
+    runnable = lab_runnable_seconds(0) - runnable;
     if (runnable > SLOW_MS / 1000.0 / 2)
         lab_fail("while child 3 took %d ms, the parent was running or waiting to run for %.0f "
                  "ms of them: it spins (waitpid with WNOHANG in a loop?). A parent that waits "

@@ -847,25 +847,6 @@ START_TEST(the_managers_own_process_keeps_none_of_the_programs_descriptors)
 }
 END_TEST
 
-/*
- * The time process pid has run or waited to run, in seconds (the kernel's
- * schedstat): a process that spins is always one or the other, however busy
- * the machine; one that sleeps in a blocking call is neither.
- */
-static double runnable_seconds(pid_t pid)
-{
-    char path[64];
-    snprintf(path, sizeof path, "/proc/%d/schedstat", (int)pid);
-    FILE *f = fopen(path, "r");
-    unsigned long long ran = 0, waited = 0;
-    if (f != NULL) {
-        if (fscanf(f, "%llu %llu", &ran, &waited) != 2)
-            ran = waited = 0;
-        fclose(f);
-    }
-    return (double)(ran + waited) / 1e9;
-}
-
 #define IDLE_SECONDS 0.5
 
 START_TEST(the_managers_process_sleeps_while_the_program_works)
@@ -881,7 +862,7 @@ START_TEST(the_managers_process_sleeps_while_the_program_works)
     int n_after = descendants(after, 64);
     double at_start[64];
     for (int i = 0; i < n_after; i++)
-        at_start[i] = runnable_seconds(after[i]);
+        at_start[i] = lab_runnable_seconds(after[i]);
     nanosleep(&(struct timespec){0, (long)(IDLE_SECONDS * 1e9)}, NULL);
     pid_t busy = 0;
     double most = 0;
@@ -889,7 +870,7 @@ START_TEST(the_managers_process_sleeps_while_the_program_works)
         int old = 0;
         for (int j = 0; j < n_before; j++)
             old |= after[i] == before[j];
-        double used = runnable_seconds(after[i]) - at_start[i];
+        double used = lab_runnable_seconds(after[i]) - at_start[i];
         if (!old && used > most) {
             most = used;
             busy = after[i];

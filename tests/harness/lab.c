@@ -764,6 +764,21 @@ const char *lab_seed_note(void)
     return note;
 }
 
+double lab_runnable_seconds(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, pid > 0 ? "/proc/%d/schedstat" : "/proc/self/schedstat",
+             (int)pid);
+    FILE *f = fopen(path, "r");
+    unsigned long long ran = 0, waited = 0;
+    if (f != NULL) {
+        if (fscanf(f, "%llu %llu", &ran, &waited) != 2)
+            ran = waited = 0;
+        fclose(f);
+    }
+    return (double)(ran + waited) / 1e9;
+}
+
 size_t lab_largest_segment(size_t max)
 {
     size_t largest = max;

@@ -113,6 +113,13 @@ const char *lab_seed_note(void);           /* " (seed 1234: SEED=1234 repeats th
 size_t lab_largest_segment(size_t max);
 
 /*
+ * The seconds process pid (0: this one) has run or waited to run (the
+ * kernel's schedstat): one that spins is always one or the other, however
+ * busy the machine; one that sleeps in a blocking call is neither.
+ */
+double lab_runnable_seconds(pid_t pid);
+
+/*
  * A child of the test's own, which has already ended when the code under
  * test runs: code that waits with wait() (any child) where it should wait
  * for its own children with waitpid() takes it. lab_bystander_check then
