@@ -459,27 +459,13 @@ END_TEST
 
 /*
  * A record is stopped right after its first mgr_create (where a lock is
- * made) while another record runs from start to end: what the other does
- * at its end (deleting the lock it made, say) must not break the first.
+ * made) while another record runs from start to end (lab_manager.h).
  */
 START_TEST(a_record_that_begins_while_another_ends_lands)
 {
     start();
     const struct lab_mgr_op first_record = {record_1, NULL};
-    struct lab_mgr_paused first;
-    lab_mgr_stop_after(m.address, &first_record, FN_mgr_create, RESUME_MS, &first);
-    const char *why = lab_mgr_blocked(m.address, &another_record, 5);
-    int first_ok = lab_mgr_paused_end(&first);
-    if (why != NULL)
-        lab_fail("while a record was stopped right after its first mgr_create, another "
-                 "record %s", why);
-    if (!first_ok)
-        lab_fail("a record was stopped right after its first mgr_create while another ran "
-                 "from start to end; then it %s (see stderr): what the other did in between "
-                 "(deleting the lock?) broke it. A lock every worker shares is made once, by "
-                 "whoever comes first, and stays", WIFEXITED(first.status) &&
-                 WEXITSTATUS(first.status) == 1 ? "returned -1" :
-                 lab_describe_status(first.status));
+    lab_mgr_begin_while_another_ends(m.address, &first_record, &another_record, "record");
     const int index[] = {1, 6};
     const int64_t value[] = {value_for(1), value_for(6)};
     for (int i = 0; i < 2; i++) {

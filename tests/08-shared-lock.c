@@ -423,26 +423,12 @@ END_TEST
 
 /*
  * A deposit is stopped right after its first mgr_create (where a lock is
- * made) while another deposit runs from start to end: what the other does
- * at its end (deleting the lock it made, say) must not break the first.
+ * made) while another deposit runs from start to end (lab_manager.h).
  */
 START_TEST(a_deposit_that_begins_while_another_ends_counts)
 {
     start();
-    struct lab_mgr_paused first;
-    lab_mgr_stop_after(m.address, &another_deposit, FN_mgr_create, RESUME_MS, &first);
-    const char *why = lab_mgr_blocked(m.address, &another_deposit, 5);
-    int first_ok = lab_mgr_paused_end(&first);
-    if (why != NULL)
-        lab_fail("while a deposit was stopped right after its first mgr_create, another "
-                 "deposit %s", why);
-    if (!first_ok)
-        lab_fail("a deposit was stopped right after its first mgr_create while another ran "
-                 "from start to end; then it %s (see stderr): what the other did in between "
-                 "(deleting the lock?) broke it. A lock every worker shares is made once, by "
-                 "whoever comes first, and stays", WIFEXITED(first.status) &&
-                 WEXITSTATUS(first.status) == 1 ? "returned -1" :
-                 lab_describe_status(first.status));
+    lab_mgr_begin_while_another_ends(m.address, &another_deposit, &another_deposit, "deposit");
     expect_balance(2, "two deposits of 1, one begun while the other ended");
     stop();
 }

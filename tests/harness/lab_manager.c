@@ -261,3 +261,23 @@ int lab_mgr_paused_end(struct lab_mgr_paused *p)
     }
     return WIFEXITED(p->status) && WEXITSTATUS(p->status) == OP_RETURNED_0;
 }
+
+void lab_mgr_begin_while_another_ends(const char *address, const struct lab_mgr_op *first,
+                                      const struct lab_mgr_op *second, const char *what)
+{
+    enum { RESUME_MS = 300, SECOND_SECONDS = 5 };
+    struct lab_mgr_paused paused;
+    lab_mgr_stop_after(address, first, FN_mgr_create, RESUME_MS, &paused);
+    const char *why = lab_mgr_blocked(address, second, SECOND_SECONDS);
+    int first_ok = lab_mgr_paused_end(&paused);
+    if (why != NULL)
+        lab_fail("while a %s was stopped right after its first mgr_create, another %s %s",
+                 what, what, why);
+    if (!first_ok)
+        lab_fail("a %s was stopped right after its first mgr_create while another ran from "
+                 "start to end; then it %s (see stderr): what the other did in between "
+                 "(deleting the lock?) broke it. A lock every worker shares is made once, by "
+                 "whoever comes first, and stays", what,
+                 WIFEXITED(paused.status) && WEXITSTATUS(paused.status) == 1
+                     ? "returned -1" : lab_describe_status(paused.status));
+}

@@ -92,4 +92,14 @@ void lab_mgr_stop_after(const char *address, const struct lab_mgr_op *op, int fn
 /* Lets the paused worker go and waits for it; returns 1 if its op returned 0. */
 int lab_mgr_paused_end(struct lab_mgr_paused *p);
 
+/*
+ * In a test: stops `first` right after its first mgr_create (where a lock is
+ * made) while `second` runs from start to end, then lets the first go. Fails
+ * the test, speaking of `what` ("deposit"), unless both returned 0: what the
+ * second did at its end (deleting the lock it made, say) must not break the
+ * first. The test then checks that both landed.
+ */
+void lab_mgr_begin_while_another_ends(const char *address, const struct lab_mgr_op *first,
+                                      const struct lab_mgr_op *second, const char *what);
+
 #endif
