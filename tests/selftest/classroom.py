@@ -93,7 +93,9 @@ def make_fixtures(lab: Lab, dest: Path) -> None:
         classroom.copy_over(kind, dest / kind.name)
     # One that reads the answers, where the lab lies: the sandbox must hide them.
     reader = dest / "reads-the-solutions" / "01-unshared-list" / "collect.c"
-    reader.write_text(reader.read_text().replace("@LAB@", str(lab.root)))
+    answer = (lab.root / "solutions" / "01-unshared-list" / "collect.c").read_text()
+    answer = answer.replace("\nint collect(", "\nstatic int real_collect(", 1)
+    reader.write_text(answer + reader.read_text().replace("@LAB@", str(lab.root)))
     # A lesson that is a link to the lab's own solution: it must not be followed.
     linked = dest / "links-a-lesson-to-the-solutions" / "01-unshared-list"
     shutil.rmtree(linked)
