@@ -19,8 +19,10 @@ import subprocess
 import tarfile
 import xml.etree.ElementTree as ET
 import zipfile
+from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
+from typing import Iterator
 
 from shmlab import classroom, sandbox
 from shmlab.common import Lab, tail
@@ -33,6 +35,8 @@ LESSONS = ("01", "04")      # what the class check grades (tests/submissions/exp
 ARCHIVES = ("archive-right", "archive-climbs-out", "archive-zip")   # each right: 10 and 10
 # What a hostile submission would leave outside its sandbox, if it could.
 ESCAPES = ("/dev/shm/fill-*", "/etc/shmlab-was-here", "/root/shmlab-was-here", "/shmlab-escaped")
+# What looks-for-classmates looks for: in a classmate's folder, the grader's /tmp and /dev/shm.
+SECRET = "shmlab-secret"
 
 
 def parts(ctx: Context) -> list[Part]:
@@ -92,10 +96,15 @@ def make_fixtures(lab: Lab, dest: Path) -> None:
         classroom.copy_over(lab.root / base, dest / kind.name)
         classroom.copy_over(kind, dest / kind.name)
     # One that reads the answers, where the lab lies: the sandbox must hide them.
-    reader = dest / "reads-the-solutions" / "01-unshared-list" / "collect.c"
+    # Two that work on top of the solution: one that reads the answers where the
+    # lab lies, one that looks everywhere: the sandbox must hide the answers,
+    # the classmates and the grader's secrets (planted_secrets).
     answer = (lab.root / "solutions" / "01-unshared-list" / "collect.c").read_text()
     answer = answer.replace("\nint collect(", "\nstatic int real_collect(", 1)
-    reader.write_text(answer + reader.read_text().replace("@LAB@", str(lab.root)))
+    for hostile in ("reads-the-solutions", "looks-for-classmates"):
+        f = dest / hostile / "01-unshared-list" / "collect.c"
+        f.write_text(answer + f.read_text().replace("@LAB@", str(lab.root)))
+    (dest / "right" / SECRET).write_text("a classmate's file\n")
     # A lesson that is a link to the lab's own solution: it must not be followed.
     linked = dest / "links-a-lesson-to-the-solutions" / "01-unshared-list"
     shutil.rmtree(linked)
@@ -114,13 +123,27 @@ def make_fixtures(lab: Lab, dest: Path) -> None:
             z.write(f, Path("work") / f.relative_to(solutions))
 
 
+@contextmanager
+def planted_secrets() -> Iterator[None]:
+    """Files of the grader's, in its /tmp and /dev/shm, that no sandbox may see."""
+    planted = [Path(d) / f"{SECRET}-{os.getpid()}" for d in ("/tmp", "/dev/shm")]
+    try:
+        for f in planted:
+            f.write_text("the grader's\n")
+        yield
+    finally:
+        for f in planted:
+            f.unlink(missing_ok=True)
+
+
 def grades_the_submissions(lab: Lab, manifest: Manifest) -> list[str]:
     subs, out, before = _where(lab)
     before.parent.mkdir(parents=True, exist_ok=True)
     before.write_text(_git_status(lab))
     make_fixtures(lab, subs)
-    failed = _grade_all(lab, subs, out, lab.build / "test" / "class.log",
-                        LESSONS=" ".join(LESSONS), TEST_SECONDS="10", WALL="120")
+    with planted_secrets():
+        failed = _grade_all(lab, subs, out, lab.build / "test" / "class.log",
+                            LESSONS=" ".join(LESSONS), TEST_SECONDS="10", WALL="120")
     if failed:
         return failed
     points = [manifest.find(id).points for id in LESSONS]
@@ -132,6 +155,7 @@ def grades_the_submissions(lab: Lab, manifest: Manifest) -> list[str]:
     want.update((name, points) for name in ARCHIVES)
     if os.environ.get("SANDBOX"):  # a weak sandbox does not hide the answers: the README says so
         want["reads-the-solutions"] = points
+        want["looks-for-classmates"] = [0, *points[1:]]
     note = "weak sandbox" if os.environ.get("SANDBOX") else ""
     book = _gradebook(out)
     problems = []
@@ -140,7 +164,10 @@ def grades_the_submissions(lab: Lab, manifest: Manifest) -> list[str]:
         if book.get(name) != row:
             expected = ", ".join(f"{id} {score}" for id, score in zip(LESSONS, scores))
             got = ",".join(book[name]) if name in book else "nothing"
-            problems.append(f"{name}: expected {expected}; the gradebook says: {got}")
+            said = [line for log in sorted((out / "logs" / name).glob("*.stderr"))
+                    for line in log.read_text(errors="replace").splitlines()[:2]]
+            problems.append(f"{name}: expected {expected}; the gradebook says: {got}"
+                            + (f"; it said: {' / '.join(said)}" if said else ""))
     extra = set(book) - set(want) - {"student"}
     if extra:
         problems.append(f"the gradebook has students no one handed in: {', '.join(sorted(extra))}")

@@ -338,7 +338,8 @@ def grade_class(lab: Lab, manifest: Manifest, submissions: Path, out: Path, opti
     lessons = manifest.select(options.lessons)
     if not lessons:
         raise LabError("no lessons to grade: lessons/lessons.toml lists none")
-    box = sandbox.detect(options.sandbox, options.limits, lab.root, out / "lab-objects", warn)
+    box = sandbox.detect(options.sandbox, options.limits, lab.root, out / "lab-objects",
+                         (Path(os.path.realpath(submissions)), out), warn)
     # Interrupted, the sandboxes stop and their work directories go all the same.
     stop_by_signal = threading.current_thread() is threading.main_thread()
     if stop_by_signal:

@@ -3,11 +3,13 @@ submission's command in it (through tests/sandbox, which calls bubblewrap).
 
 Each command runs as a user of its own (uid 61000 and up), who can touch
 nothing of another's and whose limit on processes holds (root ignores it);
-in bubblewrap: the system read-only, no network, its own PID namespace (when
-it ends, everything it started ends), its own /tmp and /dev/shm; with a
-private work directory, a tmpfs of limited size; under limits on processes,
-CPU time, memory, file size and a wall clock; and in cgroups of its own,
-where the machine has them, for memory and processes as a whole.
+in bubblewrap: of the machine only the system, read-only, and of the lab
+only what grades a lesson (no answers, no class, no output); no network,
+its own PID namespace (when it ends, everything it started ends), its own
+/tmp and /dev/shm; with a private work directory, a tmpfs of limited size;
+under limits on processes, CPU time, memory, file size and a wall clock; and
+in cgroups of its own, where the machine has them, for memory and processes
+as a whole.
 """
 from __future__ import annotations
 
@@ -169,8 +171,9 @@ class Sandbox:
     note: str           # said in every report when it is not shmlab's own
     cgroups: Cgroups
     limits: Limits
-    lab: Path           # the lab's root: at /tmp/lab in the sandbox, read-only
+    lab: Path           # the lab's root: what grades a lesson at /tmp/lab, read-only
     objects: Path       # the lab's compiled side: at /tmp/lab-objects, read-only
+    hide: tuple[Path, ...] = ()  # the class and the output: out of sight, wherever they lie
 
     @property
     def own(self) -> bool:
@@ -193,7 +196,8 @@ class Sandbox:
         """Runs COMMAND as UID, sandboxed, WORK at inside(WORK), its output
         into OUTPUT; its exit status (124: out of time), or None if stopped."""
         env = {**os.environ, **self.limits.env(), "SANDBOX": "" if self.own else self.kind,
-               "CGROUPS": " ".join(str(d) for d in cgroups)}
+               "CGROUPS": " ".join(str(d) for d in cgroups),
+               "HIDE": "\n".join(str(d) for d in self.hide)}
         argv = [str(self.lab / "tests" / "sandbox"), str(uid), str(work), str(self.lab),
                 str(self.objects), "--", *command]
         return running.run(argv, env, self.lab, output)
@@ -216,14 +220,15 @@ class Sandbox:
         shutil.rmtree(d, ignore_errors=True)
 
 
-def detect(kind: str, limits: Limits, lab: Path, objects: Path, err: TextIO) -> Sandbox:
+def detect(kind: str, limits: Limits, lab: Path, objects: Path, hide: tuple[Path, ...],
+           err: TextIO) -> Sandbox:
     """The sandbox this machine allows; a LabError if it allows none and
     KIND (SANDBOX) does not say to grade without shmlab's own."""
     if kind == "platform":
-        return Sandbox("platform", PLATFORM_NOTE, Cgroups("none", ()), limits, lab, objects)
+        return Sandbox("platform", PLATFORM_NOTE, Cgroups("none", ()), limits, lab, objects, hide)
     if kind == "weak":
         print(f"class: {WEAK_NOTE}", file=err)
-        return Sandbox("weak", WEAK_NOTE, Cgroups("none", ()), limits, lab, objects)
+        return Sandbox("weak", WEAK_NOTE, Cgroups("none", ()), limits, lab, objects, hide)
     if os.geteuid() != 0:
         raise LabError("grading a class needs root, to run each submission as a user of its "
                        "own (a limit on processes does not hold for root); run as root, or "
@@ -244,7 +249,7 @@ def detect(kind: str, limits: Limits, lab: Path, objects: Path, err: TextIO) -> 
     if cgroups.version == "none":
         print("class: no writable cgroups here: memory and processes are limited per "
               "process and per user, not per sandbox", file=err)
-    return Sandbox("bwrap", "", cgroups, limits, lab, objects)
+    return Sandbox("bwrap", "", cgroups, limits, lab, objects, hide)
 
 
 def kill_user(uid: int) -> None:
