@@ -1418,41 +1418,71 @@ static void keep_outcome(struct outcome *o, TestResult *r, int seconds)
     o->line = tr_lno(r);
 }
 
+/* Runs test i alone, with `seconds`, and keeps its outcome in o. */
+static void run_alone(struct outcome *o, int i, int seconds)
+{
+    Suite *again = suite_create("again");
+    suite_add_tcase(again, test_case(tests_added[i], seconds));
+    SRunner *runner = srunner_create(again);
+    srunner_set_fork_status(runner, CK_FORK);
+    retrying_index = i + 1;
+    srunner_run_all(runner, CK_SILENT);
+    retrying_index = 0;
+    TestResult **results = srunner_results(runner);
+    if (srunner_ntests_run(runner) == 1)
+        keep_outcome(o, results[0], seconds);
+    free(results);
+    srunner_free(runner);
+}
+
+/* Test i, out of time on a busy machine, once more with RETRY_FACTOR times its time. */
+static void run_again_longer(struct outcome *o, int i)
+{
+    int seconds = test_seconds * test_times[i] * RETRY_FACTOR;
+    run_alone(o, i, seconds);
+    if (o->timed_out)
+        snprintf(o->text, sizeof o->text, "deadlock or endless loop: the test was still "
+                 "running after %d s, and again when run once more with %d s (the machine "
+                 "was busy, so it was given more time; something waits for an event that "
+                 "never comes, or loops forever)", test_seconds * test_times[i], seconds);
+}
+
 /*
  * Each test that ran out of time while the machine was busy runs once more,
  * alone, with RETRY_FACTOR times its time: a correct answer that was only
- * slow passes then. One that runs out of time again hangs.
+ * slow passes then. One that runs out of time again hangs. Under
+ * LAB_GIVE_UP_AFTER, the tests not run because of one that was only slow
+ * are run now (and stopped again at the next that hangs).
  */
 static void retry_timeouts(struct outcome *outcomes, int n)
 {
     const char *most = getenv("LAB_RETRIES");  /* the harness's own tests: every one */
     int retries = most != NULL && atoi(most) > 0 ? atoi(most) : RETRIES;
-    int retried = 0;
+    int retried = 0, only_slow = 0;
     for (int i = 0; i < n && i < n_tests && retried < retries; i++) {
         struct outcome *o = &outcomes[i];
         if (!o->timed_out || strcmp(o->name, tests_added[i]->name) != 0 || !machine_busy())
             continue;
         retried++;
-        int seconds = test_seconds * test_times[i] * RETRY_FACTOR;
-        Suite *again = suite_create("again");
-        suite_add_tcase(again, test_case(tests_added[i], seconds));
-        SRunner *runner = srunner_create(again);
-        srunner_set_fork_status(runner, CK_FORK);
-        retrying_index = i + 1;
-        srunner_run_all(runner, CK_SILENT);
-        retrying_index = 0;
-        TestResult **results = srunner_results(runner);
-        if (srunner_ntests_run(runner) == 1) {
-            keep_outcome(o, results[0], seconds);
-            if (o->timed_out)
-                snprintf(o->text, sizeof o->text, "deadlock or endless loop: the test was "
-                         "still running after %d s, and again when run once more with %d s "
-                         "(the machine was busy, so it was given more time; something waits "
-                         "for an event that never comes, or loops forever)",
-                         test_seconds * test_times[i], seconds);
+        run_again_longer(o, i);
+        only_slow += !o->timed_out;
+    }
+    if (give_up_after == 0 || only_slow == 0)
+        return;
+    int hung = 0;
+    for (int i = 0; i < n && i < n_tests; i++)
+        hung += outcomes[i].timed_out;
+    for (int i = 0; i < n && i < n_tests && hung < give_up_after; i++) {
+        struct outcome *o = &outcomes[i];
+        if (o->passed || strncmp(o->text, "not run:", 8) != 0 ||
+            strcmp(o->name, tests_added[i]->name) != 0)
+            continue;
+        run_alone(o, i, test_seconds * test_times[i]);
+        if (o->timed_out && machine_busy() && retried < retries) {
+            retried++;
+            run_again_longer(o, i);
         }
-        free(results);
-        srunner_free(runner);
+        hung += o->timed_out;
     }
 }
 
