@@ -348,11 +348,12 @@ static int count_failing(void)
 
 /*
  * Runs the wrong tests under lab_main in a child; returns what it printed.
- * As a class grader runs a suite (LAB_GIVE_UP_AFTER=1: once a test hangs,
- * the rest are not run), only the test that is slow but done when given
- * more, and one after it.
+ * Mode 1, as a class grader runs a suite (LAB_GIVE_UP_AFTER=1: once a test
+ * hangs, the rest are not run): only the test that is slow but done when
+ * given more, and one after it. Mode 2, with one retry: that test and one
+ * that hangs.
  */
-static char *run_inner_suite(pid_t *inner, int as_grader)
+static char *run_inner_suite(pid_t *inner, int mode)
 {
     char path[] = "/tmp/shmlab-selftest-XXXXXX";
     int fd = mkstemp(path);
@@ -369,10 +370,14 @@ static char *run_inner_suite(pid_t *inner, int as_grader)
         setenv("LAB_BUSY", "1", 1);  /* a test out of time runs again, with 3 s */
         setenv("LAB_RETRIES", "100", 1);  /* each one: a loaded machine slows many */
         Suite *s = suite_create("harness");
-        if (as_grader) {
+        if (mode == 1) {
             setenv("LAB_GIVE_UP_AFTER", "1", 1);
             lab_add(s, slow_but_done_in_time_when_given_more);
             lab_add(s, passes_cleanly);  /* not run at first: it follows a "hang" */
+        } else if (mode == 2) {
+            setenv("LAB_RETRIES", "1", 1);  /* the slow test takes it; hangs has none left */
+            lab_add(s, slow_but_done_in_time_when_given_more);
+            lab_add(s, hangs);
         } else {
             for (int i = 0; i < N_EXPECTED; i++)
                 lab_add(s, *expected[i].test);
@@ -381,8 +386,8 @@ static char *run_inner_suite(pid_t *inner, int as_grader)
     }
     int status;
     waitpid(*inner, &status, 0);
-    static char texts[2][1 << 16];
-    char *text = texts[as_grader];
+    static char texts[3][1 << 16];
+    char *text = texts[mode];
     ssize_t n = pread(fd, text, sizeof texts[0] - 1, 0);
     close(fd);
     text[n > 0 ? n : 0] = '\0';
@@ -444,6 +449,17 @@ int main(void)
     if (!again)
         printf("        but lab_main printed:\n%s\n", as_grader);
     again ? passed++ : failed++;
+
+    /* A timeout it had no retry left for, on a busy machine: marked for a grader to regrade. */
+    pid_t marked;
+    const char *no_retry_left = run_inner_suite(&marked, 2);
+    int regrade = section_for(no_retry_left, hangs->name, section, sizeof section) != NULL &&
+                  strstr(section, "REGRADE on a quieter machine") != NULL;
+    printf("  %s  a timeout not run again, its retries used up on a busy machine, says "
+           "REGRADE\n", regrade ? "ok  " : "FAIL");
+    if (!regrade)
+        printf("        but lab_main printed:\n%s\n", no_retry_left);
+    regrade ? passed++ : failed++;
 
     /* The summary line Check prints, for CI and the before-stop hook. */
     const char *line = strstr(text, "%: Checks: ");
