@@ -14,11 +14,13 @@ import glob
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import tarfile
 import xml.etree.ElementTree as ET
 import zipfile
+import zlib
 from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
@@ -37,6 +39,12 @@ ARCHIVES = ("archive-right", "archive-climbs-out", "archive-zip")   # each right
 ESCAPES = ("/dev/shm/fill-*", "/etc/shmlab-was-here", "/root/shmlab-was-here", "/shmlab-escaped")
 # What looks-for-classmates looks for: in a classmate's folder, the grader's /tmp and /dev/shm.
 SECRET = "shmlab-secret"
+# The fields of Gradescope's results.json, as its autograder specification lists them.
+GRADESCOPE_TOP = {"score", "execution_time", "output", "output_format", "test_output_format",
+                  "test_name_format", "visibility", "stdout_visibility", "extra_data", "tests",
+                  "leaderboard"}
+GRADESCOPE_TEST = {"score", "max_score", "status", "name", "name_format", "number", "output",
+                   "output_format", "tags", "visibility", "extra_data"}
 
 
 def parts(ctx: Context) -> list[Part]:
@@ -50,6 +58,8 @@ def parts(ctx: Context) -> list[Part]:
               "well formed", partial(outputs_are_well_formed, lab)),
         Check("a check with a capital letter in its name is graded by that name",
               partial(capitals_in_a_check_name, lab)),
+        Check("a lesson out of time twice on a busy machine is REGRADE, not the student's fail",
+              partial(out_of_time_on_a_busy_machine, lab)),
     ), key="class")]
 
 
@@ -121,6 +131,25 @@ def make_fixtures(lab: Lab, dest: Path) -> None:
     with zipfile.ZipFile(dest / "archive-zip.zip", "w", zipfile.ZIP_DEFLATED) as z:
         for f in sorted(solutions.rglob("*")):
             z.write(f, Path("work") / f.relative_to(solutions))
+    # As students hand in: the whole kit (the untouched starter/ beside their
+    # work/), names in other scripts and one a spreadsheet would run, two
+    # entries whose names read the same, and a file that is no submission.
+    classroom.copy_over(lab.root / "starter", dest / "hands-in-the-whole-kit" / "starter")
+    classroom.copy_over(solutions, dest / "hands-in-the-whole-kit" / "work")
+    for name in ("Zoé van Dal", "Zoë van Dal", "=1+2", "same-name"):
+        classroom.copy_over(solutions, dest / name)
+    shutil.copy(dest / "archive-zip.zip", dest / "same-name.zip")
+    (dest / "notes.txt").write_text("not a submission\n")
+
+
+def handed_in_notes(subs: Path) -> dict[str, str]:
+    """The submissions make_fixtures adds as students hand in, by their name in the
+    gradebook (as a spreadsheet reads it), with what its note must say."""
+    twin = f"same-name-{zlib.crc32(os.fsencode(subs / 'same-name.zip'))}"
+    return {"hands-in-the-whole-kit": "graded work/ (not starter/)", "Zoé van Dal": "",
+            "Zoë van Dal": "", "'=1+2": "", "same-name": "",
+            twin: f"graded work/; handed in as same-name.zip, graded as {twin}: another name "
+                  "reads the same"}
 
 
 @contextmanager
@@ -153,13 +182,16 @@ def grades_the_submissions(lab: Lab, manifest: Manifest) -> list[str]:
             name, *given = line.split()
             want[name] = [int(score) for score in given]
     want.update((name, points) for name in ARCHIVES)
+    notes = handed_in_notes(subs)
+    want.update((name, points) for name in notes)
     if os.environ.get("SANDBOX"):  # a weak sandbox does not hide the answers: the README says so
         want["reads-the-solutions"] = points
         want["looks-for-classmates"] = [0, *points[1:]]
-    note = "weak sandbox" if os.environ.get("SANDBOX") else ""
+    weak = "weak sandbox" if os.environ.get("SANDBOX") else ""
     book = _gradebook(out)
     problems = []
     for name, scores in want.items():
+        note = "; ".join(n for n in (weak, notes.get(name, "")) if n)
         row = [name, *map(str, scores), str(sum(scores)), str(sum(points)), note]
         if book.get(name) != row:
             expected = ", ".join(f"{id} {score}" for id, score in zip(LESSONS, scores))
@@ -216,7 +248,9 @@ def outputs_are_well_formed(lab: Lab) -> list[str]:
     header = (out / "gradebook.csv").read_text().splitlines()[:1] if students else []
     if header != [",".join(("student", *LESSONS, "total", "max", "note"))]:
         problems.append(f"gradebook.csv has the wrong header: {header}")
-    for student in sorted(students):
+    for shown in sorted(students):
+        # The gradebook keeps a spreadsheet from running a name: '=1+2 is =1+2.
+        student = shown[1:] if re.match("'[=+@-]", shown) else shown
         results = out / "gradescope" / student / "results.json"
         why = _not_gradescope(results)
         if why:
@@ -228,10 +262,31 @@ def outputs_are_well_formed(lab: Lab) -> list[str]:
         except (OSError, ET.ParseError) as e:
             problems.append(f"{junit} is not well-formed XML: {e}")
     try:
-        if "<h2>Lessons</h2>" not in (out / "summary.html").read_text():
-            problems.append("summary.html lacks its lessons")
+        summary = (out / "summary.html").read_text()
     except OSError as e:
-        problems.append(f"cannot read summary.html: {e.strerror}")
+        return [*problems, f"cannot read summary.html: {e.strerror}"]
+    for what, sign in (("its lessons", "<h2>Lessons</h2>"), ("its students", "<h2>Students</h2>"),
+                       ("the mean", "Mean "), ("the median", "median "),
+                       ("a link to a student's log", 'href="logs/right/01-unshared-list.verdict"'),
+                       ("what was refused", "notes.txt: not a directory"),
+                       ("how long grading took", " min. Mean"),
+                       ("a renamed student", "another name reads the same")):
+        if sign not in summary:
+            problems.append(f"summary.html lacks {what} ({sign!r})")
+    if re.search(r"0x[0-9a-f]{6,}", summary):
+        problems.append("summary.html shows raw addresses")
+    # JUnit: the time of each lesson; a lesson that did not build, each check failed with why.
+    try:
+        junit = ET.parse(out / "junit" / "does-not-compile.xml").getroot()
+        first = junit.find("testsuite")
+        cases = [] if first is None else first.findall("testcase")
+        if first is None or first.get("time") is None:
+            problems.append("JUnit: a lesson's testsuite has no time")
+        elif len(cases) < 2 or not all("error" in (c.findtext("failure") or "") for c in cases):
+            problems.append("JUnit: a lesson that does not build is not its checks each failed "
+                            "with the compiler's message")
+    except (OSError, ET.ParseError) as e:
+        problems.append(f"cannot read junit/does-not-compile.xml: {e}")
     return problems
 
 
@@ -243,8 +298,10 @@ def _not_gradescope(path: Path) -> str:
         return str(e)
     number = (int, float)
     if not isinstance(data, dict) or not isinstance(data.get("score"), number) or \
-            not isinstance(data.get("max_score"), number):
-        return "no score or max_score"
+            not isinstance(data.get("execution_time"), number):
+        return "no score or execution_time"
+    if set(data) - GRADESCOPE_TOP:
+        return f"fields Gradescope does not document: {sorted(set(data) - GRADESCOPE_TOP)}"
     tests = data.get("tests")
     if not isinstance(tests, list) or not tests:
         return "no tests"
@@ -252,9 +309,41 @@ def _not_gradescope(path: Path) -> str:
         if not (isinstance(t, dict) and isinstance(t.get("name"), str)
                 and isinstance(t.get("score"), number) and isinstance(t.get("max_score"), number)
                 and t.get("status") in ("passed", "failed") and isinstance(t.get("output"), str)
-                and t.get("visibility") == "visible"):
-            return f"a test is not as Gradescope wants it: {t}"
+                and t.get("visibility") == "visible" and not set(t) - GRADESCOPE_TEST):
+            return f"a test is not as Gradescope documents it: {t}"
     return ""
+
+
+# ---- out of time on a busy machine ---------------------------------------------------
+
+def out_of_time_on_a_busy_machine(lab: Lab) -> list[str]:
+    """The endless loop, on a machine the grader is told is busy (LAB_BUSY=1), with
+    a wall clock shorter than the harness's second try (10 s, then 30 s): stopped
+    twice, never shown to hang, it is REGRADE. (On a quiet machine the harness
+    does not run a timed-out test again, and the loop is a plain fail: see
+    grades_the_submissions.)"""
+    subs, out, _ = _where(lab)
+    here = lab.build / "test" / "class-busy"
+    shutil.rmtree(here, ignore_errors=True)
+    classroom.copy_over(subs / "endless-loop", here / "subs" / "endless-loop")
+    if (out / "lab-objects").is_dir():  # the class check's: compiled once is enough
+        shutil.copytree(out / "lab-objects", here / "out" / "lab-objects", symlinks=True)
+    failed = _grade_all(lab, here / "subs", here / "out", here / "log.txt", LESSONS="01",
+                        LAB_BUSY="1", TEST_SECONDS="10", WALL="25")
+    if failed:
+        return failed
+    row = _gradebook(here / "out").get("endless-loop")
+    logs = here / "out" / "logs" / "endless-loop"
+    verdict = sandbox.read_text(logs / "01-unshared-list.verdict")
+    problems = []
+    if row is None or row[1] != "0" or not row[-1].startswith("REGRADE 01"):
+        problems.append(f"the gradebook says {row}, not 0 for lesson 01 with the note REGRADE 01")
+    if not verdict.startswith("REGRADE") or "the first time: FAIL stopped after 25 s" not in verdict:
+        problems.append(f"its verdict is not REGRADE after two tries: {verdict[:300]}")
+    log = sandbox.read_text(here / "log.txt")
+    if "grading them again" not in log:
+        problems.append("grade-all did not say it graded the lesson again")
+    return problems
 
 
 # ---- a check whose name has a capital letter ----------------------------------------

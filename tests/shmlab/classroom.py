@@ -34,6 +34,7 @@ import subprocess
 import sys
 import threading
 import time
+import unicodedata
 import zlib
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, replace
@@ -51,7 +52,9 @@ from .sandbox import FIRST_UID, MIB, Limits, Running, Sandbox, make_dirs, read_p
 ARCHIVES = (".tar.gz", ".tgz", ".zip")
 # What comes back out of a sandbox, and how much of it: a page or so.
 RESULTS, BUILD_LOG, STDERR = ("results.tsv", 65536), ("build.log", 16384), ("stderr.txt", 4096)
-UNSAFE_NAME = re.compile(rb"[^A-Za-z0-9._@+-]")
+# In a student's name, what a path or a terminal cannot carry (letters of any
+# language stay: Zoé and Zoë are two students).
+UNSAFE_NAME = re.compile('[\x00-\x1f\x7f-\x9f/\\\\<>:"|?*\udc80-\udcff]')
 # Not text: control characters but tab and newline, C1, and what XML forbids.
 NOT_TEXT = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ufffe\uffff]")
 
@@ -91,6 +94,14 @@ class Options:
 
 
 @dataclass(frozen=True)
+class Handed:
+    """What the class handed in."""
+    students: tuple[str, ...]   # the names graded under
+    about: Mapping[str, str]    # by student: the folder graded, and a renaming if any
+    refused: tuple[str, ...]    # entries that are no submission, and why
+
+
+@dataclass(frozen=True)
 class Grading:
     """What every job of one grading shares."""
     out: Path
@@ -109,24 +120,27 @@ class Grading:
 # ---- submissions ------------------------------------------------------------
 
 def student_name(entry: Path) -> str:
-    """The entry's name without its archive's suffix, in characters safe anywhere."""
-    name = entry.name
+    """The entry's name without its archive's suffix, as the student wrote it
+    (in one Unicode form), but for what a path or a terminal cannot carry, and
+    a leading dot (a hidden file)."""
+    name = unicodedata.normalize("NFC", entry.name)
     for suffix in ARCHIVES:
         name = name.removesuffix(suffix)
-    return UNSAFE_NAME.sub(b"_", os.fsencode(name)).decode("ascii")
+    name = UNSAFE_NAME.sub("_", name)
+    return "_" + name[1:] if name.startswith(".") or not name else name
 
 
-def unpack(g: Grading, entry: Path, dest: Path, uid: int) -> bool:
+def unpack(g: Grading, entry: Path, dest: Path, uid: int) -> str | None:
     """The lesson files of one submission into DEST (plain files only); an
-    archive is opened in a sandbox, as the unprivileged user UID. False if
-    ENTRY is not a submission."""
+    archive is opened in a sandbox, as the unprivileged user UID. Returns the
+    folder graded (copy_lessons), or None if ENTRY is not a submission."""
     if not make_dirs(dest):
-        return False
+        return None
     if not entry.name.endswith(ARCHIVES):
-        return real_dir(entry) and copy_lessons(g, entry, dest)
+        return copy_lessons(g, entry, dest) if real_dir(entry) else None
     tree = g.out / "unpack" / dest.name
     if not g.sandbox.make_workdir(tree, uid):
-        return False
+        return None
     try:
         shutil.copyfile(entry, tree / "archive")
         os.chown(tree / "archive", uid, uid)
@@ -140,21 +154,27 @@ def unpack(g: Grading, entry: Path, dest: Path, uid: int) -> bool:
                    "--no-same-permissions"]
     g.run(uid, tree, ["sh", "-c", 'mkdir -p "$0/x" && "$@"', str(w), *extract], Path(os.devnull))
     # A broken archive is still a student's: graded, on nothing.
-    copy_lessons(g, tree / "x", dest)
+    graded = copy_lessons(g, tree / "x", dest)
     g.sandbox.drop_workdir(tree)
-    return True
+    return graded if graded is not None else "nothing (the archive did not unpack)"
 
 
-def copy_lessons(g: Grading, tree: Path, dest: Path) -> bool:
+def copy_lessons(g: Grading, tree: Path, dest: Path) -> str | None:
     """Finds the directory that holds the lessons' directories (TREE, or one up
     to three levels down; not __MACOSX, not a hidden one), and copies each
     lesson's editable files that are plain files, at most 1 MiB of each. A file
     found loose, whose name only one lesson uses, counts for that lesson.
-    Nothing is followed through a link."""
+    Nothing is followed through a link. Of several such directories, the
+    student's workspace (work/, as `make` makes it) is preferred, and a
+    starter/ comes last: a student who hands in the whole kit is graded on
+    their work. Returns the folder graded, from TREE ("." for TREE itself,
+    "loose files", or "nothing" when no lesson's file was found); None if
+    TREE is not a directory."""
     if not real_dir(tree):
-        return False
-    found = next((d for d in [tree, *sorted(_subdirs(tree, 3), key=str)]
-                  if any(real_dir(d / lesson.name) for lesson in g.lessons)), None)
+        return None
+    holders = [d for d in [tree, *sorted(_subdirs(tree, 3), key=str)]
+               if any(real_dir(d / lesson.name) for lesson in g.lessons)]
+    found = min(holders, key=lambda d: (d.name != "work", d.name == "starter"), default=None)
     for lesson in g.lessons:
         make_dirs(dest / lesson.name)
         for f in lesson.files:
@@ -166,7 +186,10 @@ def copy_lessons(g: Grading, tree: Path, dest: Path) -> bool:
                 data = None
             if data is not None:
                 (dest / lesson.name / f).write_bytes(data)
-    return True
+    if found is None:
+        return "loose files" if any(p.is_file() for p in dest.rglob("*")) else "nothing"
+    others = [f"{d.relative_to(tree)}/" for d in holders if d != found]
+    return f"{found.relative_to(tree)}/" + (f" (not {', '.join(others)})" if others else "")
 
 
 def _subdirs(tree: Path, depth: int) -> list[Path]:
@@ -231,8 +254,9 @@ def job(g: Grading, seq: int, student: str, lesson: Lesson) -> Verdict | None:
         g.sandbox.cgroups.remove(cgroups)
         if os.geteuid() == 0:   # then the job ran as UID, whatever the sandbox
             sandbox.kill_user(uid)
-    v = verdict(student, lesson, g.expected[lesson.id], g.options.limits.wall, status, seconds,
-                came_out.get("tsv", ""), came_out.get("build", ""), came_out.get("stderr", ""))
+    v = replace(verdict(student, lesson, g.expected[lesson.id], g.options.limits.wall, status,
+                        seconds, came_out.get("tsv", ""), came_out.get("build", ""),
+                        came_out.get("stderr", "")), seconds=seconds)
     Path(f"{log}.verdict").write_text(v.text + "\n", encoding="utf-8")
     return v
 
@@ -266,8 +290,10 @@ def verdict(student: str, lesson: Lesson, expected: Sequence[str], wall: int,
 
     if not tsv:
         if build:
+            # Each of the suite's checks fails for it (JUnit lists them so).
             said = "not handed in" if MISSING in build else "does not build"
-            return fail(said, ["  " + line for line in _lines(build)[:20]])
+            return fail(said, ["  " + line for line in _lines(build)[:20]],
+                        tuple(Row("not run", name, said) for name in expected))
         if seconds >= wall:
             return fail(f"stopped after {wall} s: the tests never finished")
         if status == 137:
@@ -375,7 +401,8 @@ def _grade_class(lab: Lab, g: Grading, submissions: Path, say: TextIO, warn: Tex
         raise LabError("the lab's own code does not build (tests/lab prepare failed)")
     g = replace(g, expected={lesson.id: tuple(expected_tests(g.sandbox.objects, lesson))
                              for lesson in g.lessons})
-    students = _unpack_all(g, submissions, warn)
+    handed = _unpack_all(g, submissions, warn)
+    students = handed.students
     if not students:
         raise LabError(f"no submissions in {submissions}")
     jobs = [(student, lesson) for student in students for lesson in g.lessons]
@@ -383,9 +410,12 @@ def _grade_class(lab: Lab, g: Grading, submissions: Path, say: TextIO, warn: Tex
           f"{g.options.jobs} at a time", file=say, flush=True)
     start = time.monotonic()
     verdicts = _run_jobs(g, jobs, say)
+    verdicts.update(_grade_again(g, jobs, verdicts, say))
     took = time.monotonic() - start
     _remove_work(out)
-    reports.write_reports(out, g.lessons, students, verdicts, g.sandbox.note, datetime.now())
+    reports.write_reports(out, g.lessons, students, verdicts,
+                          reports.Class(g.sandbox.note, datetime.now(), handed.about,
+                                        handed.refused, took))
     print(f"class: the reports took {time.monotonic() - start - took:.0f} s more", file=say)
     print(f"class: graded {len(students)} submissions in {took:.0f} s "
           f"({took / len(students):.1f} s each)", file=say)
@@ -405,38 +435,114 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def _unpack_all(g: Grading, submissions: Path, warn: TextIO) -> list[str]:
-    """Each entry of SUBMISSIONS unpacked into OUT/submissions/NAME: the names."""
-    students = []
+def _unpack_all(g: Grading, submissions: Path, warn: TextIO) -> Handed:
+    """Each entry of SUBMISSIONS unpacked into OUT/submissions/NAME: the
+    students, what each handed in, and the entries that are no submission."""
+    students: list[str] = []
+    about: dict[str, str] = {}
+    refused: list[str] = []
     uid = FIRST_UID + 4000
-    for entry in sorted(submissions.iterdir(), key=lambda e: (e.name.startswith("."), e.name)):
+    try:
+        entries = sorted(submissions.iterdir(), key=lambda e: (e.name.startswith("."), e.name))
+    except OSError as e:
+        raise LabError(f"cannot read the submissions in {submissions}: {e.strerror}") from None
+    for entry in entries:
         if entry.name == "__MACOSX" or entry.name == ".DS_Store":
             continue    # what macOS's archiver adds: nobody's work
+        shown = os.fsdecode(entry.name).encode("utf-8", "replace").decode("utf-8")
         if entry.is_symlink():
             print(f"class: {entry} is a link: skipped (a submission is a directory or an "
                   "archive)", file=warn)
+            refused.append(f"{shown}: a link (a submission is a directory or an archive)")
             continue
         student = student_name(entry)
+        notes = []
         # Two names that read the same once cleaned stay two students.
         if (g.out / "submissions" / student).exists():
             student = f"{student}-{zlib.crc32(os.fsencode(entry))}"
             print(f"class: {entry} is graded as {student} (another name reads the same)",
                   file=warn)
-        if unpack(g, entry, g.out / "submissions" / student, uid):
-            students.append(student)
-        else:
+            notes.append(f"handed in as {shown}, graded as {student}: another name reads "
+                         "the same")
+        graded = unpack(g, entry, g.out / "submissions" / student, uid)
+        uid += 1
+        if graded is None:
             print(f"class: {entry} is not a submission (a directory, .tar.gz or .zip): "
                   "skipped", file=warn)
-        uid += 1
-    return students
+            refused.append(f"{shown}: not a directory, .tar.gz or .zip")
+            continue
+        students.append(student)
+        about[student] = "; ".join([f"graded {graded}", *notes])
+    if len(students) > 1 and all(about[s].startswith("graded nothing") for s in students):
+        raise LabError(f"none of the {len(students)} submissions in {submissions} holds a "
+                       "lesson's file (is it the right directory? each entry is one "
+                       "student's copy of starter/, or of work/)")
+    return Handed(tuple(students), about, tuple(refused))
 
 
-def _run_jobs(g: Grading, jobs: list[tuple[str, Lesson]], say: TextIO) -> reports.Verdicts:
-    """Each (student, lesson) in a sandbox of its own, JOBS at a time; a line as each ends."""
+def _grade_again(g: Grading, jobs: list[tuple[str, Lesson]], verdicts: reports.Verdicts,
+                 say: TextIO) -> dict[tuple[str, str], Verdict]:
+    """The lessons that ran out of time but were never shown to hang, graded
+    again with fewer at once: a loaded machine, not the student, may have been
+    why. Out of time again on a machine still busy, a lesson is REGRADE, not
+    the student's fail."""
+    again = [(student, lesson) for student, lesson in jobs
+             if _unsettled(verdicts[student, lesson.id])]
+    if not again:
+        return {}
+    fewer = max(1, g.options.jobs // 4)
+    print(f"class: {len(again)} lessons ran out of time without being shown to hang (the "
+          f"machine's load may be why): grading them again, {fewer} at a time",
+          file=say, flush=True)
+    redone = _run_jobs(replace(g, options=replace(g.options, jobs=fewer)), again, say,
+                       first=len(jobs))
+    settled = {}
+    for key, v in redone.items():
+        first = verdicts[key].status
+        if _unsettled(v) and (v.status.startswith("FAIL stopped after") and machine_busy()
+                              or any("REGRADE on a quieter machine" in row.message
+                                     for row in v.rows)):
+            v = replace(v, status="REGRADE: out of time twice on a busy machine, never shown "
+                        "to hang (the grader's load, not the student's fail): grade it again "
+                        "on a quieter machine", details=(f"  the first time: {first}",
+                                                         f"  the second time: {v.status}",
+                                                         *v.details))
+        else:
+            v = replace(v, details=(*v.details, f"  (graded twice: the first time, out of "
+                                                f"time, it said: {first})"))
+        settled[key] = v
+        (g.out / "logs" / v.student / f"{v.lesson.name}.verdict").write_text(
+            v.text + "\n", encoding="utf-8")
+    return settled
+
+
+def _unsettled(v: Verdict) -> bool:
+    """Out of time and never shown to hang (run again, alone, with more time)."""
+    return v.status.startswith("FAIL stopped after") or any(
+        row.message.startswith("deadlock or endless loop") and
+        "again when run once more" not in row.message for row in v.rows)
+
+
+def machine_busy(env: Mapping[str, str] = os.environ) -> bool:
+    """As the harness judges it (lab.c): some task waited for a CPU half of the
+    last 10 s; where that cannot be read, load at least one per CPU."""
+    told = env.get("LAB_BUSY", "")
+    if told:
+        return told.strip() not in ("0", "")
+    found = re.search(r"some avg10=([0-9.]+)", sandbox.read_text(Path("/proc/pressure/cpu")))
+    if found:
+        return float(found[1]) >= 50
+    return os.getloadavg()[0] >= (os.cpu_count() or 1)
+
+
+def _run_jobs(g: Grading, jobs: list[tuple[str, Lesson]], say: TextIO,
+              first: int = 0) -> dict[tuple[str, str], Verdict]:
+    """Each (student, lesson) in a sandbox of its own, JOBS at a time; a line as
+    each ends. FIRST: the first job's number (its user's, its cgroup's)."""
     verdicts = {}
     with ThreadPoolExecutor(max_workers=g.options.jobs) as pool:
         futures = [pool.submit(job, g, seq, student, lesson)
-                   for seq, (student, lesson) in enumerate(jobs)]
+                   for seq, (student, lesson) in enumerate(jobs, first)]
         try:
             for k, future in enumerate(as_completed(futures), 1):
                 try:

@@ -14,12 +14,14 @@ from __future__ import annotations
 import csv
 import json
 import re
+import statistics
 import xml.etree.ElementTree as ET
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Mapping, Sequence
+from urllib.parse import quote
 
 from .common import LabError
 from .manifest import Lesson
@@ -35,6 +37,8 @@ th, td { border: 1px solid #d8dde3; padding: 0.3rem 0.5rem; text-align: left; ve
 OWN_SANDBOX = "Graded by the lab's tests, each lesson in a sandbox of its own."
 # The verdicts that come with the suite's own list of checks.
 RAN = re.compile(r"(pass|FAIL [0-9]+ of)")
+ADDRESS = re.compile(r"0x[0-9a-fA-F]{6,}")
+NOT_BUILT = ("FAIL does not build", "FAIL not handed in")   # (classroom.verdict)
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,7 @@ class Verdict:
     status: str                 # "pass", or "FAIL" and why, in a line
     details: tuple[str, ...]    # the lines under it (indented)
     rows: tuple[Row, ...]       # the suite's results as they came back; none if none
+    seconds: float = 0.0        # how long its sandbox took
 
     @property
     def passed(self) -> bool:
@@ -74,34 +79,60 @@ class Verdict:
 Verdicts = Mapping[tuple[str, str], Verdict]   # by (student, lesson id)
 
 
+@dataclass(frozen=True)
+class Class:
+    """What the reports say of the class besides the verdicts."""
+    note: str                   # how the sandbox was weaker than shmlab's own, if it was
+    when: datetime
+    about: Mapping[str, str]    # by student: the folder graded, a renaming
+    refused: Sequence[str]      # what was handed in but is no submission, and why
+    took: float                 # seconds the grading took
+
+
 def write_reports(out: Path, lessons: Sequence[Lesson], students: Sequence[str],
-                  verdicts: Verdicts, note: str, when: datetime) -> None:
-    """Writes the four reports into OUT. NOTE, if any, says how the sandbox was
-    weaker than shmlab's own, and is said in every report."""
+                  verdicts: Verdicts, c: Class) -> None:
+    """Writes the four reports into OUT. C.note, if any, is said in every report."""
     try:
         (out / "gradescope").mkdir(parents=True, exist_ok=True)
         (out / "junit").mkdir(parents=True, exist_ok=True)
-        _gradebook(out / "gradebook.csv", lessons, students, verdicts, note)
+        _gradebook(out / "gradebook.csv", lessons, students, verdicts, c)
         for student in students:
             mine = [verdicts[student, lesson.id] for lesson in lessons]
             (out / "gradescope" / student).mkdir(exist_ok=True)
-            _gradescope(out / "gradescope" / student / "results.json", mine, note)
+            _gradescope(out / "gradescope" / student / "results.json", mine, c.note,
+                        c.about.get(student, ""))
             _junit(out / "junit" / f"{student}.xml", student, mine)
-        _summary(out / "summary.html", lessons, students, verdicts, note, when)
+        _summary(out / "summary.html", lessons, students, verdicts, c)
     except OSError as e:
         raise LabError(f"cannot write the reports in {out}: {e.filename}: {e.strerror}") from None
 
 
 def _gradebook(path: Path, lessons: Sequence[Lesson], students: Sequence[str],
-               verdicts: Verdicts, note: str) -> None:
+               verdicts: Verdicts, c: Class) -> None:
     with path.open("w", newline="", encoding="utf-8") as f:
         book = csv.writer(f, lineterminator="\n")
         book.writerow(["student", *(lesson.id for lesson in lessons), "total", "max", "note"])
         for student in students:
             scores = [verdicts[student, lesson.id].score for lesson in lessons]
-            book.writerow([student, *scores, sum(scores),
+            again = [lesson.id for lesson in lessons
+                     if verdicts[student, lesson.id].status.startswith("REGRADE")]
+            notes = [f"REGRADE {' '.join(again)}" if again else "",
+                     _sandbox_column(c.note), _worth_noting(c.about.get(student, ""))]
+            book.writerow([_cell(student), *scores, sum(scores),
                            sum(lesson.points for lesson in lessons),
-                           _sandbox_column(note)])
+                           _cell("; ".join(n for n in notes if n))])
+
+
+def _cell(text: str) -> str:
+    """TEXT as a spreadsheet shows it, never as a formula (=, +, -, @ first)."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def _worth_noting(about: str) -> str:
+    """What the gradebook says of a submission: only the unusual (a renaming,
+    a folder chosen among several, nothing found)."""
+    usual = re.fullmatch(r"graded [^()]*/", about) is not None
+    return "" if usual or not about else about
 
 
 def _sandbox_column(note: str) -> str:
@@ -111,7 +142,7 @@ def _sandbox_column(note: str) -> str:
     return "weak sandbox" if note.startswith("WEAK SANDBOX") else "platform's container"
 
 
-def _gradescope(path: Path, mine: list[Verdict], note: str) -> None:
+def _gradescope(path: Path, mine: list[Verdict], note: str, about: str) -> None:
     tests = [{
         "name": f"{v.lesson.id} {v.lesson.title}",
         "score": v.score,
@@ -120,10 +151,11 @@ def _gradescope(path: Path, mine: list[Verdict], note: str) -> None:
         "output": f"{note}\n{v.text}" if note else v.text,
         "visibility": "visible",
     } for v in mine]
+    said = [note or OWN_SANDBOX, f"Your submission: {about}." if about else ""]
     results = {
         "score": sum(v.score for v in mine),
-        "max_score": sum(v.lesson.points for v in mine),
-        "output": note or OWN_SANDBOX,
+        "execution_time": round(sum(v.seconds for v in mine)),
+        "output": "\n".join(line for line in said if line),
         "visibility": "visible",
         "tests": tests,
     }
@@ -134,26 +166,30 @@ def _junit(path: Path, student: str, mine: list[Verdict]) -> None:
     suites = ET.Element("testsuites", name=student)
     for v in mine:
         name = v.lesson.name
-        if not v.rows or not RAN.match(v.status):
-            # It did not run as the suite: one case says why.
-            suite = ET.SubElement(suites, "testsuite", name=name, tests="1", failures="1")
+        failures = sum(row.status != "ok" for row in v.rows)
+        suite = ET.SubElement(suites, "testsuite", name=name, tests=str(len(v.rows) or 1),
+                              failures=str(failures or int(not v.passed)),
+                              time=f"{v.seconds:.0f}")
+        if not v.rows:
+            # Nothing ran to list the checks: one case says why.
             case = ET.SubElement(suite, "testcase", classname=name, name="build and run")
             ET.SubElement(case, "failure", message=v.status).text = v.text
             continue
-        failures = sum(row.status != "ok" for row in v.rows)
-        suite = ET.SubElement(suites, "testsuite", name=name, tests=str(len(v.rows)),
-                              failures=str(failures))
+        ran = RAN.match(v.status) is not None
         for row in v.rows:
             case = ET.SubElement(suite, "testcase", classname=name, name=row.title)
             if row.status != "ok":
-                ET.SubElement(case, "failure", message=row.message)
+                # A suite that did not run (a build that failed) fails each check with
+                # its reason: the compiler's messages, say.
+                ET.SubElement(case, "failure", message=row.message).text = \
+                    None if ran else v.text
     tree = ET.ElementTree(suites)
     ET.indent(tree)
     tree.write(path, encoding="UTF-8", xml_declaration=True)
 
 
 def _summary(path: Path, lessons: Sequence[Lesson], students: Sequence[str],
-             verdicts: Verdicts, note: str, when: datetime) -> None:
+             verdicts: Verdicts, c: Class) -> None:
     n = len(students)
     html = ET.Element("html", lang="en")
     head = ET.SubElement(html, "head")
@@ -163,18 +199,26 @@ def _summary(path: Path, lessons: Sequence[Lesson], students: Sequence[str],
     ET.SubElement(head, "style").text = STYLE
     body = ET.SubElement(html, "body")
     ET.SubElement(body, "h1").text = "shmlab: the class"
-    if note:
-        ET.SubElement(body, "p", {"class": "note"}).text = note
+    if c.note:
+        ET.SubElement(body, "p", {"class": "note"}).text = c.note
+    top = sum(lesson.points for lesson in lessons)
+    totals = [sum(verdicts[s, lesson.id].score for lesson in lessons) for s in students]
+    everyone = list(verdicts.values())
     p = ET.SubElement(body, "p")
-    p.text = f"{n} submissions, graded {when:%Y-%m-%d %H:%M}. The gradebook: "
+    p.text = (f"{n} submissions, graded {c.when:%Y-%m-%d %H:%M} in {c.took / 60:.1f} min. "
+              f"Mean {statistics.mean(totals) if totals else 0:.1f} of {top}, median "
+              f"{statistics.median(totals) if totals else 0:g}. "
+              f"{sum(_timed_out(v) for v in everyone)} lessons ran out of time, "
+              f"{sum(v.status.startswith('REGRADE') for v in everyone)} are to be graded "
+              f"again (REGRADE: out of time on a busy machine, not the student's fail), "
+              f"{sum(v.status.startswith(NOT_BUILT) for v in everyone)} did not build or "
+              "were not handed in. The gradebook: ")
     link = ET.SubElement(p, "a", href="gradebook.csv")
     link.text = "gradebook.csv"
     link.tail = "."
 
     ET.SubElement(body, "h2").text = "Scores"
     table = _table(body, "total", "students", "")
-    top = sum(lesson.points for lesson in lessons)
-    totals = [sum(verdicts[s, lesson.id].score for lesson in lessons) for s in students]
     for label, count in _histogram(totals, top):
         width = count * 40 // n if n else 0
         row = _row(table, label, str(count), "")
@@ -186,8 +230,31 @@ def _summary(path: Path, lessons: Sequence[Lesson], students: Sequence[str],
         mine = [verdicts[s, lesson.id] for s in students]
         passed = sum(v.passed for v in mine)
         _row(table, f"{lesson.id} {lesson.title}", f"{passed} of {n}", _most_common(mine))
+
+    ET.SubElement(body, "h2").text = "Students"
+    table = _table(body, "student", *(lesson.id for lesson in lessons), "total", "note")
+    for student, total in zip(students, totals):
+        tr = _row(table, student)
+        for lesson in lessons:
+            v = verdicts[student, lesson.id]
+            td = ET.SubElement(tr, "td")
+            a = ET.SubElement(td, "a", href=f"logs/{quote(student)}/{lesson.name}.verdict",
+                              title=v.status)
+            a.text = str(v.score) if not v.status.startswith("REGRADE") else "regrade"
+        ET.SubElement(tr, "td").text = str(total)
+        ET.SubElement(tr, "td").text = _worth_noting(c.about.get(student, ""))
+    if c.refused:
+        ET.SubElement(body, "h2").text = "Handed in, but not graded"
+        ul = ET.SubElement(body, "ul")
+        for why in c.refused:
+            ET.SubElement(ul, "li").text = why
     path.write_text("<!DOCTYPE html>\n" + ET.tostring(html, encoding="unicode", method="html")
                     + "\n", encoding="utf-8")
+
+
+def _timed_out(v: Verdict) -> bool:
+    return any(row.message.startswith("deadlock or endless loop") for row in v.rows) or \
+        v.status.startswith(("FAIL stopped after", "REGRADE"))
 
 
 def _histogram(totals: list[int], top: int) -> list[tuple[str, int]]:
@@ -208,7 +275,8 @@ def _most_common(verdicts: list[Verdict]) -> str:
     counts = Counter(line.split(":", 1)[0] for line in firsts)
     check, count = max(counts.items(), key=lambda item: (item[1], item[0]))
     example = next((line for line in firsts if f"{check}:" in line), "")
-    return f"{count} submissions: {example[:200]}"
+    # Its whole first line; an address differs from run to run and says nothing.
+    return f"{count} submissions: {ADDRESS.sub('0x…', example)}"
 
 
 def _table(parent: ET.Element, *headings: str) -> ET.Element:
