@@ -6,6 +6,7 @@
 #   make run LESSON=01    build and run a lesson's demo (ARGS="..." passes arguments)
 #   make check LESSON=01  grade one lesson (SEED=n repeats the random cases a failure names)
 #   make grade            grade strictly: exit 0 all pass, 1 some fail, 2 cannot grade
+#   make submit           pack what you hand in, build/submission.tar.gz, and check it
 #   make watch            grade a lesson each time you save one of its files (Ctrl-C stops)
 #   make reset LESSON=01  put a lesson's starter back (asks first; keeps yours)
 #   make stress LESSON=02 RUNS=20    a lesson's tests RUNS times, on the starter and on yours
@@ -37,14 +38,14 @@ ifneq ($(SEED),)
 export LAB_SEED := $(SEED)
 endif
 
-.PHONY: all list hint check grade watch reset run stress docs docs-student docs-full lessons \
-        clean deps test grade-all dist gradescope bench fuzz
+.PHONY: all list hint check grade submit watch reset run stress docs docs-student docs-full \
+        lessons clean deps test grade-all dist gradescope bench fuzz
 
 # make turns any failed command into its own exit status 2, but `make grade`
 # promises 0 (all pass), 1 (some fail) and 2 (cannot grade), and a demo that
 # shows its trap by exiting 1 is no failure of make's. In question mode (-q)
 # make runs only the `+` commands and passes their status on as is.
-ifneq ($(filter grade check stress run reset,$(MAKECMDGOALS)),)
+ifneq ($(filter grade check submit stress run reset,$(MAKECMDGOALS)),)
 MAKEFLAGS += -q
 endif
 
@@ -62,6 +63,9 @@ check: deps
 
 grade: deps
 	+@$(LAB) grade $(WORK) $(LESSON)
+
+submit: deps
+	+@$(LAB) submit $(WORK)
 
 watch: deps
 	@$(if $(LESSON),echo "make watch grades whichever lesson you save: LESSON=$(LESSON) is not needed")

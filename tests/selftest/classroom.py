@@ -293,9 +293,14 @@ def outputs_are_well_formed(lab: Lab) -> list[str]:
 def _not_gradescope(path: Path) -> str:
     """What makes PATH not a Gradescope results.json; nothing if it is one."""
     try:
-        data = json.loads(path.read_text())
+        return not_gradescope(json.loads(path.read_text()))
     except (OSError, ValueError) as e:
         return str(e)
+
+
+def not_gradescope(data: object) -> str:
+    """What makes DATA not a Gradescope result, as its documentation has it; nothing if
+    it is one (the kit's check tries the Gradescope bundle with it too)."""
     number = (int, float)
     if not isinstance(data, dict) or not isinstance(data.get("score"), number) or \
             not isinstance(data.get("execution_time"), number):

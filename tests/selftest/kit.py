@@ -9,8 +9,11 @@ is a pass.
   kit_commands_work       every `make ...` the kit suggests (its README, its
                           Makefile's header, its lessons, what `make` and
                           `make list` print) runs in it as documented
-  gradescope_bundle_grades  make gradescope: run_autograder, on a scratch
-                          /autograder, grades the solutions and the starters
+  gradescope_bundle_grades  make gradescope: on a scratch /autograder, setup.sh
+                          compiles the lab once; run_autograder grades the
+                          solutions and the starters, compiling nothing, its
+                          log on stdout; a grader's failure is a failed test
+                          "autograder error", never a zero
 """
 from __future__ import annotations
 
@@ -34,6 +37,7 @@ from shmlab.common import Lab, LabError
 from shmlab.context import Context
 from shmlab.manifest import Lesson, Manifest
 
+from . import classroom as classroom_checks
 from .checks import Check, Part
 
 NEVER_SHIPPED = ("solutions", "variants", "submissions", "selftest")
@@ -124,6 +128,33 @@ def kit_holds_no_solution(lab: Lab, manifest: Manifest) -> list[str]:
         elif not isinstance(test.get("points"), int) or test["points"] <= 0:
             problems.append(f"the GitHub Classroom configuration gives lesson {lesson.id} "
                             f"{test.get('points')} points")
+    if sum("sudo" in str(t.get("setup")) for t in tests if isinstance(t, dict)) > 1:
+        problems.append("the GitHub Classroom configuration installs the packages per test")
+    return problems + _workflow_problems(kit, manifest)
+
+
+def _workflow_problems(kit: Path, manifest: Manifest) -> list[str]:
+    """Today's GitHub Classroom runs a workflow: one job, the packages once, a step per
+    lesson with its points, the reporter naming every step; build/ kept out of git."""
+    try:
+        flow = (kit / ".github/workflows/classroom.yml").read_text()
+        ignored = (kit / ".gitignore").read_text().split()
+    except OSError as e:
+        return [f"the kit lacks GitHub Classroom's workflow or its .gitignore: {e}"]
+    problems = []
+    if "build/" not in ignored:
+        problems.append("the kit's .gitignore does not keep build/ out of git")
+    if flow.count("tests/deps") != 1 or flow.count("runs-on:") != 1:
+        problems.append("the workflow is not one job that installs the packages once")
+    steps = re.findall(r"id: (lesson-\d+)\n.*?command: \"make check LESSON=(\d+)\"\n"
+                       r".*?max-score: (\d+)", flow, re.DOTALL)
+    want = [(f"lesson-{lesson.id}", lesson.id, str(lesson.points)) for lesson in manifest.lessons]
+    if steps != want:
+        problems.append(f"the workflow's steps are {steps}, not a step per lesson with its "
+                        f"points: {want}")
+    runners = re.search(r"runners: (\S+)", flow)
+    if runners is None or runners[1].split(",") != [w[0] for w in want]:
+        problems.append("the workflow's reporter does not name every lesson's step")
     return problems
 
 
@@ -323,6 +354,9 @@ def suggested_by_files(kit: Path, manifest: Manifest) -> list[Suggested]:
     config = json.loads((kit / ".github/classroom/autograding.json").read_text())
     for test in config["tests"]:
         found += commands_in(test["run"], "autograding.json", manifest)
+    flow = (kit / ".github/workflows/classroom.yml").read_text()
+    for command in re.findall(r'command: "([^"]*)"', flow):
+        found += commands_in(command, "the GitHub Classroom workflow", manifest)
     return found
 
 
@@ -452,10 +486,68 @@ def _run_every_command(kit: Path, manifest: Manifest) -> list[str]:
 
 # ---- the Gradescope bundle -------------------------------------------------------------
 
-def _grades_as(lab: Lab, manifest: Manifest, archive: Path, who: str) -> list[str]:
-    """run_autograder on a copy of WHO (solutions or starter) as the submission, in a
-    scratch /autograder outside the lab (the graders' users must reach it)."""
+def _run_autograder(root: Path, who: Path | None, **env: str) -> tuple[dict, str]:
+    """run_autograder on a copy of WHO as the submission, in the scratch
+    /autograder ROOT: its results.json (empty if none) and what it printed."""
+    shutil.rmtree(root / "submission", ignore_errors=True)
+    shutil.rmtree(root / "results", ignore_errors=True)
+    if who is not None:
+        shutil.copytree(who, root / "submission")
+    ran = subprocess.run([str(root / "source/run_autograder")], stdin=subprocess.DEVNULL,
+                         env={**_environment(), "AUTOGRADER_ROOT": str(root), **env},
+                         capture_output=True, text=True, errors="replace", timeout=1800)
+    try:
+        results = json.loads((root / "results/results.json").read_text())
+    except (OSError, ValueError):
+        results = {}
+    return results if isinstance(results, dict) else {}, ran.stdout
+
+
+def _grades_as(lab: Lab, manifest: Manifest, root: Path, who: str) -> list[str]:
+    """run_autograder grades a copy of WHO (solutions or starter): every point, or none."""
     want = sum(lesson.points for lesson in manifest.lessons) if who == "solutions" else 0
+    try:
+        results, printed = _run_autograder(root, lab.root / who)
+    except subprocess.TimeoutExpired:
+        return [f"run_autograder on {who}/ still ran after 1800 s"]
+    if not results:
+        return [f"run_autograder on {who}/ wrote no valid results.json"]
+    problems = []
+    why = classroom_checks.not_gradescope(results)
+    if why:
+        problems.append(f"run_autograder on {who}/: not Gradescope's format: {why}")
+    if "class: 1 submissions" not in printed:
+        problems.append(f"run_autograder on {who}/ did not print its log (Gradescope shows "
+                        f"stdout to the instructor): {printed[-300:]!r}")
+    tests = results.get("tests")
+    if results.get("score") != want or not tests or not all(
+            isinstance(t, dict) and t.get("status") for t in tests):
+        problems.append(f"run_autograder on {who}/: score {results.get('score')}, not {want}"
+                        f" ({len(tests or [])} tests); it said: "
+                        f"{str(results.get('output', ''))[:300]}")
+        # Which lessons, and why: the first lines of each one that went the other way.
+        problems += [f"  {t.get('name')}: {t.get('status')}: "
+                     f"{str(t.get('output', ''))[:400]}" for t in tests or []
+                     if isinstance(t, dict) and
+                     (t.get("status") == "failed") == (who == "solutions")][:3]
+    return problems
+
+
+def _tree(d: Path) -> set[str]:
+    return {str(p.relative_to(d)) for p in d.rglob("*")} if d.is_dir() else set()
+
+
+def gradescope_bundle_grades(lab: Lab, manifest: Manifest) -> list[str]:
+    """make gradescope; on a scratch /autograder outside the lab (the graders'
+    users must reach it), its setup.sh compiles the lab's side once (the
+    packages are the machine's own), and its run_autograder grades the
+    solutions (every point) and the starters (none), compiling nothing more,
+    printing its log; a grading that fails is said as a failed test named
+    "autograder error", never as a zero."""
+    problems = _lab_command(lab, "gradescope")
+    if problems:
+        return problems
+    archive = lab.build / "gradescope" / "shmlab-autograder.zip"
     root = Path(tempfile.mkdtemp(prefix="shmlab-autograder-", dir="/tmp"))
     try:
         root.chmod(0o755)
@@ -464,45 +556,33 @@ def _grades_as(lab: Lab, manifest: Manifest, archive: Path, who: str) -> list[st
                                capture_output=True, text=True)
         if unzip.returncode != 0:
             return [f"unzip cannot unpack {lab.rel(archive)}: {unzip.stderr.strip()}"]
-        problems = []
-        if subprocess.run(["sh", "-n", str(root / "source/setup.sh")]).returncode != 0:
-            problems.append("setup.sh is not valid sh")
-        shutil.copytree(lab.root / who, root / "submission")
-        try:
-            subprocess.run([str(root / "source/run_autograder")], stdin=subprocess.DEVNULL,
-                           env={**_environment(), "AUTOGRADER_ROOT": str(root)},
-                           capture_output=True, timeout=1800)
-        except subprocess.TimeoutExpired:
-            return problems + [f"run_autograder on {who}/ still ran after 1800 s"]
-        try:
-            results = json.loads((root / "results/results.json").read_text())
-        except (OSError, ValueError) as e:
-            return problems + [f"run_autograder on {who}/ wrote no valid results.json: {e}"]
-        tests = results.get("tests") if isinstance(results, dict) else None
-        if results.get("score") != want or not tests or not all(
-                isinstance(t, dict) and t.get("status") for t in tests):
-            problems.append(f"run_autograder on {who}/: score {results.get('score')}, not {want}"
-                            f" ({len(tests or [])} tests); it said: "
-                            f"{str(results.get('output', ''))[:300]}")
-            # Which lessons, and why: the first lines of each one that went the other way.
-            problems += [f"  {t.get('name')}: {t.get('status')}: "
-                         f"{str(t.get('output', ''))[:400]}" for t in tests or []
-                         if isinstance(t, dict) and
-                         (t.get("status") == "failed") == (who == "solutions")][:3]
+        setup = subprocess.run(["sh", str(root / "source/setup.sh")], stdin=subprocess.DEVNULL,
+                               env={**_environment(), "AUTOGRADER_ROOT": str(root)},
+                               capture_output=True, text=True, errors="replace", timeout=1800)
+        if setup.returncode != 0:
+            return [f"setup.sh failed ({setup.returncode}):",
+                    *(setup.stdout + setup.stderr).splitlines()[-10:]]
+        objects = root / "source/shmlab/build/lab-objects"
+        compiled = _tree(objects)
+        if not compiled:
+            problems.append("setup.sh compiled nothing into shmlab/build/lab-objects")
+        for who in ("solutions", "starter"):
+            problems += _grades_as(lab, manifest, root, who)
+        if _tree(objects) != compiled:
+            problems.append("run_autograder compiled the lab's side again: "
+                            f"{sorted(_tree(objects) - compiled)[:3]}")
+        # The grader itself fails (a lesson that does not exist): not a zero, an error.
+        results, printed = _run_autograder(root, lab.root / "solutions", LESSONS="99")
+        errors = [t for t in results.get("tests") or []
+                  if isinstance(t, dict) and t.get("name") == "autograder error"]
+        if "score" in results or not errors or "no lesson '99'" not in errors[0].get("output", ""):
+            problems.append(f"when grading fails, results.json is not one failed test "
+                            f"'autograder error' with the reason: {results}")
         return problems
+    except subprocess.TimeoutExpired:
+        return [*problems, "setup.sh or run_autograder still ran after 1800 s"]
     finally:
         shutil.rmtree(root, ignore_errors=True)
-
-
-def gradescope_bundle_grades(lab: Lab, manifest: Manifest) -> list[str]:
-    """make gradescope, then its run_autograder grades the solutions (every point)
-    and the starters (none)."""
-    problems = _lab_command(lab, "gradescope")
-    if problems:
-        return problems
-    archive = lab.build / "gradescope" / "shmlab-autograder.zip"
-    return [problem for who in ("solutions", "starter")
-            for problem in _grades_as(lab, manifest, archive, who)]
 
 
 def parts(ctx: Context) -> list[Part]:

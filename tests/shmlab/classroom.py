@@ -109,7 +109,6 @@ class Grading:
     sandbox: Sandbox
     running: Running
     lessons: tuple[Lesson, ...]
-    all_files: tuple[str, ...]                  # every lesson's editable files
     expected: Mapping[str, tuple[str, ...]]     # each lesson's checks, by lesson id
 
     def run(self, uid: int, work: Path, command: list[str], output: Path,
@@ -137,7 +136,7 @@ def unpack(g: Grading, entry: Path, dest: Path, uid: int) -> str | None:
     if not make_dirs(dest):
         return None
     if not entry.name.endswith(ARCHIVES):
-        return copy_lessons(g, entry, dest) if real_dir(entry) else None
+        return copy_lessons(g.lessons, entry, dest) if real_dir(entry) else None
     tree = g.out / "unpack" / dest.name
     if not g.sandbox.make_workdir(tree, uid):
         return None
@@ -154,12 +153,12 @@ def unpack(g: Grading, entry: Path, dest: Path, uid: int) -> str | None:
                    "--no-same-permissions"]
     g.run(uid, tree, ["sh", "-c", 'mkdir -p "$0/x" && "$@"', str(w), *extract], Path(os.devnull))
     # A broken archive is still a student's: graded, on nothing.
-    graded = copy_lessons(g, tree / "x", dest)
+    graded = copy_lessons(g.lessons, tree / "x", dest)
     g.sandbox.drop_workdir(tree)
     return graded if graded is not None else "nothing (the archive did not unpack)"
 
 
-def copy_lessons(g: Grading, tree: Path, dest: Path) -> str | None:
+def copy_lessons(lessons: Sequence[Lesson], tree: Path, dest: Path) -> str | None:
     """Finds the directory that holds the lessons' directories (TREE, or one up
     to three levels down; not __MACOSX, not a hidden one), and copies each
     lesson's editable files that are plain files, at most 1 MiB of each. A file
@@ -173,14 +172,15 @@ def copy_lessons(g: Grading, tree: Path, dest: Path) -> str | None:
     if not real_dir(tree):
         return None
     holders = [d for d in [tree, *sorted(_subdirs(tree, 3), key=str)]
-               if any(real_dir(d / lesson.name) for lesson in g.lessons)]
+               if any(real_dir(d / lesson.name) for lesson in lessons)]
+    all_files = [f for lesson in lessons for f in lesson.files]
     found = min(holders, key=lambda d: (d.name != "work", d.name == "starter"), default=None)
-    for lesson in g.lessons:
+    for lesson in lessons:
         make_dirs(dest / lesson.name)
         for f in lesson.files:
             if found is not None:
                 data = read_plain(found / lesson.name, f, MIB)
-            elif g.all_files.count(f) == 1:
+            elif all_files.count(f) == 1:
                 data = read_plain(tree, f, MIB)   # handed in loose
             else:
                 data = None
@@ -364,7 +364,10 @@ def grade_class(lab: Lab, manifest: Manifest, submissions: Path, out: Path, opti
     lessons = manifest.select(options.lessons)
     if not lessons:
         raise LabError("no lessons to grade: lessons/lessons.toml lists none")
-    box = sandbox.detect(options.sandbox, options.limits, lab.root, out / "lab-objects",
+    # The lab's compiled side: made here, or once for many gradings (LAB_OBJECTS: the
+    # Gradescope image's, compiled by its setup.sh).
+    objects = Path(os.environ.get("LAB_OBJECTS") or out / "lab-objects")
+    box = sandbox.detect(options.sandbox, options.limits, lab.root, objects,
                          (Path(os.path.realpath(submissions)), out), warn)
     # Interrupted, the sandboxes stop and their work directories go all the same.
     stop_by_signal = threading.current_thread() is threading.main_thread()
@@ -373,7 +376,7 @@ def grade_class(lab: Lab, manifest: Manifest, submissions: Path, out: Path, opti
     try:
         with sandbox.one_class_at_a_time(warn):
             g = Grading(out=out, options=options, sandbox=box, running=Running(),
-                        lessons=lessons, all_files=tuple(manifest.all_files()), expected={})
+                        lessons=lessons, expected={})
             try:
                 return _grade_class(lab, g, submissions, say, warn)
             finally:

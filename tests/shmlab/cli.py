@@ -17,6 +17,7 @@ For students (WORK is your workspace, work/ unless you say otherwise):
   hint LESSON [WORK]           the lesson's hints, one more each time
   run LESSON [WORK] [ARGS...]  build and run the lesson's demo
   check LESSON [WORK]          grade one lesson
+  submit [WORK]                pack what is handed in (build/submission.tar.gz), and check it
   grade [WORK] [LESSON]        grade every lesson: exit 0 all pass, 1 some fail, 2 cannot grade
   watch [WORK]                 grade a lesson each time one of its files is saved
   reset LESSON [WORK] [--yes]  put the lesson's starter back (after asking; yours is kept)
@@ -51,6 +52,7 @@ def _parser() -> argparse.ArgumentParser:
     verb("hint", ("lesson", {}), work)
     verb("run", ("lesson", {}), work, ("args", {"nargs": argparse.REMAINDER}))
     verb("check", ("lesson", {}), work)
+    verb("submit", work)
     verb("grade", work, ("lesson", {"nargs": "?", "default": ""}))
     verb("watch", work)
     verb("reset", ("lesson", {}), work, ("--yes", {"action": "store_true"}))
@@ -81,7 +83,8 @@ def _whole_number(text: str, what: str) -> int:
 
 def _dispatch(ctx: Context, a: argparse.Namespace) -> int:
     # Imported here, so that each command loads only the modules it needs.
-    if a.command in ("overview", "list", "hint", "run", "check", "grade", "watch", "reset"):
+    if a.command in ("overview", "list", "hint", "run", "check", "grade", "watch", "reset",
+                     "submit"):
         from . import student
         work = Path(a.work or "work")
         if a.command == "overview":
@@ -94,6 +97,8 @@ def _dispatch(ctx: Context, a: argparse.Namespace) -> int:
             return student.run(ctx, ctx.manifest.find(a.lesson), work, a.args or [])
         if a.command == "check":
             return student.check(ctx, ctx.manifest.find(a.lesson), work)
+        if a.command == "submit":
+            return student.submit(ctx, work)
         if a.command == "grade":
             only = ctx.manifest.find(a.lesson) if a.lesson else None
             return student.grade(ctx, work, only)

@@ -40,18 +40,27 @@ NEVER = ("__pycache__", "*.pyc", "selftest*")  # the project's own tests, the ha
 
 SETUP_SH = """\
 #!/bin/sh
-# Gradescope runs this once, as root, to build the autograder's image.
+# Gradescope runs this once, as root, to build the autograder's image: the
+# Debian packages, then the lab's side of every lesson, compiled once for
+# all the submissions. AUTOGRADER_ROOT moves /autograder elsewhere (for a
+# trial on a machine that has the packages: they are not installed then).
 set -e
-cd /autograder/source/shmlab
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-tests/deps class
+root=${AUTOGRADER_ROOT:-/autograder}
+cd "$root/source/shmlab"
+if [ -z "${AUTOGRADER_ROOT:-}" ]; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    tests/deps class
+fi
+LAB_OBJECTS="$PWD/build/lab-objects" BUILD="$PWD/build" tests/lab prepare
+chmod -R a+rX build  # the grading users (not root) read the objects
 """
 
 RUN_AUTOGRADER = """\
 #!/usr/bin/env bash
 # Gradescope runs this for each submission: it grades /autograder/submission
-# and writes /autograder/results/results.json. AUTOGRADER_ROOT moves
+# and writes /autograder/results/results.json; what grading says goes to
+# stdout too, for the instructor's debug pane. AUTOGRADER_ROOT moves
 # /autograder elsewhere (for trying it out).
 root=${AUTOGRADER_ROOT:-/autograder}
 lab=$root/source/shmlab
@@ -59,16 +68,24 @@ tmp=$(mktemp -d)
 chmod 755 "$tmp"  # the grading users (not root) must reach their work in it
 # The submission, whatever its layout, is one student's copy of starter/.
 mkdir -p "$tmp/subs" && cp -R "$root/submission" "$tmp/subs/submission"
-# Gradescope gives every submission a container of its own: that is the sandbox.
-SANDBOX=platform BUILD="$tmp/build" "$lab/tests/lab" grade-all "$tmp/subs" "$tmp/out" \\
-    > "$tmp/log.txt" 2>&1
+# Gradescope gives every submission a container of its own: that is the
+# sandbox. The lab's side was compiled once, by setup.sh.
+SANDBOX=platform BUILD="$tmp/build" LAB_OBJECTS="$lab/build/lab-objects" \\
+    "$lab/tests/lab" grade-all "$tmp/subs" "$tmp/out" 2>&1 | tee "$tmp/log.txt"
 mkdir -p "$root/results"
 if [ -f "$tmp/out/gradescope/submission/results.json" ]; then
     cp "$tmp/out/gradescope/submission/results.json" "$root/results/results.json"
 else
-    tail -n 5 "$tmp/log.txt" | python3 -c 'import json, sys
-print(json.dumps({"score": 0, "output": "The autograder could not grade this submission:\\n"
-                  + sys.stdin.read()}))' > "$root/results/results.json"
+    # Not a grade: the grader failed. Said as a failed test, for the student
+    # and the instructor both; the log above has the whole story.
+    tail -n 20 "$tmp/log.txt" | python3 -c 'import json, sys
+said = sys.stdin.read()
+print(json.dumps({
+    "output": "The autograder failed, so this is not a grade: your instructor will grade "
+              "this submission again.",
+    "tests": [{"name": "autograder error", "score": 0, "max_score": 0, "status": "failed",
+               "output": "The autograder could not grade this submission:\\n" + said,
+               "visibility": "visible"}]}))' > "$root/results/results.json"
 fi
 rm -rf "$tmp"
 """
@@ -175,11 +192,48 @@ def copy_lab(lab: Lab, manifest: Manifest, dest: Path) -> None:
 
 
 def classroom_config(manifest: Manifest) -> dict[str, list[dict[str, object]]]:
-    """GitHub Classroom's autograding: a test per lesson, its points, the command that grades it."""
-    return {"tests": [{"name": f"{lesson.id} {lesson.title}", "setup": "sudo tests/deps",
+    """GitHub Classroom's autograding (its older runner): a test per lesson, its
+    points, the command that grades it; the packages installed once, by the first."""
+    return {"tests": [{"name": f"{lesson.id} {lesson.title}",
+                       "setup": "sudo tests/deps" if i == 0 else "",
                        "run": f"make check LESSON={lesson.id}", "input": "", "output": "",
                        "comparison": "included", "timeout": 10, "points": lesson.points}
-                      for lesson in manifest.lessons]}
+                      for i, lesson in enumerate(manifest.lessons)]}
+
+
+def classroom_workflow(manifest: Manifest) -> str:
+    """GitHub Classroom's autograding workflow (what Classroom runs today): one
+    job; the packages once; a step per lesson with its points (the command
+    grader: it passes if `make check LESSON=NN` does); the reporter that
+    sends the points to Classroom. Strings are written as JSON, which YAML reads."""
+    q = json.dumps
+    lines = ['name: Autograding Tests', '"on":', "  - push", "  - repository_dispatch",
+             "permissions:", "  checks: write", "  actions: read", "  contents: read",
+             "jobs:", "  run-autograding-tests:", "    runs-on: ubuntu-latest",
+             "    if: github.actor != 'github-classroom[bot]'", "    steps:",
+             "      - name: Check out the student's repository",
+             "        uses: actions/checkout@v4",
+             "      - name: Install the lab's packages, once",
+             "        run: sudo tests/deps"]
+    for lesson in manifest.lessons:
+        name = f"{lesson.id} {lesson.title}"
+        lines += [f"      - name: {q(name)}", f"        id: lesson-{lesson.id}",
+                  "        uses: classroom-resources/autograding-command-grader@v1",
+                  "        with:", f"          test-name: {q(name)}",
+                  f"          command: {q(f'make check LESSON={lesson.id}')}",
+                  "          timeout: 10", f"          max-score: {lesson.points}"]
+    ids = [f"lesson-{lesson.id}" for lesson in manifest.lessons]
+    lines += ["      - name: Autograding Reporter",
+              "        uses: classroom-resources/autograding-grading-reporter@v1",
+              "        env:"]
+    lines += [f"          {i.upper()}_RESULTS: {q('${{steps.' + i + '.outputs.result}}')}"
+              for i in ids]
+    lines += ["        with:", f"          runners: {','.join(ids)}"]
+    return "\n".join(lines) + "\n"
+
+
+# What a student's repository keeps out of git: what make builds.
+KIT_GITIGNORE = "# Made by make: never handed in.\nbuild/\n__pycache__/\n"
 
 
 def _size(path: Path) -> str:
@@ -217,6 +271,10 @@ def dist(lab: Lab, manifest: Manifest) -> int:
         classroom.mkdir(parents=True)
         (classroom / "autograding.json").write_text(
             json.dumps(classroom_config(manifest), indent=2, ensure_ascii=False) + "\n")
+        (kit / ".github" / "workflows").mkdir()
+        (kit / ".github" / "workflows" / "classroom.yml").write_text(
+            classroom_workflow(manifest))
+        (kit / ".gitignore").write_text(KIT_GITIGNORE)
     except OSError as e:
         raise LabError(f"cannot make the kit in {lab.rel(kit)}: {e.strerror}") from None
     tarball = out / "shmlab-student.tar.gz"

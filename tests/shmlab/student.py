@@ -12,6 +12,8 @@ import shutil
 import signal
 import subprocess
 import sys
+import tarfile
+import tempfile
 import time
 from pathlib import Path
 from typing import Callable
@@ -67,6 +69,55 @@ def grade(ctx: Context, work: Path, only: Lesson | None) -> int:
 def check(ctx: Context, lesson: Lesson, work: Path) -> int:
     """make check LESSON=NN: one lesson, graded afresh."""
     return grade(ctx, work, lesson)
+
+
+def submit(ctx: Context, work: Path) -> int:
+    """make submit: build/submission.tar.gz, exactly what the class grader takes
+    (each lesson's file(s) from WORK, under work/), then opened as the grader
+    opens a submission: every file must come out the same, and each lesson must
+    build as the grader builds it. Exits 0 if so, 1 if not (the file is kept)."""
+    from . import classroom  # (it brings the class grader's modules)
+    ws = workspace(ctx, work)
+    lessons = ctx.manifest.lessons
+    archive = ctx.lab.build / "submission.tar.gz"
+    archive.parent.mkdir(parents=True, exist_ok=True)
+    packed = []
+    with tarfile.open(archive, "w:gz") as tar:
+        for lesson in lessons:
+            for f in lesson.files:
+                if (ws.path / lesson.name / f).is_file():
+                    tar.add(ws.path / lesson.name / f, arcname=f"work/{lesson.name}/{f}")
+                    packed.append((lesson, f))
+    problems = []
+    with tempfile.TemporaryDirectory() as scratch:
+        opened, taken = Path(scratch) / "opened", Path(scratch) / "taken"
+        with tarfile.open(archive) as tar:
+            tar.extractall(opened, filter="data")
+        graded = classroom.copy_lessons(lessons, opened, taken)
+        for lesson, f in packed:
+            came = taken / lesson.name / f
+            if not came.is_file() or came.read_bytes() != (ws.path / lesson.name / f).read_bytes():
+                problems.append(f"{lesson.name}/{f} does not come out of it as it is in "
+                                f"{ws.path.name}/")
+        tc = ctx.toolchain()
+        for lesson in lessons:
+            built = build(ctx.lab, tc, lesson, taken / lesson.name,
+                          Path(scratch) / "build" / lesson.name, demo=False)
+            if not built.ok:
+                problems.append(f"lesson {lesson.id} does not build, so it gets no points: "
+                                f"{built.log.splitlines()[0] if built.log else ''}")
+    missing = [f"{lesson.name}/{f}" for lesson in lessons for f in lesson.files
+               if (lesson, f) not in packed]
+    print(f"{ctx.lab.rel(archive)}: {len(packed)} files of {len(lessons)} lessons, from "
+          f"{ws.path.name}/ (the grader takes {graded}).")
+    for line in [*(f"  missing: {m} (that lesson gets no points)" for m in missing),
+                 *(f"  {p}" for p in problems)]:
+        print(line)
+    if problems:
+        return 1
+    print("Opened as the grader opens it, every file is there and every lesson builds: hand "
+          f"in {ctx.lab.rel(archive)}. (make grade shows the points it gets.)")
+    return 0
 
 
 def overview(ctx: Context, work: Path) -> int:
