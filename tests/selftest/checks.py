@@ -5,10 +5,15 @@ from dataclasses import dataclass
 from typing import Callable
 
 
+# A line a check returns that starts so is no problem: it says what the
+# check could not do on this machine, and why (make test repeats it last).
+NOTE = "NOT CHECKED HERE: "
+
+
 @dataclass(frozen=True)
 class Check:
     what: str                          # one line of make test's output
-    run: Callable[[], list[str]]       # the problems it found; none: it passed
+    run: Callable[[], list[str]]       # the problems it found (and NOTEs); none: it passed
 
 
 @dataclass(frozen=True)

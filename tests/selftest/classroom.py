@@ -27,11 +27,11 @@ from pathlib import Path
 from typing import Iterator
 
 from shmlab import classroom, sandbox
-from shmlab.common import Lab, tail
+from shmlab.common import Lab, LabError, tail
 from shmlab.context import Context
 from shmlab.manifest import Manifest
 
-from .checks import Check, Part
+from .checks import NOTE, Check, Part
 
 LESSONS = ("01", "04")      # what the class check grades (tests/submissions/expected)
 ARCHIVES = ("archive-right", "archive-climbs-out", "archive-zip")   # each right: 10 and 10
@@ -74,9 +74,30 @@ def _git_status(lab: Lab) -> str:
                           cwd=lab.root, capture_output=True, text=True, check=False).stdout
 
 
+def why_weak() -> str:
+    """Why this machine cannot run shmlab's own sandbox (no root, no bubblewrap, no
+    user namespaces); "" if it can, or if SANDBOX already says which to use."""
+    if os.environ.get("SANDBOX"):
+        return ""
+    try:
+        sandbox.detect("", classroom.Options.from_env().limits, Path("/"), Path("/"), (),
+                       io.StringIO())
+    except LabError as e:
+        return str(e)
+    return ""
+
+
+def weak() -> bool:
+    """Whether the class checks grade with SANDBOX=weak: told so, or the machine's want."""
+    return bool(os.environ.get("SANDBOX") or why_weak())
+
+
 def _grade_all(lab: Lab, subs: Path, out: Path, log: Path, **env: str) -> list[str]:
-    """Runs `tests/lab grade-all SUBS OUT`; what went wrong, if it failed."""
+    """Runs `tests/lab grade-all SUBS OUT` (SANDBOX=weak where the machine
+    cannot run shmlab's own); what went wrong, if it failed."""
     log.parent.mkdir(parents=True, exist_ok=True)
+    if why_weak():
+        env = {"SANDBOX": "weak", **env}
     with log.open("wb") as f:
         done = subprocess.run([str(lab.root / "tests" / "lab"), "grade-all", str(subs), str(out)],
                               cwd=lab.root, env={**os.environ, **env}, stdout=f,
@@ -184,14 +205,14 @@ def grades_the_submissions(lab: Lab, manifest: Manifest) -> list[str]:
     want.update((name, points) for name in ARCHIVES)
     notes = handed_in_notes(subs)
     want.update((name, points) for name in notes)
-    if os.environ.get("SANDBOX"):  # a weak sandbox does not hide the answers: the README says so
+    if weak():  # a weak sandbox does not hide the answers: the README says so
         want["reads-the-solutions"] = points
         want["looks-for-classmates"] = [0, *points[1:]]
-    weak = "weak sandbox" if os.environ.get("SANDBOX") else ""
+    weak_note = "weak sandbox" if weak() else ""
     book = _gradebook(out)
     problems = []
     for name, scores in want.items():
-        note = "; ".join(n for n in (weak, notes.get(name, "")) if n)
+        note = "; ".join(n for n in (weak_note, notes.get(name, "")) if n)
         row = [name, *map(str, scores), str(sum(scores)), str(sum(points)), note]
         if book.get(name) != row:
             expected = ", ".join(f"{id} {score}" for id, score in zip(LESSONS, scores))
@@ -203,6 +224,11 @@ def grades_the_submissions(lab: Lab, manifest: Manifest) -> list[str]:
     extra = set(book) - set(want) - {"student"}
     if extra:
         problems.append(f"the gradebook has students no one handed in: {', '.join(sorted(extra))}")
+    if why_weak():
+        problems.append(f"{NOTE}the class was graded with SANDBOX=weak, as this machine "
+                        f"cannot run shmlab's own sandbox ({why_weak()}): that a sandbox hides "
+                        "the answers, the classmates and the grader's secrets, and gives each "
+                        "submission a user and limits of its own, was not checked")
     return problems
 
 
@@ -407,7 +433,7 @@ def capitals_in_a_check_name(lab: Lab) -> list[str]:
     listed = (t / "out" / "lab-objects" / "99-capitals-normal.tests").read_text().split()
     if listed != [CAPITAL]:
         problems.append(f"the suite listed {listed}, not [{CAPITAL}]")
-    note = "weak sandbox" if os.environ.get("SANDBOX") else ""
+    note = "weak sandbox" if weak() else ""
     book = _gradebook(t / "out")
     for name, score in (("solution", "10"), ("starter", "0")):
         if book.get(name) != [name, score, score, "10", note]:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from shmlab.common import LabError
 from shmlab.context import Context
 
-from .checks import Check, Part
+from .checks import NOTE, Check, Part
 
 
 LONGEST = ("kit", "class", "gradescope", "command", "book")  # measured: minutes each
@@ -19,16 +19,18 @@ LONGEST = ("kit", "class", "gradescope", "command", "book")  # measured: minutes
 class Outcome:
     what: str
     problems: tuple[str, ...]
+    notes: tuple[str, ...] = ()   # what it could not check on this machine, and why
 
 
 def _run_check(check: Check) -> Outcome:
     try:
-        problems = tuple(check.run())
+        said = tuple(check.run())
     except LabError as e:
-        problems = (str(e),)
+        said = (str(e),)
     except Exception as e:  # a check that breaks is a failed check, not a crashed run
-        problems = (f"the check itself failed: {type(e).__name__}: {e}",)
-    return Outcome(check.what, problems)
+        said = (f"the check itself failed: {type(e).__name__}: {e}",)
+    return Outcome(check.what, tuple(line for line in said if not line.startswith(NOTE)),
+                   tuple(line for line in said if line.startswith(NOTE)))
 
 
 def _run_part(part: Part) -> tuple[list[Outcome], float]:
@@ -61,6 +63,7 @@ def main(ctx: Context, only: str) -> int:
     style = ctx.style
     began = time.monotonic()
     passed = failed = 0
+    notes: list[str] = []
     # The parts mostly wait (time limits, sleeps, the race amplifier's pauses):
     # two at a time per core keeps the machine busy without starving the races.
     workers = max(2, 2 * len(os.sched_getaffinity(0)))
@@ -79,12 +82,15 @@ def main(ctx: Context, only: str) -> int:
             for o in outcomes:
                 mark = style.green("ok  ") if not o.problems else style.red("FAIL")
                 print(f"  {mark}  {o.what}")
-                for line in o.problems:
+                for line in (*o.problems, *o.notes):
                     for sub in line.splitlines():
                         print(f"        {sub}")
+                notes += [n for n in o.notes if n not in notes]
                 passed += not o.problems
                 failed += bool(o.problems)
             print(end="", flush=True)
     took = time.monotonic() - began
     print(f"test: {passed} passed, {failed} failed, in {took / 60:.1f} min")
+    for note in notes:  # said last, where the summary is read
+        print(f"test: {note}")
     return 0 if failed == 0 else 1

@@ -416,6 +416,9 @@ def _grade_class(lab: Lab, g: Grading, submissions: Path, say: TextIO, warn: Tex
     verdicts.update(_grade_again(g, jobs, verdicts, say))
     took = time.monotonic() - start
     _remove_work(out)
+    print(f"class: writing the reports: gradebook.csv, and for each of the {len(students)} "
+          "students Gradescope's results.json and a JUnit file; then summary.html",
+          file=say, flush=True)
     reports.write_reports(out, g.lessons, students, verdicts,
                           reports.Class(g.sandbox.note, datetime.now(), handed.about,
                                         handed.refused, took))
@@ -526,6 +529,10 @@ def _unsettled(v: Verdict) -> bool:
         "again when run once more" not in row.message for row in v.rows)
 
 
+def _duration(seconds: float) -> str:
+    return f"{seconds / 60:.0f} min" if seconds >= 90 else f"{seconds:.0f} s"
+
+
 def machine_busy(env: Mapping[str, str] = os.environ) -> bool:
     """As the harness judges it (lab.c): some task waited for a CPU half of the
     last 10 s; where that cannot be read, load at least one per CPU."""
@@ -543,11 +550,13 @@ def _run_jobs(g: Grading, jobs: list[tuple[str, Lesson]], say: TextIO,
     """Each (student, lesson) in a sandbox of its own, JOBS at a time; a line as
     each ends. FIRST: the first job's number (its user's, its cgroup's)."""
     verdicts = {}
+    began = time.monotonic()
     with ThreadPoolExecutor(max_workers=g.options.jobs) as pool:
         futures = [pool.submit(job, g, seq, student, lesson)
                    for seq, (student, lesson) in enumerate(jobs, first)]
         try:
             for k, future in enumerate(as_completed(futures), 1):
+                left = (time.monotonic() - began) / k * (len(jobs) - k)
                 try:
                     v = future.result()
                 except OSError as e:
@@ -555,8 +564,9 @@ def _run_jobs(g: Grading, jobs: list[tuple[str, Lesson]], say: TextIO,
                 if v is None:
                     continue
                 verdicts[v.student, v.lesson.id] = v
-                print(f"[{k}/{len(jobs)}] [{time.strftime('%H:%M:%S')}] {v.student:<20} "
-                      f"{v.lesson.name} {v.status}", file=say, flush=True)
+                print(f"[{k}/{len(jobs)}] [{time.strftime('%H:%M:%S')}, about "
+                      f"{_duration(left)} left] {v.student:<20} {v.lesson.name} {v.status}",
+                      file=say, flush=True)
         except BaseException:
             g.running.stop()
             for future in futures:
