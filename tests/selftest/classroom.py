@@ -60,6 +60,9 @@ def parts(ctx: Context) -> list[Part]:
               partial(capitals_in_a_check_name, lab)),
         Check("a lesson out of time twice on a busy machine is REGRADE, not the student's fail",
               partial(out_of_time_on_a_busy_machine, lab)),
+        Check("a class that is missing, a file, empty, unreadable or holds no lesson, and a "
+              "lesson that does not exist: a clear error, no gradebook",
+              partial(bad_classes_are_refused, lab)),
     ), key="class")]
 
 
@@ -374,6 +377,46 @@ def out_of_time_on_a_busy_machine(lab: Lab) -> list[str]:
     log = sandbox.read_text(here / "log.txt")
     if "grading them again" not in log:
         problems.append("grade-all did not say it graded the lesson again")
+    return problems
+
+
+# ---- bad input -------------------------------------------------------------------------
+
+def bad_classes_are_refused(lab: Lab) -> list[str]:
+    """Each bad class (or LESSONS) ends grade-all with status 2 and a message that
+    says what is wrong, and leaves no gradebook (a gradebook of zeros would look
+    like grades)."""
+    subs, out, _ = _where(lab)
+    here = lab.build / "test" / "class-bad"
+    shutil.rmtree(here, ignore_errors=True)
+    here.mkdir(parents=True)
+    (here / "a-file").write_text("not a class\n")
+    (here / "empty").mkdir()
+    (here / "locked").mkdir(mode=0)
+    for name in ("ana", "ben"):  # each hands in something, but no lesson's file
+        (here / "no-lessons" / name / "notes").mkdir(parents=True)
+        (here / "no-lessons" / name / "notes" / "todo.txt").write_text("to do\n")
+    cases = [("missing", here / "nowhere", {}, "does not exist"),
+             ("a file", here / "a-file", {}, "is a file, not a directory"),
+             ("empty", here / "empty", {}, "no submissions in"),
+             ("no lesson's file", here / "no-lessons", {}, "holds a lesson's file"),
+             ("a lesson that does not exist", subs, {"LESSONS": "99"}, "no lesson '99'")]
+    if os.geteuid() != 0:  # root reads a directory of mode 000 all the same
+        cases.append(("unreadable", here / "locked", {}, "cannot read the submissions"))
+    problems = []
+    for what, class_dir, env, words in cases:
+        dest = here / "out" / what.replace(" ", "-").replace("'", "")
+        done = subprocess.run([str(lab.root / "tests" / "lab"), "grade-all", str(class_dir),
+                               str(dest)], cwd=lab.root, capture_output=True, text=True,
+                              stdin=subprocess.DEVNULL, check=False,
+                              env={**os.environ, "LAB_OBJECTS": str(out / "lab-objects"),
+                                   **({"SANDBOX": "weak"} if why_weak() else {}), **env})
+        said = (done.stdout + done.stderr).strip().splitlines()
+        if done.returncode != 2 or words not in done.stderr or (dest / "gradebook.csv").exists():
+            problems.append(f"{what}: exit {done.returncode}, gradebook "
+                            f"{'written' if (dest / 'gradebook.csv').exists() else 'none'}, "
+                            f"and it said: {said[-1] if said else 'nothing'} (wanted exit 2 "
+                            f"and {words!r})")
     return problems
 
 

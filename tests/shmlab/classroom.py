@@ -254,6 +254,8 @@ def job(g: Grading, seq: int, student: str, lesson: Lesson) -> Verdict | None:
         g.sandbox.cgroups.remove(cgroups)
         if os.geteuid() == 0:   # then the job ran as UID, whatever the sandbox
             sandbox.kill_user(uid)
+            if not g.sandbox.own:
+                sandbox.remove_files_of(uid)
     v = replace(verdict(student, lesson, g.expected[lesson.id], g.options.limits.wall, status,
                         seconds, came_out.get("tsv", ""), came_out.get("build", ""),
                         came_out.get("stderr", "")), seconds=seconds)
