@@ -60,7 +60,7 @@ def parts(ctx: Context) -> list[Part]:
               partial(capitals_in_a_check_name, lab)),
         Check("a lesson out of time twice on a busy machine is REGRADE, not the student's fail",
               partial(out_of_time_on_a_busy_machine, lab)),
-        Check("a class that is missing, a file, empty, unreadable or holds no lesson, and a "
+        Check("a class that is missing, a file, empty or holds no lesson's file, and a "
               "lesson that does not exist: a clear error, no gradebook",
               partial(bad_classes_are_refused, lab)),
     ), key="class")]
