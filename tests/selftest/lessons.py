@@ -33,7 +33,7 @@ ASAN_TEST_SECONDS = "60"   # per test, under ASan and UBSan (the lab's own limit
 # manager directories in /tmp.
 LEFTOVERS = ("/dev/shm/shmlab-*", "/dev/shm/sem.shmlab-*", "/tmp/shmlab-manager-*")
 # Segment names carry their maker's pid: shmlab-<pid>-... or shmlab-demo-<pid>[-...]
-MAKER = re.compile(r"^(sem\.)?shmlab-(demo-)?([0-9]+)(-|$)")
+MAKER = re.compile(r"^(sem\.)?shmlab-(demo-|manager-)?([0-9]+)(-|$)")
 SHOWN = 40          # lines of a report shown under a failed check
 FUZZ_SECONDS = 20
 DEMO_LIMIT = 120    # seconds for a demo under valgrind

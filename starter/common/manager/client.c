@@ -121,7 +121,8 @@ static int start(struct manager *m, const char *host, int port, const void *key,
     if (key_len > 0)
         memcpy(m->authkey, key, key_len);
     m->authkey_len = key_len;
-    snprintf(m->dir, sizeof m->dir, "/tmp/shmlab-manager-XXXXXX");
+    /* The maker's pid in the name: the lab's tests tell whose it is, running or not. */
+    snprintf(m->dir, sizeof m->dir, "/tmp/shmlab-manager-%d-XXXXXX", (int)getpid());
     if (mkdtemp(m->dir) == NULL) {  /* made with mode 0700: only we can reach the socket */
         fprintf(stderr, "mkdtemp(\"%s\"): %s\n", m->dir, strerror(errno));
         return -1;
