@@ -109,6 +109,7 @@ class Grading:
     sandbox: Sandbox
     running: Running
     lessons: tuple[Lesson, ...]
+    all_files: tuple[str, ...]                  # every lesson's editable files, graded or not
     expected: Mapping[str, tuple[str, ...]]     # each lesson's checks, by lesson id
 
     def run(self, uid: int, work: Path, command: list[str], output: Path,
@@ -136,7 +137,7 @@ def unpack(g: Grading, entry: Path, dest: Path, uid: int) -> str | None:
     if not make_dirs(dest):
         return None
     if not entry.name.endswith(ARCHIVES):
-        return copy_lessons(g.lessons, entry, dest) if real_dir(entry) else None
+        return copy_lessons(g.lessons, g.all_files, entry, dest) if real_dir(entry) else None
     tree = g.out / "unpack" / dest.name
     if not g.sandbox.make_workdir(tree, uid):
         return None
@@ -153,27 +154,27 @@ def unpack(g: Grading, entry: Path, dest: Path, uid: int) -> str | None:
                    "--no-same-permissions"]
     g.run(uid, tree, ["sh", "-c", 'mkdir -p "$0/x" && "$@"', str(w), *extract], Path(os.devnull))
     # A broken archive is still a student's: graded, on nothing.
-    graded = copy_lessons(g.lessons, tree / "x", dest)
+    graded = copy_lessons(g.lessons, g.all_files, tree / "x", dest)
     g.sandbox.drop_workdir(tree)
     return graded if graded is not None else "nothing (the archive did not unpack)"
 
 
-def copy_lessons(lessons: Sequence[Lesson], tree: Path, dest: Path) -> str | None:
+def copy_lessons(lessons: Sequence[Lesson], all_files: Sequence[str], tree: Path,
+                 dest: Path) -> str | None:
     """Finds the directory that holds the lessons' directories (TREE, or one up
     to three levels down; not __MACOSX, not a hidden one), and copies each
     lesson's editable files that are plain files, at most 1 MiB of each. A file
-    found loose, whose name only one lesson uses, counts for that lesson.
-    Nothing is followed through a link. Of several such directories, the
-    student's workspace (work/, as `make` makes it) is preferred, and a
-    starter/ comes last: a student who hands in the whole kit is graded on
-    their work. Returns the folder graded, from TREE ("." for TREE itself,
+    found loose, whose name only one lesson uses (of ALL_FILES: every lesson's,
+    graded or not), counts for that lesson. Nothing is followed through a
+    link. Of several such directories, the student's workspace (work/, as
+    `make` makes it) is preferred, and a starter/ comes last: a student who
+    hands in the whole kit is graded on their work. Returns the folder graded, from TREE ("." for TREE itself,
     "loose files", or "nothing" when no lesson's file was found); None if
     TREE is not a directory."""
     if not real_dir(tree):
         return None
     holders = [d for d in [tree, *sorted(_subdirs(tree, 3), key=str)]
                if any(real_dir(d / lesson.name) for lesson in lessons)]
-    all_files = [f for lesson in lessons for f in lesson.files]
     found = min(holders, key=lambda d: (d.name != "work", d.name == "starter"), default=None)
     for lesson in lessons:
         make_dirs(dest / lesson.name)
@@ -378,7 +379,7 @@ def grade_class(lab: Lab, manifest: Manifest, submissions: Path, out: Path, opti
     try:
         with sandbox.one_class_at_a_time(warn):
             g = Grading(out=out, options=options, sandbox=box, running=Running(),
-                        lessons=lessons, expected={})
+                        lessons=lessons, all_files=tuple(manifest.all_files()), expected={})
             try:
                 return _grade_class(lab, g, submissions, say, warn)
             finally:

@@ -93,7 +93,7 @@ def submit(ctx: Context, work: Path) -> int:
         opened, taken = Path(scratch) / "opened", Path(scratch) / "taken"
         with tarfile.open(archive) as tar:
             tar.extractall(opened, filter="data")
-        graded = classroom.copy_lessons(lessons, opened, taken)
+        graded = classroom.copy_lessons(lessons, ctx.manifest.all_files(), opened, taken)
         for lesson, f in packed:
             came = taken / lesson.name / f
             if not came.is_file() or came.read_bytes() != (ws.path / lesson.name / f).read_bytes():
