@@ -84,6 +84,17 @@ static int n_tests;
 #define RETRIES 3
 static int retrying_index;         /* while a test is run again: its number, from 1 */
 
+/*
+ * When each test began, written by the test's own process into memory the
+ * runner shares: Check says how a test ended, not how long it took. A test
+ * took until the next one began (its fork, fixture and checks included).
+ */
+struct test_clock {
+    int started;
+    double began[MAX_TESTS];
+};
+static struct test_clock *test_clock;
+
 static void mark(char c)
 {
     if (progress_path[0] == '\0')
@@ -487,6 +498,8 @@ static void forget_earlier_tests(void)
 
 static void before_test(void)
 {
+    if (test_clock != NULL && retrying_index == 0 && test_clock->started < MAX_TESTS)
+        test_clock->began[test_clock->started++] = now_seconds();
     if (progress_path[0] != '\0') {
         int started;
         int lost = count_marks(&started);
@@ -1415,6 +1428,8 @@ struct outcome {
     char text[4096];     /* why it failed */
     char file[256];      /* where it failed */
     int line;
+    double seconds;      /* how long it ran, as the runner saw it */
+    int limit;           /* the time it had, in seconds */
 };
 
 static void keep_outcome(struct outcome *o, TestResult *r, int seconds)
@@ -1422,6 +1437,7 @@ static void keep_outcome(struct outcome *o, TestResult *r, int seconds)
     memset(o, 0, sizeof *o);
     snprintf(o->name, sizeof o->name, "%s", tr_tcname(r));
     o->passed = tr_rtype(r) == CK_PASS;
+    o->limit = seconds;
     if (o->passed)
         return;
     const char *msg = tr_msg(r) != NULL ? tr_msg(r) : "";
@@ -1440,11 +1456,15 @@ static void run_alone(struct outcome *o, int i, int seconds)
     SRunner *runner = srunner_create(again);
     srunner_set_fork_status(runner, CK_FORK);
     retrying_index = i + 1;
+    double began = now_seconds();
     srunner_run_all(runner, CK_SILENT);
+    double took = now_seconds() - began;
     retrying_index = 0;
     TestResult **results = srunner_results(runner);
-    if (srunner_ntests_run(runner) == 1)
+    if (srunner_ntests_run(runner) == 1) {
         keep_outcome(o, results[0], seconds);
+        o->seconds = took;
+    }
     free(results);
     srunner_free(runner);
 }
@@ -1511,7 +1531,7 @@ static void retry_timeouts(struct outcome *outcomes, int n)
 
 /*
  * For a grader (LAB_RESULTS=path): one line per test, "ok|FAIL<TAB>name<TAB>
- * message", written only once every process of the tests has been stopped,
+ * seconds<TAB>limit<TAB>message" (how long it ran, and had), written only once every process of the tests has been stopped,
  * to a file that must not exist yet. Code under test cannot have written it
  * first without the grader noticing (the file is refused), nor after.
  */
@@ -1532,8 +1552,8 @@ static int write_results(const char *path, const struct outcome *outcomes, int n
         for (char *p = text; *p != '\0'; p++)
             if (*p == '\t' || *p == '\n' || *p == '\r')
                 *p = ' ';
-        fprintf(out, "%s\t%s\t%s\n", outcomes[i].passed ? "ok" : "FAIL", outcomes[i].name,
-                text);
+        fprintf(out, "%s\t%s\t%.3f\t%d\t%s\n", outcomes[i].passed ? "ok" : "FAIL",
+                outcomes[i].name, outcomes[i].seconds, outcomes[i].limit, text);
     }
     return fclose(out) == 0 ? 0 : -1;
 }
@@ -1634,9 +1654,17 @@ int lab_main(Suite *suite)
         return EXIT_FAILURE;
     }
 
+    test_clock = mmap(NULL, sizeof *test_clock, PROT_READ | PROT_WRITE,
+                      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (test_clock == MAP_FAILED) {
+        fprintf(stderr, "harness: mmap for the tests' clock: %s\n", strerror(errno));
+        return EXIT_FAILURE;
+    }
+
     SRunner *runner = srunner_create(suite);
     srunner_set_fork_status(runner, CK_FORK);
     srunner_run_all(runner, CK_SILENT);
+    double ended = now_seconds();
     int n = srunner_ntests_run(runner);
     struct outcome *outcomes = calloc(n > 0 ? (size_t)n : 1, sizeof *outcomes);
     if (outcomes == NULL) {
@@ -1647,6 +1675,9 @@ int lab_main(Suite *suite)
     for (int i = 0; i < n; i++) {
         int same = i < n_tests && strcmp(tr_tcname(results[i]), tests_added[i]->name) == 0;
         keep_outcome(&outcomes[i], results[i], test_seconds * (same ? test_times[i] : 1));
+        if (i < test_clock->started)
+            outcomes[i].seconds = (i + 1 < test_clock->started ? test_clock->began[i + 1]
+                                                                : ended) - test_clock->began[i];
     }
     free(results);
     srunner_free(runner);
@@ -1659,6 +1690,8 @@ int lab_main(Suite *suite)
     forget_earlier_tests();
     munmap(fault_record, sizeof *fault_record);
     fault_record = NULL;
+    munmap(test_clock, sizeof *test_clock);
+    test_clock = NULL;
     if (progress_is_ours)
         unlink(progress_path);
 

@@ -60,6 +60,8 @@ def parts(ctx: Context) -> list[Part]:
               partial(capitals_in_a_check_name, lab)),
         Check("a lesson out of time twice on a busy machine is REGRADE, not the student's fail",
               partial(out_of_time_on_a_busy_machine, lab)),
+        Check("two grade-all runs at once: each gives honest scores; one waits, and says so",
+              partial(two_classes_at_once, lab)),
         Check("a class that is missing, a file, empty or holds no lesson's file, and a "
               "lesson that does not exist: a clear error, no gradebook",
               partial(bad_classes_are_refused, lab)),
@@ -126,23 +128,9 @@ def make_fixtures(lab: Lab, dest: Path) -> None:
     shutil.rmtree(dest, ignore_errors=True)
     dest.mkdir(parents=True)
     for kind in sorted(p for p in (lab.root / "tests" / "submissions").iterdir() if p.is_dir()):
-        base = "starter" if kind.name == "starter" else "solutions"
-        classroom.copy_over(lab.root / base, dest / kind.name)
-        classroom.copy_over(kind, dest / kind.name)
-    # One that reads the answers, where the lab lies: the sandbox must hide them.
-    # Two that work on top of the solution: one that reads the answers where the
-    # lab lies, one that looks everywhere: the sandbox must hide the answers,
-    # the classmates and the grader's secrets (planted_secrets).
-    answer = (lab.root / "solutions" / "01-unshared-list" / "collect.c").read_text()
-    answer = answer.replace("\nint collect(", "\nstatic int real_collect(", 1)
-    for hostile in ("reads-the-solutions", "looks-for-classmates"):
-        f = dest / hostile / "01-unshared-list" / "collect.c"
-        f.write_text(answer + f.read_text().replace("@LAB@", str(lab.root)))
+        classroom.make_submission(lab, kind, dest / kind.name)
+    # What looks-for-classmates must not find in a classmate's folder.
     (dest / "right" / SECRET).write_text("a classmate's file\n")
-    # A lesson that is a link to the lab's own solution: it must not be followed.
-    linked = dest / "links-a-lesson-to-the-solutions" / "01-unshared-list"
-    shutil.rmtree(linked)
-    linked.symlink_to(lab.root / "solutions" / "01-unshared-list")
     solutions = lab.root / "solutions"
     with tarfile.open(dest / "archive-right.tar.gz", "w:gz") as tar:
         tar.add(solutions, arcname="work")
@@ -316,6 +304,14 @@ def outputs_are_well_formed(lab: Lab) -> list[str]:
                             "with the compiler's message")
     except (OSError, ET.ParseError) as e:
         problems.append(f"cannot read junit/does-not-compile.xml: {e}")
+    # Each check its own time, as the harness measured it: a run takes some.
+    try:
+        cases = ET.parse(out / "junit" / "right.xml").getroot().iter("testcase")
+        times = [float(c.get("time", "nan")) for c in cases]
+        if not times or not all(t >= 0 for t in times) or sum(times) <= 0:
+            problems.append(f"JUnit: right.xml's checks lack their times: {times[:5]}")
+    except (OSError, ET.ParseError, ValueError) as e:
+        problems.append(f"cannot read junit/right.xml's times: {e}")
     return problems
 
 
@@ -377,6 +373,42 @@ def out_of_time_on_a_busy_machine(lab: Lab) -> list[str]:
     log = sandbox.read_text(here / "log.txt")
     if "grading them again" not in log:
         problems.append("grade-all did not say it graded the lesson again")
+    return problems
+
+
+def two_classes_at_once(lab: Lab) -> list[str]:
+    """Two grade-all runs started together, on one class (right and starter, lesson
+    01), into two outputs: each gives the honest scores (10 and 0); as root, one
+    waits for the other and says so (they would share their sandboxes' users)."""
+    subs, out, _ = _where(lab)
+    here = lab.build / "test" / "class-twice"
+    shutil.rmtree(here, ignore_errors=True)
+    for name in ("right", "starter"):
+        classroom.copy_over(subs / name, here / "subs" / name)
+    env = {**os.environ, "LESSONS": "01"}
+    if why_weak():
+        env["SANDBOX"] = "weak"
+    runs = []
+    for n in (1, 2):
+        if (out / "lab-objects").is_dir():
+            shutil.copytree(out / "lab-objects", here / f"out-{n}" / "lab-objects", symlinks=True)
+        log = (here / f"log-{n}.txt").open("wb")
+        runs.append((n, log, subprocess.Popen(
+            [str(lab.root / "tests" / "lab"), "grade-all", str(here / "subs"),
+             str(here / f"out-{n}")], cwd=lab.root, env=env, stdout=log,
+            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)))
+    problems = []
+    for n, log, proc in runs:
+        status = proc.wait()
+        log.close()
+        book = _gradebook(here / f"out-{n}")
+        scores = {who: (book.get(who) or ["", "?"])[1] for who in ("right", "starter")}
+        if status != 0 or scores != {"right": "10", "starter": "0"}:
+            problems += [f"grade-all run {n} of 2 at once: status {status}, scores {scores} "
+                         "(not 10 and 0):", *tail(here / f"log-{n}.txt", 10)]
+    said = [sandbox.read_text(here / f"log-{n}.txt") for n in (1, 2)]
+    if os.geteuid() == 0 and not any("waiting for it to end" in text for text in said):
+        problems.append("of two grade-all runs at once, neither said it waited for the other")
     return problems
 
 

@@ -25,6 +25,7 @@ submission in a container of its own (Gradescope).
 """
 from __future__ import annotations
 
+import csv
 import os
 import random
 import re
@@ -42,7 +43,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Mapping, Sequence, TextIO
 
-from . import reports, sandbox
+from . import reports, sandbox, suite
 from .common import Lab, LabError
 from .manifest import Lesson, Manifest
 from .reports import Row, Verdict
@@ -323,10 +324,10 @@ def verdict(student: str, lesson: Lesson, expected: Sequence[str], wall: int,
 
 
 def _row(line: str) -> Row:
-    fields = line.split("\t", 2)
-    if len(fields) == 1:
-        return Row(fields[0], fields[0], "")
-    return Row(fields[0], fields[1], fields[2] if len(fields) > 2 else "")
+    """A line of the harness's results file: status, check, seconds, limit, message."""
+    status, name, seconds, limit, message = (line.split("\t", 4) + [""] * 4)[:5]
+    return Row(status, name or status, message, suite.seconds_of(seconds),
+               suite.seconds_of(limit))
 
 
 def expected_tests(objects: Path, lesson: Lesson) -> list[str]:
@@ -581,25 +582,40 @@ def _run_jobs(g: Grading, jobs: list[tuple[str, Lesson]], say: TextIO,
 def bench(lab: Lab, manifest: Manifest, n: int, options: Options | None = None) -> int:
     """N made-up submissions (4 in 10 right, 2 the starter, 2 half right, 2
     hostile or broken, from tests/submissions), graded on every lesson; says
-    the wall time and the time per submission."""
+    the wall time and the time per submission, checks that each got its honest
+    score, and says how close the slowest passing check came to its time limit.
+    Exits 1 if a score was not the honest one."""
     options = options or Options.from_env()
     d = lab.build / "class-bench"
     hostile = sorted(p for p in (lab.root / "tests" / "submissions").iterdir()
                      if p.is_dir() and p.name not in ("right", "starter"))
+    known = expected_scores(lab)
+    honest: dict[str, int] = {}
     shutil.rmtree(d / "subs", ignore_errors=True)
     if not make_dirs(d / "subs"):
         raise LabError(f"cannot make {d / 'subs'}")
     for i in range(n):
-        sub = d / "subs" / f"student-{i:03d}"
+        student = f"student-{i:03d}"
+        sub = d / "subs" / student
         kind = i % 10
-        shutil.copytree(lab.root / ("starter" if kind in (4, 5, 6, 7) else "solutions"), sub,
-                        symlinks=True)
-        if kind in (6, 7):
+        scores = {lesson.id: lesson.points for lesson in manifest.lessons}
+        if kind in (4, 5):
+            make_submission(lab, lab.root / "tests" / "submissions" / "starter", sub)
+            scores = {lid: 0 for lid in scores}
+        elif kind in (6, 7):
+            make_submission(lab, lab.root / "tests" / "submissions" / "starter", sub)
             for lesson in manifest.lessons:
                 if int(lesson.id) % 2 == 0:
                     copy_over(lab.root / "solutions" / lesson.name, sub / lesson.name)
+                else:
+                    scores[lesson.id] = 0
         elif kind in (8, 9):
-            copy_over(hostile[i // 10 % len(hostile)], sub)
+            attack = hostile[i // 10 % len(hostile)]
+            make_submission(lab, attack, sub)
+            scores.update(known.get(attack.name, {}))
+        else:
+            make_submission(lab, lab.root / "tests" / "submissions" / "right", sub)
+        honest[student] = sum(scores.values())
         # Each its own: no two submissions have the same files.
         for c in sub.rglob("*.c"):
             if not c.is_symlink():
@@ -622,7 +638,70 @@ def bench(lab: Lab, manifest: Manifest, n: int, options: Options | None = None) 
     print("\n".join(lines[-3:]))
     print(f"bench: {n} submissions, every lesson, {options.jobs} at a time: {took:.0f} s in "
           f"all (with the lab's own compile), {took / n:.2f} s per submission")
-    return 0
+    with (d / "out" / "gradebook.csv").open(newline="", encoding="utf-8") as f:
+        graded = {row["student"]: row for row in csv.DictReader(f)}
+    wrong = [f"  {who}: {graded[who]['total'] if who in graded else 'not graded'}, not {want}"
+             f"{' (' + graded[who]['note'] + ')' if graded.get(who, {}).get('note') else ''}"
+             for who, want in honest.items()
+             if who not in graded or graded[who]["total"] != str(want)]
+    print(f"bench: {n - len(wrong)} of {n} submissions got their honest score", *wrong, sep="\n")
+    margins = time_margins(d / "out" / "logs")
+    (d / "margins.txt").write_text("\n".join(margins) + "\n", encoding="utf-8")
+    print("\n".join(margins))
+    return 1 if wrong else 0
+
+
+def make_submission(lab: Lab, kind: Path, dest: Path) -> None:
+    """KIND, one of tests/submissions/, as a student hands it in at DEST: its files
+    over a copy of solutions/ (of starter/ for `starter`). Two of them read or
+    look for what they must not find, on top of the right answer (its collect()
+    renamed; theirs calls it); one's lesson 01 is a link to the lab's solution."""
+    base = "starter" if kind.name == "starter" else "solutions"
+    copy_over(lab.root / base, dest)
+    copy_over(kind, dest)
+    lesson = dest / "01-unshared-list"
+    if kind.name in ("reads-the-solutions", "looks-for-classmates"):
+        answer = (lab.root / "solutions" / lesson.name / "collect.c").read_text()
+        answer = answer.replace("\nint collect(", "\nstatic int real_collect(", 1)
+        f = lesson / "collect.c"
+        f.write_text(answer + f.read_text().replace("@LAB@", str(lab.root)))
+    elif kind.name == "links-a-lesson-to-the-solutions":
+        shutil.rmtree(lesson)
+        lesson.symlink_to(lab.root / "solutions" / lesson.name)
+
+
+def expected_scores(lab: Lab) -> dict[str, dict[str, int]]:
+    """tests/submissions/expected: each submission's honest points, by lesson."""
+    lessons: list[str] = []
+    scores: dict[str, dict[str, int]] = {}
+    for line in (lab.root / "tests" / "submissions" / "expected").read_text().splitlines():
+        if line.startswith("# submission"):
+            lessons = line.split()[2:]
+        elif line.strip() and not line.startswith("#"):
+            name, *given = line.split()
+            scores[name] = dict(zip(lessons, map(int, given)))
+    return scores
+
+
+def time_margins(logs: Path) -> list[str]:
+    """Each lesson's check with the least margin: the longest that check took
+    in a class, where it passed, against the time it had (more if it was run again)."""
+    slowest: dict[tuple[str, str], Row] = {}
+    for tsv in sorted(logs.glob("*/*.tsv")):
+        for line in _lines(sandbox.read_text(tsv)):
+            row = _row(line)
+            key = (tsv.stem, row.name)
+            if row.status == "ok" and row.limit > 0 and (
+                    key not in slowest or row.seconds > slowest[key].seconds):
+                slowest[key] = row
+    tightest: dict[str, Row] = {}
+    for (lesson, _), row in slowest.items():
+        if lesson not in tightest or (row.seconds / row.limit >
+                                      tightest[lesson].seconds / tightest[lesson].limit):
+            tightest[lesson] = row
+    return [f"{lesson}: its tightest check, {row.title}, took at most {row.seconds:.2f} s "
+            f"of its {row.limit:.0f} s (a margin of {row.limit / max(row.seconds, 0.001):.1f}x)"
+            for lesson, row in sorted(tightest.items())]
 
 
 def copy_over(src: Path, dest: Path) -> None:

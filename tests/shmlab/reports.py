@@ -47,6 +47,8 @@ class Row:
     status: str     # "ok", or anything else for a failure
     name: str       # the check, as the suite names it (one_child)
     message: str
+    seconds: float = 0.0    # how long it ran (the harness times each test)
+    limit: float = 0.0      # and how long it could have run
 
     @property
     def title(self) -> str:
@@ -172,12 +174,14 @@ def _junit(path: Path, student: str, mine: list[Verdict]) -> None:
                               time=f"{v.seconds:.0f}")
         if not v.rows:
             # Nothing ran to list the checks: one case says why.
-            case = ET.SubElement(suite, "testcase", classname=name, name="build and run")
+            case = ET.SubElement(suite, "testcase", classname=name, name="build and run",
+                                 time=f"{v.seconds:.3f}")
             ET.SubElement(case, "failure", message=v.status).text = v.text
             continue
         ran = RAN.match(v.status) is not None
         for row in v.rows:
-            case = ET.SubElement(suite, "testcase", classname=name, name=row.title)
+            case = ET.SubElement(suite, "testcase", classname=name, name=row.title,
+                                 time=f"{row.seconds:.3f}")
             if row.status != "ok":
                 # A suite that did not run (a build that failed) fails each check with
                 # its reason: the compiler's messages, say.

@@ -31,6 +31,8 @@ class TestResult:
     ok: bool
     message: str               # why it failed, in the lesson's terms
     stderr: tuple[str, ...]    # the last lines the test printed on stderr
+    seconds: float = 0.0       # how long it ran
+    limit: float = 0.0         # how long it could have run
 
     @property
     def title(self) -> str:
@@ -56,20 +58,29 @@ class SuiteRun:
 
 
 def read_results(path: Path, stderr_dir: Path | None) -> tuple[TestResult, ...]:
-    """The suite's results file: "ok|FAIL<TAB>name<TAB>message" a line."""
+    """The suite's results file: "ok|FAIL<TAB>name<TAB>seconds<TAB>limit<TAB>message" a line."""
     try:
         lines = path.read_text(errors="replace").splitlines()
     except OSError:
         return ()
     results = []
     for n, line in enumerate(lines, start=1):
-        status, _, rest = line.partition("\t")
-        name, _, message = rest.partition("\t")
+        status, name, seconds, limit, message = (line.split("\t", 4) + [""] * 4)[:5]
         shown: tuple[str, ...] = ()
         if status != "ok" and stderr_dir is not None:
             shown = tuple(tail(stderr_dir / f"test-{n}.txt", STDERR_LINES))
-        results.append(TestResult(name=name, ok=status == "ok", message=message, stderr=shown))
+        results.append(TestResult(name=name, ok=status == "ok", message=message, stderr=shown,
+                                  seconds=seconds_of(seconds), limit=seconds_of(limit)))
     return tuple(results)
+
+
+def seconds_of(field: str) -> float:
+    """A results file's seconds; 0 for what is not a time (the file may be anyone's)."""
+    try:
+        seconds = float(field)
+    except ValueError:
+        return 0.0
+    return seconds if 0 <= seconds < 1e6 else 0.0
 
 
 def _started(progress: Path) -> int:
