@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import tarfile
 from pathlib import Path
 from typing import Callable
 
@@ -180,6 +181,35 @@ def grade_exits_as_documented(ctx: Context) -> list[str]:
     return problems
 
 
+def submit_packs_and_refuses_what_does_not_build(ctx: Context) -> list[str]:
+    """submit packs work/'s lesson files (all, each as it is) and exits 0; with a
+    lesson that does not build, it names that lesson and exits 1 (what is handed
+    in would get no points there)."""
+    root = scratch_lab(ctx, "submit")
+    lab(ctx, root, "list")
+    archive = root / "build" / "submission.tar.gz"
+    done = lab(ctx, root, "submit")
+    problems: list[str] = []
+    wanted = sorted(f"work/{lesson.name}/{f}" for lesson in ctx.manifest.lessons
+                    for f in lesson.files)
+    try:
+        with tarfile.open(archive) as tar:
+            packed = sorted(m.name for m in tar.getmembers() if m.isfile())
+    except (OSError, tarfile.TarError) as e:
+        packed = [f"(cannot open it: {e})"]
+    if done.returncode != 0 or packed != wanted:
+        problems += said(f"submit on a fresh work/ did not exit 0 with every lesson's file "
+                         f"packed (it packed {packed[:3]}...)", done, 10)
+    two = find(ctx, "02")
+    with open(root / "work" / two.name / two.files[0], "a") as f:
+        f.write("\nthis line is not C\n")
+    done = lab(ctx, root, "submit")
+    if done.returncode != 1 or f"lesson {two.id} does not build" not in done.stdout:
+        problems += said("submit, with lesson 02 not building, did not exit 1 naming it",
+                         done, 10)
+    return problems
+
+
 CHECKS: tuple[tuple[str, Callable[[Context], list[str]]], ...] = (
     ("run, hint, check, reset act on the lesson asked for and name it",
      names_the_lesson_asked_for),
@@ -192,4 +222,6 @@ CHECKS: tuple[tuple[str, Callable[[Context], list[str]]], ...] = (
      stress_compares_what_there_is),
     ("reset: asks, restores the starter, keeps the student's file", reset_asks_and_keeps_a_copy),
     ("grade exits 0, 1 or 2 as documented", grade_exits_as_documented),
+    ("submit packs work/'s files, and exits 1 naming a lesson that does not build",
+     submit_packs_and_refuses_what_does_not_build),
 )
