@@ -26,7 +26,7 @@ from functools import partial
 from pathlib import Path
 from typing import Iterator
 
-from shmlab import classroom, sandbox
+from shmlab import classroom, reports, sandbox
 from shmlab.common import Lab, LabError, tail
 from shmlab.context import Context
 from shmlab.manifest import Manifest
@@ -62,6 +62,8 @@ def parts(ctx: Context) -> list[Part]:
               partial(out_of_time_on_a_busy_machine, lab)),
         Check("two grade-all runs at once: each gives honest scores; one waits, and says so",
               partial(two_classes_at_once, lab)),
+        Check("graded again: only what the load may explain, never a hang the harness judged",
+              partial(only_what_may_be_load_is_graded_again, lab, manifest)),
         Check("a class that is missing, a file, empty or holds no lesson's file, and a "
               "lesson that does not exist: a clear error, no gradebook",
               partial(bad_classes_are_refused, lab)),
@@ -409,6 +411,37 @@ def two_classes_at_once(lab: Lab) -> list[str]:
     said = [sandbox.read_text(here / f"log-{n}.txt") for n in (1, 2)]
     if os.geteuid() == 0 and not any("waiting for it to end" in text for text in said):
         problems.append("of two grade-all runs at once, neither said it waited for the other")
+    return problems
+
+
+def only_what_may_be_load_is_graded_again(lab: Lab, manifest: Manifest) -> list[str]:
+    """Which verdicts grade-all grades again (classroom.unsettled), from the
+    harness's own words: a test Check stopped once, or a wall clock that stopped
+    the sandbox, may have been the load; a test that ran out of time twice, and
+    workers the harness called deadlocked (given more time already when the
+    machine was busy), are the code's. (Every lesson 03 starter of a class of 100
+    was once graded again, each waiting out its hangs a second time.)"""
+    lesson = manifest.lessons[0]
+    timed_out = f"{classroom.TEST_TIMED_OUT} 10 s and was stopped (something waits for ...)"
+    cases = (
+        ("a test stopped at its limit once", "FAIL 1 of 2 checks failed", timed_out, True),
+        ("the wall clock", "FAIL stopped after 180 s: the tests never finished", "", True),
+        ("a test stopped at its limit, and again with more time", "FAIL 1 of 2 checks failed",
+         f"{classroom.TEST_TIMED_OUT} 10 s, and again when run once more with 30 s", False),
+        ("workers the harness called deadlocked", "FAIL 1 of 2 checks failed",
+         "deadlock or endless loop: 1 of 2 workers were still running after 5 s and were "
+         "killed.", False),
+        ("a plain failure", "FAIL 1 of 2 checks failed", "the parent saw none of the items",
+         False),
+    )
+    problems = []
+    for what, status, message, again in cases:
+        rows = (reports.Row("ok", "first", ""), reports.Row("FAIL", "second", message)) \
+            if message else ()
+        v = reports.Verdict("ana", lesson, status, (), rows)
+        if classroom.unsettled(v) != again:
+            problems.append(f"{what}: {'not ' if again else ''}graded again, though "
+                            f"{'it may have been the load' if again else 'the code is why'}")
     return problems
 
 

@@ -52,6 +52,8 @@ from .sandbox import FIRST_UID, MIB, Limits, Running, Sandbox, make_dirs, read_p
 
 ARCHIVES = (".tar.gz", ".tgz", ".zip")
 # What comes back out of a sandbox, and how much of it: a page or so.
+# How the harness (lab.c, describe_message) says Check stopped a test at its time limit.
+TEST_TIMED_OUT = "deadlock or endless loop: the test was still running after"
 RESULTS, BUILD_LOG, STDERR = ("results.tsv", 65536), ("build.log", 16384), ("stderr.txt", 4096)
 # In a student's name, what a path or a terminal cannot carry (letters of any
 # language stay: Zoé and Zoë are two students).
@@ -497,7 +499,7 @@ def _grade_again(g: Grading, jobs: list[tuple[str, Lesson]], verdicts: reports.V
     why. Out of time again on a machine still busy, a lesson is REGRADE, not
     the student's fail."""
     again = [(student, lesson) for student, lesson in jobs
-             if _unsettled(verdicts[student, lesson.id])]
+             if unsettled(verdicts[student, lesson.id])]
     if not again:
         return {}
     fewer = max(1, g.options.jobs // 4)
@@ -509,7 +511,7 @@ def _grade_again(g: Grading, jobs: list[tuple[str, Lesson]], verdicts: reports.V
     settled = {}
     for key, v in redone.items():
         first = verdicts[key].status
-        if _unsettled(v) and (v.status.startswith("FAIL stopped after") and machine_busy()
+        if unsettled(v) and (v.status.startswith("FAIL stopped after") and machine_busy()
                               or any("REGRADE on a quieter machine" in row.message
                                      for row in v.rows)):
             v = replace(v, status="REGRADE: out of time twice on a busy machine, never shown "
@@ -526,11 +528,14 @@ def _grade_again(g: Grading, jobs: list[tuple[str, Lesson]], verdicts: reports.V
     return settled
 
 
-def _unsettled(v: Verdict) -> bool:
-    """Out of time and never shown to hang (run again, alone, with more time)."""
+def unsettled(v: Verdict) -> bool:
+    """Out of time and never shown to hang: stopped by the wall clock, or a test
+    Check stopped at its limit and the harness did not run again with more time.
+    (Workers the harness calls deadlocked were given more time already if the
+    machine was busy: that verdict is the harness's own, and stands.)"""
     return v.status.startswith("FAIL stopped after") or any(
-        row.message.startswith("deadlock or endless loop") and
-        "again when run once more" not in row.message for row in v.rows)
+        row.message.startswith(TEST_TIMED_OUT) and "again when run once more" not in row.message
+        for row in v.rows)
 
 
 def _duration(seconds: float) -> str:
