@@ -377,13 +377,15 @@ static int machine_busy(void)
 }
 
 /*
- * How long a daemon is given to end: on a busy machine ten times as long (a
- * manager told to stop was once still there after 300 ms at load 50, and
- * right code failed). Right code ends at once; only wrong code waits it out.
+ * How long a daemon is given to end: on a busy machine up to ten times as
+ * long (a manager told to stop was once still there after 300 ms at load 50,
+ * and right code failed), but never more than a quarter of a test's time.
+ * Right code ends at once; only wrong code waits it out.
  */
 static int daemon_moment_ms(void)
 {
-    return machine_busy() ? 3000 : 300;
+    int quarter = test_seconds * 250;
+    return machine_busy() && quarter > 300 ? (quarter < 3000 ? quarter : 3000) : 300;
 }
 
 static void check_children(char *report)
