@@ -394,14 +394,15 @@ static void pair_worker(int index, void *arg)
 /* "channel A's message 7", "the end message", "nothing ever sent (0)" */
 static const char *describe_value(int value)
 {
-    static char text[80];
+    static char text[128];
     if (value == CHANNEL_END)
         snprintf(text, sizeof text, "the last message (CHANNEL_END)");
     else if (value >= 1 && value <= 2 * PAIR_MESSAGES)
         snprintf(text, sizeof text, "channel %c's message %d", "AB"[(value - 1) % 2],
                  (value - 1) / 2);
     else if (value == 0)
-        snprintf(text, sizeof text, "0, an empty slot: nothing was ever sent there");
+        snprintf(text, sizeof text, "0, an empty slot: announced before the slot was written, "
+                 "or never sent there");
     else
         snprintf(text, sizeof text, "%d, which was never sent", value);
     return text;
@@ -533,7 +534,7 @@ static int exchange(void *arg)
             snprintf(problem, sizeof problem, "the reader expected message %d and received %s "
                      "%d (%s)", expected,
                      m.value == 0 ? "an empty slot," : "message", m.value,
-                     m.value == 0 ? "nothing sent yet" :
+                     m.value == 0 ? "announced before the slot was written, or never sent" :
                      m.value < expected && m.value != CHANNEL_END ?
                      "a message taken twice, or announced before the slot was written" :
                      "messages overwritten before they were taken");
