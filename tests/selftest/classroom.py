@@ -18,6 +18,7 @@ import re
 import shutil
 import subprocess
 import tarfile
+import time
 import xml.etree.ElementTree as ET
 import zipfile
 import zlib
@@ -60,8 +61,10 @@ def parts(ctx: Context) -> list[Part]:
               partial(capitals_in_a_check_name, lab)),
         Check("a lesson out of time twice on a busy machine is REGRADE, not the student's fail",
               partial(out_of_time_on_a_busy_machine, lab)),
-        Check("two grade-all runs at once: each gives honest scores; one waits, and says so",
+        Check("two grade-all runs at once: each gives honest scores, side by side",
               partial(two_classes_at_once, lab)),
+        Check("with every slot taken, a grade-all waits, says so, then grades",
+              partial(a_class_waits_for_a_free_slot, lab)),
         Check("graded again: only what the load may explain, never a hang the harness judged",
               partial(only_what_may_be_load_is_graded_again, lab, manifest)),
         Check("a class that is missing, a file, empty or holds no lesson's file, and a "
@@ -230,11 +233,11 @@ def leaves_the_machine_clean(lab: Lab) -> list[str]:
     subs, out, before = _where(lab)
     problems = []
     # Another grading now (the kit's, say) has users of the same numbers: wait for it.
-    with sandbox.one_class_at_a_time(io.StringIO()):
+    with sandbox.no_class_being_graded():
         ps = subprocess.run(["ps", "-eo", "uid=,pid=,stat=,comm="], capture_output=True,
                             text=True, check=False).stdout.splitlines()
     left = [line.strip() for line in ps
-            if sandbox.FIRST_UID <= int(line.split()[0]) < sandbox.FIRST_UID + 9000
+            if sandbox.is_sandbox_uid(int(line.split()[0]))
             and not line.split()[2].startswith("Z")]
     if left:
         problems.append(f"processes of the sandboxes' users still run: {'; '.join(left)}")
@@ -378,40 +381,77 @@ def out_of_time_on_a_busy_machine(lab: Lab) -> list[str]:
     return problems
 
 
-def two_classes_at_once(lab: Lab) -> list[str]:
-    """Two grade-all runs started together, on one class (right and starter, lesson
-    01), into two outputs: each gives the honest scores (10 and 0); as root, one
-    waits for the other and says so (they would share their sandboxes' users)."""
-    subs, out, _ = _where(lab)
-    here = lab.build / "test" / "class-twice"
+def _class_of_two(lab: Lab, here: Path) -> dict[str, str]:
+    """HERE/subs: the right lesson 01 and the starter; the environment to grade it."""
+    subs, _, _ = _where(lab)
     shutil.rmtree(here, ignore_errors=True)
     for name in ("right", "starter"):
         classroom.copy_over(subs / name, here / "subs" / name)
     env = {**os.environ, "LESSONS": "01"}
     if why_weak():
         env["SANDBOX"] = "weak"
-    runs = []
-    for n in (1, 2):
-        if (out / "lab-objects").is_dir():
-            shutil.copytree(out / "lab-objects", here / f"out-{n}" / "lab-objects", symlinks=True)
-        log = (here / f"log-{n}.txt").open("wb")
-        runs.append((n, log, subprocess.Popen(
+    return env
+
+
+def _start_grading(lab: Lab, here: Path, n: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """grade-all of HERE/subs into HERE/out-N, its words in HERE/log-N.txt."""
+    _, out, _ = _where(lab)
+    if (out / "lab-objects").is_dir():
+        shutil.copytree(out / "lab-objects", here / f"out-{n}" / "lab-objects", symlinks=True)
+    with (here / f"log-{n}.txt").open("wb") as log:
+        return subprocess.Popen(
             [str(lab.root / "tests" / "lab"), "grade-all", str(here / "subs"),
              str(here / f"out-{n}")], cwd=lab.root, env=env, stdout=log,
-            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)))
+            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+
+
+def _honest(here: Path, n: int, status: int, what: str) -> list[str]:
+    book = _gradebook(here / f"out-{n}")
+    scores = {who: (book.get(who) or ["", "?"])[1] for who in ("right", "starter")}
+    if status == 0 and scores == {"right": "10", "starter": "0"}:
+        return []
+    return [f"{what}: status {status}, scores {scores} (not 10 and 0):",
+            *tail(here / f"log-{n}.txt", 10)]
+
+
+def two_classes_at_once(lab: Lab) -> list[str]:
+    """Two grade-all runs started together, on one class (right and starter, lesson
+    01), into two outputs: each gives the honest scores (10 and 0); as root, they
+    run side by side in two slots (their sandboxes' users and cgroups apart), and
+    the second says so."""
+    here = lab.build / "test" / "class-twice"
+    env = _class_of_two(lab, here)
+    runs = [(n, _start_grading(lab, here, n, env)) for n in (1, 2)]
     problems = []
-    for n, log, proc in runs:
-        status = proc.wait()
-        log.close()
-        book = _gradebook(here / f"out-{n}")
-        scores = {who: (book.get(who) or ["", "?"])[1] for who in ("right", "starter")}
-        if status != 0 or scores != {"right": "10", "starter": "0"}:
-            problems += [f"grade-all run {n} of 2 at once: status {status}, scores {scores} "
-                         "(not 10 and 0):", *tail(here / f"log-{n}.txt", 10)]
+    for n, proc in runs:
+        problems += _honest(here, n, proc.wait(), f"grade-all run {n} of 2 at once")
     said = [sandbox.read_text(here / f"log-{n}.txt") for n in (1, 2)]
-    if os.geteuid() == 0 and not any("waiting for it to end" in text for text in said):
-        problems.append("of two grade-all runs at once, neither said it waited for the other")
+    if os.geteuid() == 0 and not any("graded beside them" in text for text in said):
+        problems.append("of two grade-all runs at once, neither said it ran beside the other")
     return problems
+
+
+def a_class_waits_for_a_free_slot(lab: Lab) -> list[str]:
+    """As root, with every slot taken (held here), a grade-all waits and says
+    so, then grades once one is free. (Not root: gradings need no slot.)"""
+    if os.geteuid() != 0:
+        return []
+    here = lab.build / "test" / "class-waits"
+    env = _class_of_two(lab, here)
+    problems = []
+    with sandbox.no_class_being_graded():
+        proc = _start_grading(lab, here, 1, env)
+        for _ in range(600):
+            if "waiting for one of them to end" in sandbox.read_text(here / "log-1.txt") \
+                    or proc.poll() is not None:
+                break
+            time.sleep(0.1)
+        else:
+            problems.append("with every slot taken, grade-all did not say within 60 s that "
+                            "it waits")
+        if proc.poll() is not None:
+            problems.append("with every slot taken, grade-all did not wait: it ended")
+    return problems + _honest(here, 1, proc.wait(), "grade-all once a slot was free")
 
 
 def only_what_may_be_load_is_graded_again(lab: Lab, manifest: Manifest) -> list[str]:

@@ -48,7 +48,7 @@ from .common import Lab, LabError
 from .manifest import Lesson, Manifest
 from .reports import Row, Verdict
 from .build import MISSING
-from .sandbox import FIRST_UID, MIB, Limits, Running, Sandbox, make_dirs, read_plain, real_dir
+from .sandbox import MIB, Limits, Running, Sandbox, make_dirs, read_plain, real_dir
 
 ARCHIVES = (".tar.gz", ".tgz", ".zip")
 # What comes back out of a sandbox, and how much of it: a page or so.
@@ -111,6 +111,7 @@ class Grading:
     options: Options
     sandbox: Sandbox
     running: Running
+    slot: int                                   # of the machine's (sandbox.class_slot)
     lessons: tuple[Lesson, ...]
     all_files: tuple[str, ...]                  # every lesson's editable files, graded or not
     expected: Mapping[str, tuple[str, ...]]     # each lesson's checks, by lesson id
@@ -215,11 +216,11 @@ def _subdirs(tree: Path, depth: int) -> list[Path]:
 
 def job(g: Grading, seq: int, student: str, lesson: Lesson) -> Verdict | None:
     """Grades it, leaving OUT/logs/STUDENT/LESSON.*; None if stopped first."""
-    uid = FIRST_UID + seq % 4000
+    uid = sandbox.job_uid(g.slot, seq)
     log = g.out / "logs" / student / lesson.name    # LESSON.tsv, LESSON.verdict...
     work = g.out / "run" / str(seq)
     make_dirs(log.parent)
-    cgroups = g.sandbox.cgroups.make(f"shmlab-job{seq}", g.options.limits)
+    cgroups = g.sandbox.cgroups.make(f"shmlab-{g.slot}-job{seq}", g.options.limits)
     status: int | None = None
     seconds = 0
     came_out: dict[str, str] = {}
@@ -373,15 +374,15 @@ def grade_class(lab: Lab, manifest: Manifest, submissions: Path, out: Path, opti
     # The lab's compiled side: made here, or once for many gradings (LAB_OBJECTS: the
     # Gradescope image's, compiled by its setup.sh).
     objects = Path(os.environ.get("LAB_OBJECTS") or out / "lab-objects")
-    box = sandbox.detect(options.sandbox, options.limits, lab.root, objects,
-                         (Path(os.path.realpath(submissions)), out), warn)
     # Interrupted, the sandboxes stop and their work directories go all the same.
     stop_by_signal = threading.current_thread() is threading.main_thread()
     if stop_by_signal:
         before = signal.signal(signal.SIGTERM, _interrupt)
     try:
-        with sandbox.one_class_at_a_time(warn):
-            g = Grading(out=out, options=options, sandbox=box, running=Running(),
+        with sandbox.class_slot(warn) as slot:
+            box = sandbox.detect(options.sandbox, options.limits, lab.root, objects,
+                                 (Path(os.path.realpath(submissions)), out), warn)
+            g = Grading(out=out, options=options, sandbox=box, running=Running(), slot=slot,
                         lessons=lessons, all_files=tuple(manifest.all_files()), expected={})
             try:
                 return _grade_class(lab, g, submissions, say, warn)
@@ -453,7 +454,7 @@ def _unpack_all(g: Grading, submissions: Path, warn: TextIO) -> Handed:
     students: list[str] = []
     about: dict[str, str] = {}
     refused: list[str] = []
-    uid = FIRST_UID + 4000
+    n = 0
     try:
         entries = sorted(submissions.iterdir(), key=lambda e: (e.name.startswith("."), e.name))
     except OSError as e:
@@ -476,8 +477,9 @@ def _unpack_all(g: Grading, submissions: Path, warn: TextIO) -> Handed:
                   file=warn)
             notes.append(f"handed in as {shown}, graded as {student}: another name reads "
                          "the same")
-        graded = unpack(g, entry, g.out / "submissions" / student, uid)
-        uid += 1
+        graded = unpack(g, entry, g.out / "submissions" / student,
+                        sandbox.unpacker_uid(g.slot, n))
+        n += 1
         if graded is None:
             print(f"class: {entry} is not a submission (a directory, .tar.gz or .zip): "
                   "skipped", file=warn)

@@ -30,7 +30,10 @@ from typing import Iterator, Mapping, Sequence, TextIO
 
 from .common import LabError
 
-FIRST_UID = 61000       # a job's user is FIRST_UID + seq % 4000; an unpacker's, 65000 and up
+FIRST_UID = 61000       # the users of the gradings in slot 0; slot k's are k * SLOT_UIDS on
+SLOT_UIDS = 100_000     # (in each slot: its jobs' users first, then its unpackers')
+SLOTS = 4               # classes graded at once on one machine; one more waits for a slot
+PROBE_UID = FIRST_UID + SLOTS * SLOT_UIDS   # tries the sandbox: no slot's, so no grading kills it
 MIB = 1024 * 1024
 WEAK_NOTE = ("WEAK SANDBOX: graded without bubblewrap or a user of its own (SANDBOX=weak); "
              "only time and resource limits applied")
@@ -109,7 +112,7 @@ class Cgroups:
     def leftovers(self) -> list[Path]:
         """Jobs' cgroups still there (for the project's tests)."""
         return [d for parent in self.parents if parent.is_dir() for d in parent.iterdir()
-                if d.name.startswith("shmlab-job")]
+                if d.name.startswith("shmlab-")]
 
 
 def find_cgroups() -> Cgroups:
@@ -239,7 +242,7 @@ def detect(kind: str, limits: Limits, lab: Path, objects: Path, hide: tuple[Path
     tried = subprocess.run(
         ["bwrap", "--unshare-pid", "--unshare-net", "--unshare-ipc", "--ro-bind", "/", "/",
          "--dev", "/dev", "--proc", "/proc", "--cap-add", "CAP_SETUID", "--cap-add",
-         "CAP_SETGID", "--", "setpriv", "--reuid", str(FIRST_UID), "--regid", str(FIRST_UID),
+         "CAP_SETGID", "--", "setpriv", "--reuid", str(PROBE_UID), "--regid", str(PROBE_UID),
          "--clear-groups", "true"], capture_output=True, check=False)
     if tried.returncode != 0:
         raise LabError("bubblewrap cannot make its namespaces here (are user namespaces off? "
@@ -295,30 +298,79 @@ def cleanup_mounts(out: Path) -> None:
                 _quiet(["umount", "-l", where])
 
 
+def job_uid(slot: int, seq: int) -> int:
+    """The user job SEQ of the grading in SLOT runs as."""
+    return FIRST_UID + slot * SLOT_UIDS + seq % (SLOT_UIDS // 2)
+
+
+def unpacker_uid(slot: int, n: int) -> int:
+    """The user the Nth entry of the class in SLOT is unpacked as."""
+    return FIRST_UID + slot * SLOT_UIDS + SLOT_UIDS // 2 + n % (SLOT_UIDS // 2)
+
+
+def is_sandbox_uid(uid: int) -> bool:
+    return FIRST_UID <= uid < FIRST_UID + SLOTS * SLOT_UIDS
+
+
+def _slot_lock(slot: int) -> int:
+    """An open descriptor of SLOT's lock file. (Only root switches users; the
+    locks are where only root may write.)"""
+    where = Path("/run") if os.access("/run", os.W_OK) else Path(tempfile.gettempdir())
+    path = where / f"shmlab-class-slot-{slot}.lock"
+    try:
+        return os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK, 0o600)
+    except OSError as e:
+        raise LabError(f"cannot open {path}: {e.strerror}") from None
+
+
 @contextmanager
-def one_class_at_a_time(warn: TextIO) -> Iterator[None]:
-    """Holds the machine's class-grading lock: two gradings at once would share
-    their sandboxes' users, and each kills everything its users run. (Only
-    root switches users; its lock is where only root may write.)"""
+def class_slot(warn: TextIO) -> Iterator[int]:
+    """Holds one of the machine's SLOTS grading slots, and yields its number:
+    gradings at once must not share their sandboxes' users (each kills
+    everything its users run) nor their cgroups' names. With every slot
+    taken, waits for one, and says so."""
+    if os.geteuid() != 0:
+        yield 0
+        return
+    fds = [_slot_lock(slot) for slot in range(SLOTS)]
+    try:
+        said = False
+        while True:
+            for slot, fd in enumerate(fds):
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    continue
+                if slot > 0:
+                    print(f"class: {slot} other class(es) being graded on this machine: "
+                          f"graded beside them (slot {slot} of {SLOTS})", file=warn, flush=True)
+                yield slot
+                return
+            if not said:
+                print(f"class: {SLOTS} classes are being graded on this machine already: "
+                      "waiting for one of them to end", file=warn, flush=True)
+                said = True
+            time.sleep(1)
+    finally:
+        for fd in fds:
+            os.close(fd)
+
+
+@contextmanager
+def no_class_being_graded() -> Iterator[None]:
+    """Holds every slot, once each grading there has ended (for the project's
+    tests, which look for what gradings left)."""
     if os.geteuid() != 0:
         yield
         return
-    where = Path("/run") if os.access("/run", os.W_OK) else Path(tempfile.gettempdir())
-    path = where / "shmlab-class.lock"
+    fds = [_slot_lock(slot) for slot in range(SLOTS)]
     try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK, 0o600)
-    except OSError as e:
-        raise LabError(f"cannot open {path}: {e.strerror}") from None
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            print("class: another class is being graded on this machine: waiting for it to end",
-                  file=warn, flush=True)
+        for fd in fds:
             fcntl.flock(fd, fcntl.LOCK_EX)
         yield
     finally:
-        os.close(fd)
+        for fd in fds:
+            os.close(fd)
 
 
 # ---- files a sandbox's user may have made ------------------------------------------
