@@ -63,6 +63,8 @@ def parts(ctx: Context) -> list[Part]:
               partial(out_of_time_on_a_busy_machine, lab)),
         Check("two grade-all runs at once: each gives honest scores, side by side",
               partial(two_classes_at_once, lab)),
+        Check("a job's processes, however many, get one job's share of the CPU",
+              partial(a_job_weighs_as_one_on_the_cpu, lab)),
         Check("with every slot taken, a grade-all waits, says so, then grades",
               partial(a_class_waits_for_a_free_slot, lab)),
         Check("graded again: only what the load may explain, never a hang the harness judged",
@@ -452,6 +454,53 @@ def a_class_waits_for_a_free_slot(lab: Lab) -> list[str]:
         if proc.poll() is not None:
             problems.append("with every slot taken, grade-all did not wait: it ended")
     return problems + _honest(here, 1, proc.wait(), "grade-all once a slot was free")
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = sandbox.read_text(Path(f"/proc/{pid}/stat")).rsplit(")", 1)[-1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")   # utime, stime
+
+
+def a_job_weighs_as_one_on_the_cpu(lab: Lab) -> list[str]:
+    """Eight processes spinning in one job's cgroups and one spinning outside,
+    all on one CPU for 3 s: the one outside gets at least a third of what the
+    eight get together (without a share of the CPU per job it gets an eighth),
+    so a submission that spins many processes cannot starve its classmates."""
+    if os.geteuid() != 0:
+        return [f"{NOTE}a job's share of the CPU (not root: no cgroups are made)"]
+    groups = sandbox.find_cgroups()
+    if not groups.share_cpu() and groups.version == "v2":
+        groups.make("shmlab-probe", classroom.Options.from_env().limits)   # enables cpu if it can
+        groups.remove([groups.parents[0] / "shmlab-probe"])
+    if not groups.share_cpu():
+        return [f"{NOTE}a job's share of the CPU: this machine's cgroups ({groups.version}) "
+                "have no cpu controller to write to"]
+    job = groups.make("shmlab-cpu-share", classroom.Options.from_env().limits)
+    if not job:
+        return ["the job's cgroups could not be made"]
+    inside, outside = [], None
+    try:
+        for _ in range(8):
+            # Each enters every one of the job's cgroups, as tests/sandbox does.
+            inside.append(subprocess.Popen(
+                ["sh", "-c", "for g in $CGROUPS; do echo $$ > $g/cgroup.procs; done; "
+                 'exec taskset -c 0 sh -c "while :; do :; done"'],
+                env={**os.environ, "CGROUPS": " ".join(str(d) for d in job)}))
+        outside = subprocess.Popen(["taskset", "-c", "0", "sh", "-c", "while :; do :; done"])
+        time.sleep(0.5)
+        before = (_cpu_seconds(outside.pid), sum(_cpu_seconds(p.pid) for p in inside))
+        time.sleep(3)
+        mine = _cpu_seconds(outside.pid) - before[0]
+        theirs = sum(_cpu_seconds(p.pid) for p in inside) - before[1]
+    finally:
+        for proc in [*inside, *([outside] if outside else [])]:
+            proc.kill()
+            proc.wait()
+        groups.remove(job)
+    if mine < theirs / 3:
+        return [f"on one CPU for 3 s, eight processes of one job got {theirs:.2f} s of it and "
+                f"one process outside {mine:.2f} s: the job weighs as eight, not one"]
+    return []
 
 
 def only_what_may_be_load_is_graded_again(lab: Lab, manifest: Manifest) -> list[str]:

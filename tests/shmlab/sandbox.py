@@ -61,9 +61,12 @@ class Limits:
 @dataclass(frozen=True)
 class Cgroups:
     """Where each job gets cgroups of its own: one tree (v2), a tree per
-    controller (v1), or none, when only per-process limits hold."""
+    controller (v1), or none, when only per-process limits hold. Where the
+    machine has the cpu controller, a job's processes, however many, share
+    one job's part of the CPU: a submission that spins a thousand processes
+    cannot starve the classmates graded beside it."""
     version: str                # "v2", "v1" or "none"
-    parents: tuple[Path, ...]   # v2: one directory; v1: memory's, then pids'
+    parents: tuple[Path, ...]   # v2: one directory; v1: memory's, cpu's if any, then pids'
 
     def make(self, name: str, limits: Limits) -> tuple[Path, ...]:
         """The job's cgroups, with the sandbox's limits; none if they cannot be made."""
@@ -71,9 +74,11 @@ class Cgroups:
         if self.version == "v2":
             make_dirs(self.parents[0])
             _write(self.parents[0] / "cgroup.subtree_control", "+memory +pids")
+            _write(self.parents[0] / "cgroup.subtree_control", "+cpu")  # where there is one
             files = [{"memory.max": memory, "pids.max": procs}]
         elif self.version == "v1":
-            files = [{"memory.limit_in_bytes": memory}, {"pids.max": procs}]
+            files = [{"memory.limit_in_bytes": memory}, *([{}] * (len(self.parents) - 2)),
+                     {"pids.max": procs}]   # cpu: its default share, a process's
         else:
             return ()
         dirs = tuple(parent / name for parent in self.parents)
@@ -82,6 +87,12 @@ class Cgroups:
                 self.remove(dirs)
                 return ()
         return dirs
+
+    def share_cpu(self) -> bool:
+        """Whether each job gets a part of the CPU of its own (the cpu controller)."""
+        if self.version == "v2":
+            return "cpu" in read_text(self.parents[0] / "cgroup.subtree_control").split()
+        return self.version == "v1" and len(self.parents) == 3
 
     def remove(self, dirs: Sequence[Path]) -> None:
         """Kills whatever is left in the job's cgroups, and removes them."""
@@ -128,7 +139,10 @@ def find_cgroups() -> Cgroups:
         _, names, path = line.split(":", 2)
         for name in names.split(","):
             own[name] = path.lstrip("/")
-    parents = tuple(root / c / own.get(c, "") for c in ("memory", "pids"))
+    parents = tuple(root / c / own.get(c, "") for c in ("memory", "cpu", "pids"))
+    if all(os.access(p / "cgroup.procs", os.W_OK) for p in parents):
+        return Cgroups("v1", parents)
+    parents = parents[::2]  # no cpu controller to write to: memory and pids alone
     if all(os.access(p / "cgroup.procs", os.W_OK) for p in parents):
         return Cgroups("v1", parents)
     return Cgroups("none", ())
