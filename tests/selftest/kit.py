@@ -503,33 +503,34 @@ def _run_autograder(root: Path, who: Path | None, **env: str) -> tuple[dict, str
     return results if isinstance(results, dict) else {}, ran.stdout
 
 
-def _grades_as(lab: Lab, manifest: Manifest, root: Path, who: str) -> list[str]:
-    """run_autograder grades a copy of WHO (solutions or starter): every point, or none."""
-    want = sum(lesson.points for lesson in manifest.lessons) if who == "solutions" else 0
+def _grades_as(manifest: Manifest, root: Path, who: str, path: Path, right: bool) -> list[str]:
+    """run_autograder grades a copy of PATH (WHO, as said): every point if it is
+    RIGHT, or none."""
+    want = sum(lesson.points for lesson in manifest.lessons) if right else 0
     try:
-        results, printed = _run_autograder(root, lab.root / who)
+        results, printed = _run_autograder(root, path)
     except subprocess.TimeoutExpired:
-        return [f"run_autograder on {who}/ still ran after 1800 s"]
+        return [f"run_autograder on {who} still ran after 1800 s"]
     if not results:
-        return [f"run_autograder on {who}/ wrote no valid results.json"]
+        return [f"run_autograder on {who} wrote no valid results.json"]
     problems = []
     why = classroom_checks.not_gradescope(results)
     if why:
-        problems.append(f"run_autograder on {who}/: not Gradescope's format: {why}")
+        problems.append(f"run_autograder on {who}: not Gradescope's format: {why}")
     if "class: 1 submissions" not in printed:
-        problems.append(f"run_autograder on {who}/ did not print its log (Gradescope shows "
+        problems.append(f"run_autograder on {who} did not print its log (Gradescope shows "
                         f"stdout to the instructor): {printed[-300:]!r}")
     tests = results.get("tests")
     if results.get("score") != want or not tests or not all(
             isinstance(t, dict) and t.get("status") for t in tests):
-        problems.append(f"run_autograder on {who}/: score {results.get('score')}, not {want}"
+        problems.append(f"run_autograder on {who}: score {results.get('score')}, not {want}"
                         f" ({len(tests or [])} tests); it said: "
                         f"{str(results.get('output', ''))[:300]}")
         # Which lessons, and why: the first lines of each one that went the other way.
         problems += [f"  {t.get('name')}: {t.get('status')}: "
                      f"{str(t.get('output', ''))[:400]}" for t in tests or []
                      if isinstance(t, dict) and
-                     (t.get("status") == "failed") == (who == "solutions")][:3]
+                     (t.get("status") == "failed") == right][:3]
     return problems
 
 
@@ -567,7 +568,14 @@ def gradescope_bundle_grades(lab: Lab, manifest: Manifest) -> list[str]:
         if not compiled:
             problems.append("setup.sh compiled nothing into shmlab/build/lab-objects")
         for who in ("solutions", "starter"):
-            problems += _grades_as(lab, manifest, root, who)
+            problems += _grades_as(manifest, root, f"{who}/", lab.root / who, who == "solutions")
+        # What `make submit` packs, uploaded alone: Gradescope leaves a .tar.gz shut.
+        packed = lab.build / "test" / "gradescope-packed"
+        shutil.rmtree(packed, ignore_errors=True)
+        packed.mkdir(parents=True)
+        with tarfile.open(packed / "submission.tar.gz", "w:gz") as tar:
+            tar.add(lab.root / "solutions", arcname="work")
+        problems += _grades_as(manifest, root, "solutions in one .tar.gz", packed, True)
         if _tree(objects) != compiled:
             problems.append("run_autograder compiled the lab's side again: "
                             f"{sorted(_tree(objects) - compiled)[:3]}")

@@ -66,8 +66,17 @@ root=${AUTOGRADER_ROOT:-/autograder}
 lab=$root/source/shmlab
 tmp=$(mktemp -d)
 chmod 755 "$tmp"  # the grading users (not root) must reach their work in it
-# The submission, whatever its layout, is one student's copy of starter/.
-mkdir -p "$tmp/subs" && cp -R "$root/submission" "$tmp/subs/submission"
+# The submission, whatever its layout, is one student's copy of starter/;
+# or one archive alone, as `make submit` packs it (Gradescope opens a .zip
+# uploaded, never a .tar.gz): graded as that archive.
+mkdir -p "$tmp/subs"
+handed=("$root"/submission/*)
+case ${#handed[@]}:${handed[0]} in
+  1:*.tar.gz) cp "${handed[0]}" "$tmp/subs/submission.tar.gz" ;;
+  1:*.tgz) cp "${handed[0]}" "$tmp/subs/submission.tgz" ;;
+  1:*.zip) cp "${handed[0]}" "$tmp/subs/submission.zip" ;;
+  *) cp -R "$root/submission" "$tmp/subs/submission" ;;
+esac
 # Gradescope gives every submission a container of its own: that is the
 # sandbox. The lab's side was compiled once, by setup.sh.
 SANDBOX=platform BUILD="$tmp/build" LAB_OBJECTS="$lab/build/lab-objects" \\
