@@ -216,7 +216,7 @@ def grades_the_submissions(lab: Lab, manifest: Manifest) -> list[str]:
             expected = ", ".join(f"{id} {score}" for id, score in zip(LESSONS, scores))
             got = ",".join(book[name]) if name in book else "nothing"
             said = [line for log in sorted((out / "logs" / name).glob("*.stderr"))
-                    for line in log.read_text(errors="replace").splitlines()[:2]]
+                    for line in log.read_text(errors="replace").splitlines()[1:3]]
             problems.append(f"{name}: expected {expected}; the gradebook says: {got}"
                             + (f"; it said: {' / '.join(said)}" if said else ""))
     extra = set(book) - set(want) - {"student"}
@@ -428,7 +428,7 @@ def two_classes_at_once(lab: Lab) -> list[str]:
     for n, proc in runs:
         problems += _honest(here, n, proc.wait(), f"grade-all run {n} of 2 at once")
     said = [sandbox.read_text(here / f"log-{n}.txt") for n in (1, 2)]
-    if os.geteuid() == 0 and not any("graded beside them" in text for text in said):
+    if os.geteuid() == 0 and not any("graded beside it" in text for text in said):
         problems.append("of two grade-all runs at once, neither said it ran beside the other")
     return problems
 
@@ -453,7 +453,10 @@ def a_class_waits_for_a_free_slot(lab: Lab) -> list[str]:
                             "it waits")
         if proc.poll() is not None:
             problems.append("with every slot taken, grade-all did not wait: it ended")
-    return problems + _honest(here, 1, proc.wait(), "grade-all once a slot was free")
+    problems += _honest(here, 1, proc.wait(), "grade-all once a slot was free")
+    if "a slot is free after" not in sandbox.read_text(here / "log-1.txt"):
+        problems.append("grade-all did not say how long it waited for a slot")
+    return problems
 
 
 def _cpu_seconds(pid: int) -> float:

@@ -54,6 +54,8 @@ ARCHIVES = (".tar.gz", ".tgz", ".zip")
 # What comes back out of a sandbox, and how much of it: a page or so.
 # How the harness (lab.c, describe_message) says Check stopped a test at its time limit.
 TEST_TIMED_OUT = "deadlock or endless loop: the test was still running after"
+STDERR_HEADER = ("# What the tests and the student's code printed (the first 4 KiB); it "
+                 "counts for nothing: the grade is in the .verdict beside this file.\n")
 RESULTS, BUILD_LOG, STDERR = ("results.tsv", 65536), ("build.log", 16384), ("stderr.txt", 4096)
 # In a student's name, what a path or a terminal cannot carry (letters of any
 # language stay: Zoé and Zoë are two students).
@@ -249,7 +251,8 @@ def job(g: Grading, seq: int, student: str, lesson: Lesson) -> Verdict | None:
                         # not where the sandbox put the submission.
                         came_out[suffix] = clean_text(data).replace(
                             f"{g.sandbox.inside(work) / 'sub'}/", "")
-                        Path(f"{log}.{suffix}").write_text(came_out[suffix], encoding="utf-8")
+                        Path(f"{log}.{suffix}").write_text(STDERR_HEADER * (suffix == "stderr")
+                                                           + came_out[suffix], encoding="utf-8")
             finally:
                 g.sandbox.drop_workdir(work)
         Path(f"{log}.status").write_text(f"{status}\n" if status is not None

@@ -349,15 +349,19 @@ def class_slot(warn: TextIO) -> Iterator[int]:
     fds = [_slot_lock(slot) for slot in range(SLOTS)]
     try:
         said = False
+        began = time.monotonic()
         while True:
             for slot, fd in enumerate(fds):
                 try:
                     fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 except BlockingIOError:
                     continue
-                if slot > 0:
-                    print(f"class: {slot} other class(es) being graded on this machine: "
-                          f"graded beside them (slot {slot} of {SLOTS})", file=warn, flush=True)
+                if said:
+                    print(f"class: a slot is free after {time.monotonic() - began:.0f} s of "
+                          "waiting: grading", file=warn, flush=True)
+                elif slot > 0:
+                    print(f"class: another class is being graded on this machine: graded "
+                          f"beside it, in slot {slot + 1} of {SLOTS}", file=warn, flush=True)
                 yield slot
                 return
             if not said:
