@@ -11,6 +11,7 @@
 #   make reset LESSON=01  put a lesson's starter back (asks first; keeps yours)
 #   make stress LESSON=02 RUNS=20    a lesson's tests RUNS times, on the starter and on yours
 #   make lessons          list the lessons
+#   make help             this list
 #   make clean
 #
 # WORK=dir grades another copy of starter/; LESSON=NN picks one lesson.
@@ -39,7 +40,7 @@ export LAB_SEED := $(SEED)
 endif
 
 .PHONY: all list hint check grade submit watch reset run stress docs docs-student docs-full \
-        lessons clean deps test grade-all dist gradescope bench fuzz
+        lessons help clean deps test grade-all dist gradescope bench fuzz
 
 # make turns any failed command into its own exit status 2, but `make grade`
 # promises 0 (all pass), 1 (some fail) and 2 (cannot grade), and a demo that
@@ -82,6 +83,10 @@ stress: deps
 
 lessons:
 	@$(LAB) lessons
+
+# The comment at the top of this file, without its marks.
+help:
+	@sed -n '/^[^#]/q; s/^# \{0,1\}//; s/ *(lab-only)$$//; p' $(firstword $(MAKEFILE_LIST))
 
 deps:
 	+@tests/deps
