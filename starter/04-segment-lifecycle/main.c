@@ -74,7 +74,11 @@ int main(int argc, char *argv[])
     char path[128];
     snprintf(path, sizeof path, "/dev/shm%s", name);
     int left = access(path, F_OK) == 0;
-    printf("creator: is %s still there? %s\n", path, left ? "yes: it outlives us" : "no");
+    if (left)
+        printf("creator: is %s still there? yes: it outlives us (rm %s removes it)\n",
+               path, path);
+    else
+        printf("creator: is %s still there? no\n", path);
     int attached = WIFEXITED(status) && WEXITSTATUS(status) == 0;
     return left || !attached ? EXIT_FAILURE : EXIT_SUCCESS;
 }

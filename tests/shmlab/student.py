@@ -110,7 +110,13 @@ def submit(ctx: Context, work: Path) -> int:
                if (lesson, f) not in packed]
     print(f"{ctx.lab.rel(archive)}: {len(packed)} files of {len(lessons)} lessons, from "
           f"{ws.path.name}/ (the grader takes {graded}).")
+    untouched = [lesson.id for lesson in lessons
+                 if files_digest(lesson, ws.lesson_dir(lesson))
+                 == files_digest(lesson, ctx.lab.root / "starter" / lesson.name)]
     for line in [*(f"  missing: {m} (that lesson gets no points)" for m in missing),
+                 *([f"  still as the starter has it: lesson{'s' * (len(untouched) > 1)} "
+                    f"{', '.join(untouched)} (no points: "
+                    "the starter fails its tests)"] if untouched else []),
                  *(f"  {p}" for p in problems)]:
         print(line)
     if problems:
@@ -263,8 +269,8 @@ def reset(ctx: Context, lesson: Lesson, work: Path, yes: bool) -> int:
         return 0
     backup = ws.path / ".backup" / f"{lesson.name}-{time.strftime('%Y%m%d-%H%M%S')}"
     if not yes:
-        print(f"Reset lesson {lesson.id} to its starter? Your {' '.join(lesson.files)} is kept "
-              f"in {backup}/. [y/N] ", end="", flush=True)
+        print(f"Reset lesson {lesson.id} to its starter? (If so, your {' '.join(lesson.files)} "
+              f"will be kept in {backup}/.) [y/N] ", end="", flush=True)
         answer = sys.stdin.readline()
         if not answer:
             print()  # end of input: the prompt's line still needs its end
