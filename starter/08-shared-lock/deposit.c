@@ -25,7 +25,7 @@ int deposit(struct mgr *c, int64_t amount)
     if (mgr_get(c, BALANCE, NULL, &balance) == -1) {
         fprintf(stderr, "get %s: %s\n", BALANCE, mgr_error(c));
     } else if (balance->type != V_INT) {
-        fprintf(stderr, "deposit: %s holds a %s, not an int\n", BALANCE,
+        fprintf(stderr, "deposit: %s holds %s, not an int\n", BALANCE,
                 value_type_name(balance->type));
     } else {
         balance->u.i += amount;
