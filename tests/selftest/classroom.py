@@ -472,13 +472,11 @@ def a_job_weighs_as_one_on_the_cpu(lab: Lab) -> list[str]:
     if os.geteuid() != 0:
         return [f"{NOTE}a job's share of the CPU (not root: no cgroups are made)"]
     groups = sandbox.find_cgroups()
-    if not groups.share_cpu() and groups.version == "v2":
-        groups.make("shmlab-probe", classroom.Options.from_env().limits)   # enables cpu if it can
-        groups.remove([groups.parents[0] / "shmlab-probe"])
-    if not groups.share_cpu():
+    job = groups.make("shmlab-cpu-share", classroom.Options.from_env().limits)
+    if not groups.share_cpu():   # (asked once the job is made: v2 turns cpu on then)
+        groups.remove(job)
         return [f"{NOTE}a job's share of the CPU: this machine's cgroups ({groups.version}) "
                 "have no cpu controller to write to"]
-    job = groups.make("shmlab-cpu-share", classroom.Options.from_env().limits)
     if not job:
         return ["the job's cgroups could not be made"]
     inside, outside = [], None
