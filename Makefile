@@ -4,7 +4,8 @@
 #   make list             every lesson with its status and points, and your progress
 #   make hint LESSON=01   the lesson's hints, one more each time
 #   make run LESSON=01    build and run a lesson's demo (ARGS="..." passes arguments)
-#   make check LESSON=01  grade one lesson (SEED=n repeats the random cases a failure names)
+#   make check LESSON=01  grade one lesson (SEED=n repeats the random cases a failure names;
+#                         WERROR=0 builds your file despite warnings, for an exercise's wrong fix)
 #   make grade            grade strictly: exit 0 all pass, 1 some fail, 2 cannot grade
 #   make submit           pack what you hand in, build/submission.tar.gz, and check it
 #   make watch            grade a lesson each time you save one of its files (Ctrl-C stops)
@@ -37,6 +38,10 @@ LAB := tests/lab
 # SEED=n repeats the random cases of a run (a failure says its seed).
 ifneq ($(SEED),)
 export LAB_SEED := $(SEED)
+endif
+# WERROR=0: your files build despite warnings (the lab's own never do).
+ifneq ($(WERROR),)
+export LAB_WERROR := $(WERROR)
 endif
 
 .PHONY: all list hint check grade submit watch reset run stress docs docs-student docs-full \

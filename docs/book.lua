@@ -2,11 +2,13 @@
 -- chapter of the book, for one edition. Run before include.lua.
 --
 -- Metadata it reads (pandoc -M, or --metadata-file):
---   edition   student: the solution is left out (every ::: solution div),
+--   edition   student: the solution is left out (every ::: solution div,
+--                      and every exercise's ::: answer div),
 --                      and including a file of solutions/ anywhere else
 --                      stops the build, so the student edition cannot
 --                      show a solution by mistake;
---             full:    the solution stays, and each of the lesson's files
+--             full:    the solution stays, answers are folded under the
+--                      exercises, and each of the lesson's files
 --                      gets the whole diff, starter to solution, after it.
 --   lesson    the lesson's directory name (05-shareable-list), for the diff;
 --   files     its editable files, space-separated (from lessons/lessons.toml);
@@ -108,6 +110,21 @@ local function shift(blocks)
   }).content
 end
 
+-- An exercise's answer (a ::: answer div, anywhere, in a list item too): folded
+-- in the full edition, left out of the student edition.
+local function answers(blocks)
+  return pandoc.walk_block(pandoc.Div(blocks), {
+    Div = function(div)
+      if not div.classes:includes("answer") then return nil end
+      if edition ~= "full" then return {} end
+      local folded = {pandoc.RawBlock("html", '<details class="answer"><summary>Answer</summary>')}
+      for _, b in ipairs(div.content) do folded[#folded + 1] = b end
+      folded[#folded + 1] = pandoc.RawBlock("html", "</details>")
+      return folded
+    end,
+  }).content
+end
+
 function Pandoc(doc)
   read_meta(doc.meta)
   local out = {}
@@ -139,6 +156,8 @@ function Pandoc(doc)
   if not placed_hints then
     for _, b in ipairs(hints) do out[#out + 1] = b end
   end
+
+  out = answers(out)
 
   -- The student edition must not show a solution, whatever the text does.
   if edition == "student" then

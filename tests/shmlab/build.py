@@ -51,6 +51,11 @@ FORBIDDEN_CALLS = frozenset((
     "posix_spawn", "posix_spawnp", "dlopen", "dlsym", "dlvsym", "dlmopen"))
 
 
+def warnings_allowed() -> bool:
+    """make ... WERROR=0 (the Makefile passes it on as LAB_WERROR)."""
+    return os.environ.get("LAB_WERROR", "") == "0"
+
+
 @dataclass(frozen=True)
 class Toolchain:
     """The compilers and Check's flags, read once from the environment."""
@@ -58,6 +63,9 @@ class Toolchain:
     race_cc: str
     check_cflags: tuple[str, ...]
     check_libs: tuple[str, ...]
+    # make check WERROR=0: the student's own files build despite warnings (an
+    # exercise's wrong fix often leaves an unused variable); the lab's never do.
+    student_flags: tuple[str, ...] = ()
 
     @staticmethod
     def from_env() -> "Toolchain":
@@ -73,7 +81,8 @@ class Toolchain:
             return tuple(done.stdout.split())
         return Toolchain(cc=os.environ.get("CC") or "cc",
                          race_cc=os.environ.get("RACE_CC") or "clang",
-                         check_cflags=pkg("--cflags"), check_libs=pkg("--libs"))
+                         check_cflags=pkg("--cflags"), check_libs=pkg("--libs"),
+                         student_flags=("-Wno-error",) if warnings_allowed() else ())
 
     def compiler(self, mode: str) -> list[str]:
         return [self.cc, *SANITIZE] if mode == "asan" else [self.cc]
@@ -392,7 +401,8 @@ def build(lab: Lab, tc: Toolchain, lesson: Lesson, src: Path, out: Path, mode: s
         # Compiled from OUT/src, so "#include" finds the lab's headers, not a copy
         # beside the file; the messages name the student's own path, not the copy.
         keep = KEEP_IN_TEXT if scc[0] == tc.cc else ()
-        ok = _run(lab, [*scc, *CFLAGS, *keep, *includes(lesson), "-c", str(out / "src" / f),
+        ok = _run(lab, [*scc, *CFLAGS, *tc.student_flags, *keep, *includes(lesson),
+                        "-c", str(out / "src" / f),
                         "-o", str(obj)], messages)
         log.extend(m.replace(f"{out}/src/", f"{lab.rel(src)}/") for m in messages)
         if not ok:
@@ -401,8 +411,8 @@ def build(lab: Lab, tc: Toolchain, lesson: Lesson, src: Path, out: Path, mode: s
         if scc != [tc.cc]:  # sanitizers add constructors of their own: police a plain compile
             plain = out / "plain" / obj.name
             plain.parent.mkdir(exist_ok=True)
-            if not _run(lab, [tc.cc, *CFLAGS, *includes(lesson), "-c", str(out / "src" / f),
-                              "-o", str(plain)], []):
+            if not _run(lab, [tc.cc, *CFLAGS, *tc.student_flags, *includes(lesson), "-c",
+                              str(out / "src" / f), "-o", str(plain)], []):
                 return failed(objects)
         why = police(lab, tc, lesson, plain, out / "src" / f, objects)
         if why:

@@ -86,7 +86,11 @@ def _dispatch(ctx: Context, a: argparse.Namespace) -> int:
     if a.command in ("overview", "list", "hint", "run", "check", "grade", "watch", "reset",
                      "submit"):
         from . import student
+        from .build import warnings_allowed
         work = Path(a.work or "work")
+        if warnings_allowed() and a.command in ("run", "check", "grade", "watch"):
+            print("WERROR=0: warnings in your files are not errors in this build "
+                  "(make submit and the grader keep them errors)", file=sys.stderr)
         if a.command == "overview":
             return student.overview(ctx, work)
         if a.command == "list":

@@ -7,6 +7,7 @@ lesson. Asked again with nothing changed, the kept verdict is the answer.
 from __future__ import annotations
 
 import json
+import dataclasses
 import os
 import signal
 import textwrap
@@ -60,10 +61,12 @@ class Verdict:
 
 
 def verdict_key(lab: Lab, tc: Toolchain, lesson: Lesson, src: Path) -> str:
-    # A test's time limit, or a seed asked for, changes what a verdict can be: part of the key.
+    # A test's time limit, a seed asked for, or warnings allowed change what a verdict
+    # can be: part of the key.
     limit = os.environ.get("LAB_TEST_SECONDS", "")
     seed = os.environ.get("LAB_SEED", "")
-    return f"{lab_stamp(lab, tc, lesson, 'normal')}{files_digest(lesson, src)}{limit}:{seed}"
+    flags = " ".join(tc.student_flags)
+    return f"{lab_stamp(lab, tc, lesson, 'normal')}{files_digest(lesson, src)}{limit}:{seed}:{flags}"
 
 
 def kept_verdict(lab: Lab, tc: Toolchain, lesson: Lesson, src: Path, out: Path) -> Verdict | None:
@@ -163,6 +166,7 @@ def sandboxed_grade(lab: Lab, tc: Toolchain, src: Path, lesson: Lesson, out: Pat
     Nothing printed is trusted: the grader reads only those files.
     """
     out.mkdir(parents=True, exist_ok=True)
+    tc = dataclasses.replace(tc, student_flags=())   # a class is graded with warnings as errors
     built = build(lab, tc, lesson, src / lesson.name, out / "build", demo=False, strip=True)
     if not built.ok:
         (out / "build.log").write_text(built.log + "\n")
