@@ -11,6 +11,7 @@
 #   make watch            grade a lesson each time you save one of its files (Ctrl-C stops)
 #   make reset LESSON=01  put a lesson's starter back (asks first; keeps yours)
 #   make stress LESSON=02 RUNS=20    a lesson's tests RUNS times, on the starter and on yours
+#   make python LESSON=02 run the Python the lesson shows, under each start method it names
 #   make lessons          list the lessons
 #   make help             this list
 #   make clean
@@ -44,8 +45,8 @@ ifneq ($(WERROR),)
 export LAB_WERROR := $(WERROR)
 endif
 
-.PHONY: all list hint check grade submit watch reset run stress docs docs-student docs-full \
-        lessons help clean deps test grade-all dist gradescope bench fuzz
+.PHONY: all list hint check grade submit watch reset run stress python docs docs-student \
+        docs-full lessons help clean deps test grade-all dist gradescope bench fuzz
 
 # make turns any failed command into its own exit status 2, but `make grade`
 # promises 0 (all pass), 1 (some fail) and 2 (cannot grade), and a demo that
@@ -85,6 +86,9 @@ run: deps
 
 stress: deps
 	+@$(LAB) stress "$(LESSON)" "$(RUNS)" $(if $(filter command line environment,$(origin WORK)),$(WORK))
+
+python: deps
+	@$(LAB) python "$(LESSON)"
 
 lessons:
 	@$(LAB) lessons

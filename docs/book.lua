@@ -4,7 +4,8 @@
 -- Metadata it reads (pandoc -M, or --metadata-file):
 --   edition   student: the solution is left out (every ::: solution div,
 --                      and every exercise's ::: answer div),
---                      and including a file of solutions/ anywhere else
+--                      and including a file of solutions/ (or of
+--                      docs/python/fixes/) anywhere else
 --                      stops the build, so the student edition cannot
 --                      show a solution by mistake;
 --             full:    the solution stays, answers are folded under the
@@ -164,7 +165,7 @@ function Pandoc(doc)
     pandoc.walk_block(pandoc.Div(out), {
       CodeBlock = function(c)
         local path = c.attributes.include or ""
-        if path:match("^solutions/") then
+        if path:match("^solutions/") or path:match("^docs/python/fixes/") then
           error("book.lua: " .. path .. " is included outside a ::: solution div: the "
                 .. "student edition would show it")
         end

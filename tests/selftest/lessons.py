@@ -25,6 +25,7 @@ from shmlab.context import Context
 from shmlab.manifest import Lesson
 from shmlab.suite import SUITE_LIMIT, SuiteRun, run_suite
 
+from . import pybook
 from .checks import Check, Part
 
 ASAN_TEST_SECONDS = "60"   # per test, under ASan and UBSan (the lab's own limit is 10 s)
@@ -491,6 +492,7 @@ def _texts_part(ctx: Context) -> Part:
               for p in sorted(lessons)]
     checks += [Check(f"{lab.rel(p)} renders", partial(_renders, lab, p))
                for p in sorted((lab.root / "docs").glob("*.md"))]
+    checks += pybook.checks(ctx)
     # The template is a lesson too: its starter must fail and its solution pass.
     template = ctx.manifest.template
     t = lab.build / "test" / template.name

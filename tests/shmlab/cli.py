@@ -22,6 +22,7 @@ For students (WORK is your workspace, work/ unless you say otherwise):
   watch [WORK]                 grade a lesson each time one of its files is saved
   reset LESSON [WORK] [--yes]  put the lesson's starter back (after asking; yours is kept)
   stress LESSON [RUNS] [WORK]  the suite RUNS (20) times on the starter and on WORK (or the solution)
+  python [LESSON]              run the book's Python for a lesson (or all), under each start method
   lessons                      list the lessons
 For instructors and the lab's own development (not in the student kit):
   docs [student|full|both]     build the book (the kit ships it built, in docs/book/)
@@ -60,6 +61,7 @@ def _parser() -> argparse.ArgumentParser:
          ("work", {"nargs": "?", "default": ""}))
     verb("docs", ("edition", {"nargs": "?", "default": "both"}))
     verb("lessons")
+    verb("python", ("lesson", {"nargs": "?", "default": ""}))
     verb("test", ("part", {"nargs": "?", "default": ""}))
     verb("grade-all", ("submissions", {"nargs": "?", "default": ""}),
          ("out", {"nargs": "?", "default": "build/class"}))
@@ -109,6 +111,10 @@ def _dispatch(ctx: Context, a: argparse.Namespace) -> int:
         if a.command == "watch":
             return student.watch(ctx, work)
         return student.reset(ctx, ctx.manifest.find(a.lesson), work, a.yes)
+    if a.command == "python":
+        from . import pysnippets
+        return pysnippets.show(ctx.lab, ctx.manifest.find(a.lesson) if a.lesson else None,
+                               ctx.style)
     if a.command == "prepare":
         from . import build
         return build.prepare(ctx.lab, ctx.toolchain(), ctx.manifest)

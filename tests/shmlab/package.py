@@ -34,9 +34,10 @@ BODY_MARK = "# lab-only"
 LAB_FILES = ("starter", "lessons/lessons.toml", "tests/harness", "tests/shmlab", "tests/lab",
              "tests/deps", "tests/sandbox", "tests/manager.c", "tests/fuzz-manager.c",
              "tests/bench-manager.c", "tests/fuzz-corpus", "docs/manager-protocol.md",
-             "docs/figures")
+             "docs/figures", "docs/python")
 OPTIONAL = ("tests/sandbox",)   # copied if the lab has it
-NEVER = ("__pycache__", "*.pyc", "selftest*")  # the project's own tests, the harness's too
+# The project's own tests, the harness's too, and the Python fixes (docs/python/fixes).
+NEVER = ("__pycache__", "*.pyc", "selftest*", "fixes")
 
 SETUP_SH = """\
 #!/bin/sh
@@ -272,6 +273,11 @@ def dist(lab: Lab, manifest: Manifest) -> int:
     # The lessons as readable files: no solution, the code and the hints in.
     for lesson in manifest.lessons:
         book.lesson_text(own, lesson, kit / "lessons" / f"{lesson.name}.md")
+    # Only the figures the kit's texts show: a fix's figure stays behind.
+    shown = book.figures_used([*(kit / "lessons").glob("*.md"), *(kit / "docs").glob("*.md")])
+    for figure in (kit / "docs" / "figures").glob("*.svg"):
+        if figure.name not in shown:
+            figure.unlink()
     try:
         shutil.copy(lab.root / "docs/student-readme.md", kit / "README.md")
         shutil.copytree(book.out_dir(own) / "student", kit / "docs" / "book")
