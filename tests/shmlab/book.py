@@ -196,6 +196,12 @@ def _second_stage(lab: Lab, book: list[Chapter], i: int, edition: str, src: Path
                        f"{indent(log.read_text(), 2)}")
 
 
+def figures_used(texts: list[Path]) -> set[str]:
+    """The names of docs/figures/ that TEXTS (Markdown) show."""
+    return {name for text in texts
+            for name in re.findall(r"figures/([\w.-]+\.svg)", text.read_text())}
+
+
 def build_edition(lab: Lab, manifest: Manifest, edition: str) -> tuple[Path, Path]:
     """One edition: BUILD/book/EDITION/*.html and BUILD/book/shmlab-EDITION.epub."""
     if edition not in EDITIONS:
@@ -209,8 +215,6 @@ def build_edition(lab: Lab, manifest: Manifest, edition: str) -> tuple[Path, Pat
         for d in (html_dir / "figures", src_dir, log_dir):
             d.mkdir(parents=True, exist_ok=True)
         shutil.copy(lab.root / "docs/book.css", html_dir)
-        for figure in sorted((lab.root / "docs/figures").glob("*.svg")):
-            shutil.copy(figure, html_dir / "figures")
     except OSError as e:
         raise LabError(f"cannot make {lab.rel(html_dir)}: {e.strerror}: {e.filename}") from None
 
@@ -223,6 +227,12 @@ def build_edition(lab: Lab, manifest: Manifest, edition: str) -> tuple[Path, Pat
             with src.open("a") as f:
                 f.write(_chapter_list(book))
         sources.append(src)
+    # Only the figures the edition shows: a fix's figure stays out of the student's.
+    try:
+        for name in sorted(figures_used(sources)):
+            shutil.copy(lab.root / "docs/figures" / name, html_dir / "figures")
+    except OSError as e:
+        raise LabError(f"cannot copy a figure: {e.strerror}: {e.filename}") from None
     for i, chapter in enumerate(book):
         _second_stage(lab, book, i, edition, sources[i], html_dir,
                       log_dir / f"{edition}-{chapter.page}.txt")
