@@ -249,7 +249,7 @@ END_TEST
 
 START_TEST(a_pool_of_four_records_a_hundred_values)
 {
-    workers_record(4, 25);  /* the seed: 100 tasks on a pool of 4 */
+    workers_record(4, 25);  /* the trap's: 100 tasks on a pool of 4 */
 }
 END_TEST
 

@@ -3,7 +3,7 @@
  * file: the tests and the demo use the channel exactly as declared here.
  *
  * A writer process hands messages, one after another, to a reader process
- * (Python's seed: a shared Value and Array that the writer sets and the
+ * (Python's version: a shared Value and Array that the writer sets and the
  * reader watches, with -1 to end). A message is a value and an array; the
  * writer fills the whole array with the value, so a reader that sees a mix
  * of two messages can tell.

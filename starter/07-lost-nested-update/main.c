@@ -1,5 +1,5 @@
 /*
- * main.c - lesson 07 demo: the seed's pool of workers filling a nested
+ * main.c - lesson 07 demo: the trap's pool of workers filling a nested
  * dict held by a manager. What does the manager's dict hold at the end?
  *
  * Usage: demo [workers [records per worker]]    (default 4 workers, 5 each)
