@@ -27,6 +27,7 @@
 #   make test             the project's own tests (what CI runs); LESSON=NN or a part: only that
 #   make bench            the manager's speed, beside raw round trips and Python's Manager
 #   make fuzz             fuzz the manager's parser (FUZZ_SECONDS=600; 0: until stopped)
+#   make measure          what sharing costs on this machine: CSV and plots in build/measure/
 
 WORK   ?= work
 LESSON ?=
@@ -46,7 +47,8 @@ export LAB_WERROR := $(WERROR)
 endif
 
 .PHONY: all list hint check grade submit watch reset run stress python docs docs-student \
-        docs-full lessons help clean deps test grade-all dist gradescope bench fuzz
+        docs-full lessons help clean deps test grade-all dist gradescope bench fuzz \
+        measure
 
 # make turns any failed command into its own exit status 2, but `make grade`
 # promises 0 (all pass), 1 (some fail) and 2 (cannot grade), and a demo that
@@ -137,3 +139,7 @@ bench: deps
 
 fuzz: deps
 	@$(LAB) fuzz $(FUZZ_SECONDS)
+
+measure: deps
+	+@tests/deps measure
+	@$(LAB) measure

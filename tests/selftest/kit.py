@@ -370,6 +370,11 @@ def _environment() -> dict[str, str]:
 def _run(kit: Path, command: Suggested, expect: Expect) -> tuple[int | None, str]:
     """Runs a command in the kit; its status (None: still running when stopped) and output."""
     answer = "y\n" if command.target == "reset" else ""
+    work = command.variable("WORK")
+    if work and not (kit / work).exists():
+        # An exercise's second copy (WORK=try06), which it says to make first with
+        # `cp -r starter try06`: made the same way.
+        shutil.copytree(kit / "starter", kit / work)
     log = kit.parent / "command.txt"
     with log.open("w") as out:
         proc = subprocess.Popen(list(command.argv), cwd=kit, env=_environment(),

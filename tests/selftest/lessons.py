@@ -8,6 +8,7 @@ file names. A suite that can only pass proves nothing.
 from __future__ import annotations
 
 import glob
+import html
 import os
 import re
 import shutil
@@ -481,6 +482,11 @@ def _renders(lab: Lab, text: Path) -> list[str]:
     log.write_text(done.stderr)
     if done.returncode != 0:
         return [f"pandoc: exit status {done.returncode}:", *_head(done.stderr.splitlines(), 20)]
+    # A code block whose attributes pandoc could not read stays as typed, unfilled.
+    unfilled = [line for line in out.read_text().splitlines() if "include=" in line]
+    if unfilled:
+        return ["a code block's include was not filled (its attributes do not parse?): "
+                + html.unescape(unfilled[0]).strip()[:200]]
     return []
 
 

@@ -42,9 +42,9 @@ def _run_part(part: Part) -> tuple[list[Outcome], float]:
 
 def _all_parts(ctx: Context) -> tuple[list[Part], list[Part]]:
     """The parts, and those that must run once all the others have ended."""
-    from . import book, classroom, command, kit, lessons, readme
+    from . import book, classroom, command, kit, lessons, measure, readme
     first = [*lessons.parts(ctx), *book.parts(ctx), *command.parts(ctx),
-             *classroom.parts(ctx), *kit.parts(ctx), *readme.parts(ctx)]
+             *classroom.parts(ctx), *kit.parts(ctx), *readme.parts(ctx), *measure.parts(ctx)]
     return first, lessons.final_parts(ctx)
 
 

@@ -14,6 +14,8 @@ Modules by job:
   progress    the workspace: made from starter/, and its record (WORK/.progress)
   statusline  "test 3 of 7: ... 12 s" on a terminal, while a test runs long
   devtools    stress, bench and fuzz (for instructors and the lab's own development)
+  pysnippets  `make python`: the book's Python (docs/python/), run under each start method
+  measure     `make measure`: what sharing costs, measured, as CSV and plots (docs/costs.md)
   classroom   grading a class, each lesson of each submission sandboxed
   sandbox     the sandbox's limits, cgroups and work directories (tests/sandbox runs it)
   reports     the class's gradebook, Gradescope results, JUnit XML and summary page

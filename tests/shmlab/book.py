@@ -38,7 +38,8 @@ from .manifest import Lesson, Manifest
 EDITIONS = ("student", "full")
 # The pages of docs/ around the lessons: (page, source), before and after them.
 FRONT = (("index", "docs/index.md"),)
-BACK = (("python-to-shmlab", "docs/python-to-shmlab.md"),
+BACK = (("costs", "docs/costs.md"),
+        ("python-to-shmlab", "docs/python-to-shmlab.md"),
         ("manager-protocol", "docs/manager-protocol.md"))
 TITLE_TEMPLATE = "$title$\n"
 CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",

@@ -28,13 +28,16 @@ For instructors and the lab's own development (not in the student kit):
   docs [student|full|both]     build the book (the kit ships it built, in docs/book/)
   test [LESSON|PART]           the project's own tests (make test), or one lesson's, or one
                                part: harness manager texts book command class kit gradescope
-                               readme
+                               readme measure
   grade-all SUBMISSIONS [OUT]  grade a class, each submission sandboxed
   class-bench [N]              grade N made-up submissions, and time it
   dist                         the student kit
   gradescope                   the Gradescope autograder
   fuzz [SECONDS]               fuzz the manager's parser (default 600; 0: until stopped)
   bench                        the manager's speed, beside raw round trips and Python's Manager
+  measure [--quick]            what sharing costs on this machine: CSV and plots in
+                               BUILD/measure/ (docs/costs.md); --quick: a short run that
+                               proves it works
 """
 
 
@@ -70,6 +73,7 @@ def _parser() -> argparse.ArgumentParser:
     verb("gradescope")
     verb("fuzz", ("seconds", {"nargs": "?", "default": "600"}))
     verb("bench")
+    verb("measure", ("--quick", {"action": "store_true"}))
     # Used by the class grader, the packaging and the project's tests.
     verb("prepare")
     verb("sandboxed-grade", ("src", {}), ("lesson", {}), ("out", {}))
@@ -133,6 +137,9 @@ def _dispatch(ctx: Context, a: argparse.Namespace) -> int:
         if a.command == "fuzz":
             return devtools.fuzz(ctx, _whole_number(a.seconds, "FUZZ_SECONDS"))
         return devtools.bench(ctx)
+    if a.command == "measure":
+        from . import measure
+        return measure.measure(ctx, a.quick)
     if a.command == "docs":
         from . import book
         return book.build(ctx.lab, ctx.manifest, a.edition)
