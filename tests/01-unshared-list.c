@@ -303,35 +303,8 @@ START_TEST(items_keep_all_64_bits_negative_and_LONG_MIN_to_LONG_MAX)
 }
 END_TEST
 
-/*
- * What collect() prints on stderr (its children's output too) while it
- * runs, captured in a file and shown again afterwards.
- */
-static char said[4096];
-static int saved_stderr = -1;
-static FILE *capture;
-
-static void capture_begin(void)
-{
-    fflush(stderr);
-    capture = tmpfile();
-    saved_stderr = dup(STDERR_FILENO);
-    if (capture == NULL || saved_stderr == -1)
-        lab_fail("harness: cannot capture stderr");
-    dup2(fileno(capture), STDERR_FILENO);
-}
-
-static void capture_end(void)
-{
-    fflush(stderr);
-    dup2(saved_stderr, STDERR_FILENO);
-    close(saved_stderr);
-    rewind(capture);
-    size_t n = fread(said, 1, sizeof said - 1, capture);
-    said[n] = '\0';
-    fclose(capture);
-    fputs(said, stderr);  /* still shown under the test */
-}
+/* What collect() printed on stderr, its children's output too (lab_capture_end). */
+static const char *said = "";
 
 /* Whether the text holds the number v as a whole number (not as part of a longer one). */
 static int says_number(const char *text, long v)
@@ -347,7 +320,7 @@ static int says_number(const char *text, long v)
 
 static int says_word(const char *text, const char *word)
 {
-    char lower[sizeof said];
+    char lower[4096];
     size_t i;
     for (i = 0; text[i] != '\0' && i + 1 < sizeof lower; i++)
         lower[i] = (char)tolower((unsigned char)text[i]);
@@ -365,9 +338,9 @@ static void expect_failure_reported(int failure, const char *how)
     long items[5];
     plan_staggered(5);
     fails[2] = failure;
-    capture_begin();
+    lab_capture_begin();
     int rc = run_collect(5, items, NOTHING);
-    capture_end();
+    said = lab_capture_end();
     if (rc != -1 && failure < 0)
         lab_fail("child 2 was killed by signal %d but collect returned %d, not -1, though "
                  "it was the only child that failed (%s): a child killed by a signal did not "
@@ -420,9 +393,9 @@ START_TEST(a_bad_number_of_children_is_refused_and_runs_nothing)
     int bad[] = {-1, COLLECT_MAX + 1, INT_MIN, INT_MAX};
     for (int i = 0; i < 4; i++) {
         trace_reset();
-        capture_begin();
+        lab_capture_begin();
         int rc = collect(bad[i], table_work, items);
-        capture_end();
+        said = lab_capture_end();
         /*
          * A negative count that is never checked still gives -1 here, by
          * luck: (size_t)n * sizeof(long) wraps round to a size mmap
@@ -488,9 +461,9 @@ START_TEST(a_seeded_random_mix_of_items_delays_and_failures_is_collected_exactly
             failures += fails[i] != 0;
         }
         long nothing = (long)lab_random();
-        capture_begin();
+        lab_capture_begin();
         int rc = run_collect(n, items, nothing);
-        capture_end();
+        said = lab_capture_end();
         int want_rc = failures > 0 ? -1 : 0, killed = -1;
         for (int i = 0; i < n; i++)
             if (fails[i] < 0 && killed < 0)

@@ -586,41 +586,17 @@ START_TEST(with_a_second_pool_open_the_first_still_closes)
 }
 END_TEST
 
-/* What a call printed on stderr, captured in a file and shown again afterwards. */
-static char said[4096];
-static int saved_stderr = -1;
-static FILE *capture;
-
-static void capture_begin(void)
-{
-    fflush(stderr);
-    capture = tmpfile();
-    saved_stderr = dup(STDERR_FILENO);
-    if (capture == NULL || saved_stderr == -1)
-        lab_fail("harness: cannot capture stderr");
-    dup2(fileno(capture), STDERR_FILENO);
-}
-
-static void capture_end(void)
-{
-    fflush(stderr);
-    dup2(saved_stderr, STDERR_FILENO);
-    close(saved_stderr);
-    rewind(capture);
-    size_t n = fread(said, 1, sizeof said - 1, capture);
-    said[n] = '\0';
-    fclose(capture);
-    fputs(said, stderr);  /* still shown under the test */
-}
+/* What a call printed on stderr (lab_capture_end). */
+static const char *said = "";
 
 START_TEST(pool_map_after_pool_close_is_refused_with_a_message_and_runs_nothing)
 {
     seen_reset();
     plan_values(6);
     struct scenario sc = {.workers = 2, .n = 6, .maps = 1, .map_after_close = 1};
-    capture_begin();
+    lab_capture_begin();
     run(&sc, "pool_map, called after pool_close, never returned: it must refuse at once");
-    capture_end();
+    said = lab_capture_end();
     expect_results("2 workers, 6 tasks", 6, seen->rc[0]);
     if (seen->rc[2] != 0)
         lab_fail("pool_close returned %d, not 0, though nothing went wrong", seen->rc[2]);
@@ -666,9 +642,9 @@ START_TEST(pool_start_refuses_a_bad_number_of_workers)
 {
     int bad[] = {0, -1, POOL_MAX_WORKERS + 1, INT_MIN};
     for (int k = 0; k < 4; k++) {
-        capture_begin();
+        lab_capture_begin();
         struct pool *p = pool_start(bad[k], task);
-        capture_end();
+        said = lab_capture_end();
         if (p != NULL) {
             pool_free(p);
             lab_fail("pool_start(%d, task) returned a pool: 1 to %d workers only", bad[k],

@@ -1735,3 +1735,37 @@ int lab_main(Suite *suite)
         return EXIT_FAILURE;
     return failed + errors == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
+
+int lab_open_descriptors(void)
+{
+    return count_dir_entries("/proc/self/fd") - 1;  /* less the one that reads the directory */
+}
+
+/* ---- stderr, captured ---------------------------------------------------- */
+
+static FILE *capture_file;
+static int capture_saved = -1;  /* the test's own stderr */
+static char capture_text[4096];
+
+void lab_capture_begin(void)
+{
+    fflush(stderr);
+    capture_file = tmpfile();
+    capture_saved = dup(STDERR_FILENO);
+    if (capture_file == NULL || capture_saved == -1)
+        lab_fail("harness: cannot capture stderr");
+    dup2(fileno(capture_file), STDERR_FILENO);
+}
+
+const char *lab_capture_end(void)
+{
+    fflush(stderr);
+    dup2(capture_saved, STDERR_FILENO);
+    close(capture_saved);
+    rewind(capture_file);
+    size_t n = fread(capture_text, 1, sizeof capture_text - 1, capture_file);
+    capture_text[n] = '\0';
+    fclose(capture_file);
+    fputs(capture_text, stderr);  /* still shown under the test */
+    return capture_text;
+}

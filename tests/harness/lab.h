@@ -79,8 +79,20 @@ void lab_run_workers(int n, void (*fn)(int index, void *arg), void *arg,
  */
 void lab_worker_fail(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 
+/*
+ * What the code under test prints on stderr (its children's output too)
+ * from lab_capture_begin() to lab_capture_end(), which returns it: the
+ * first 4 KiB, valid until the next capture. It is shown again under the
+ * test all the same.
+ */
+void lab_capture_begin(void);
+const char *lab_capture_end(void);
+
 /* Describes a wait status in words: "exited with status 3", "was killed by signal 9 (Killed)". */
 const char *lab_describe_status(int status);
+
+/* Number of descriptors this process has open (its /proc/self/fd). */
+int lab_open_descriptors(void);
 
 /* Number of shared mappings of this process (anonymous shared or /dev/shm). */
 int lab_count_shared_mappings(void);
