@@ -1,7 +1,7 @@
 # Lesson 09's traps in Python: a pool whose task fails in silence, and a
 # pool that waits for ever for the task of a worker that was killed.
 # `make test` checks, under each start method, that it prints:
-# shmlab-expect fork spawn forkserver: ^done: 6 tasks\nstill waiting after 3 s\n$
+# shmlab-expect fork spawn forkserver: ^done: 6 tasks\nstill waiting after 3 s$
 import os
 import signal
 from multiprocessing import Pool, TimeoutError

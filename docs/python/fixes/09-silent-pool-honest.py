@@ -1,6 +1,6 @@
 # Lesson 09's fix in Python: ask every result for its outcome, and use a
 # pool that notices a killed worker. `make test` checks that it prints:
-# shmlab-expect fork spawn forkserver: ^0 -> 0\n1 -> 1\n2 -> 4\n3 -> 9\n4 -> 16\n5 -> ValueError: cannot square 5\nBrokenProcessPool: .*\n$
+# shmlab-expect fork spawn forkserver: ^0 -> 0\n1 -> 1\n2 -> 4\n3 -> 9\n4 -> 16\n5 -> ValueError: cannot square 5\nBrokenProcessPool: .*$
 import os
 import signal
 from concurrent.futures import ProcessPoolExecutor
