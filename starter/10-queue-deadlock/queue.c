@@ -183,14 +183,14 @@ long queue_gather(int producers, queue_producer produce, queue_taker take, void 
         queue_close(q);
         return -1;
     }
-    long taken = 0, len;
-    while ((len = queue_get(q, buf)) >= 0) {
-        take(buf, (size_t)len, arg);
+    long taken = 0, got;
+    while ((got = queue_get(q, buf)) >= 0) {
+        take(buf, (size_t)got, arg);
         taken++;
     }
     free(buf);
     queue_close(q);
-    return failed || len == -1 ? -1 : taken;
+    return failed || got == -1 ? -1 : taken;
 }
 
 /* A reader: takes messages until an empty one, and exits. */
