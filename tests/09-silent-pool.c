@@ -17,8 +17,8 @@
  *   - pool_close: every worker ended and waited for, even with a second
  *     pool open (whose workers hold copies of the first one's descriptors);
  *     then pool_map refuses, with a message, and runs nothing;
- *   - pool_start refuses a bad number of workers; the pool waits for its
- *     own workers only;
+ *   - pool_start refuses a bad number of workers, pool_map a negative
+ *     number of tasks; the pool waits for its own workers only;
  *   - every call that can fail, made to fail in turn (and interrupted):
  *     reported by name, nothing left running, unreaped or open.
  * The harness checks after each test that no process, zombie or
@@ -638,7 +638,22 @@ START_TEST(a_worker_killed_while_idle_is_replaced_and_loses_no_task)
 }
 END_TEST
 
-START_TEST(pool_start_refuses_a_bad_number_of_workers)
+/* In a process of its own: pool_map with -1 tasks, on a pool of 2. */
+static void map_minus_one(int index, void *arg)
+{
+    (void)index;
+    (void)arg;
+    as_a_program();
+    struct pool *p = pool_start(2, task);
+    if (p == NULL)
+        lab_worker_fail("pool_start(2, task) returned NULL");
+    for (int i = 0; i < 3; i++)
+        seen->args[i] = arg_of(i);
+    seen->rc[0] = pool_map(p, seen->args, -1, seen->results);
+    pool_free(p);
+}
+
+START_TEST(bad_numbers_of_workers_or_of_tasks_are_refused)
 {
     int bad[] = {0, -1, POOL_MAX_WORKERS + 1, INT_MIN};
     for (int k = 0; k < 4; k++) {
@@ -659,6 +674,23 @@ START_TEST(pool_start_refuses_a_bad_number_of_workers)
             lab_fail("pool_start(%d, task) returned NULL, yet it had started a process (pid "
                      "%d): refuse before starting anything", bad[k], (int)child);
     }
+
+    seen_reset();
+    plan_values(3);
+    lab_capture_begin();
+    lab_run_workers(1, map_minus_one, NULL, WORKER_SECONDS,
+                    "pool_map(pool, args, -1, results) never returned: refuse a negative "
+                    "number of tasks at once");
+    said = lab_capture_end();
+    if (seen->rc[0] != -1)
+        lab_fail("pool_map(pool, args, -1, results) returned %d: pool.h promises -1 for a "
+                 "negative number of tasks, with a message, and nothing run", seen->rc[0]);
+    if (said[0] == '\0')
+        lab_fail("pool_map(pool, args, -1, results) returned -1 but said nothing on stderr: "
+                 "say why");
+    for (int i = 0; i < 3; i++)
+        if (seen->runs[i] != 0)
+            lab_fail("pool_map(pool, args, -1, results) ran task %d: it must run nothing", i);
 }
 END_TEST
 
@@ -773,7 +805,7 @@ int main(void)
     lab_add(s, with_a_second_pool_open_the_first_still_closes);
     lab_add(s, pool_map_after_pool_close_is_refused_with_a_message_and_runs_nothing);
     lab_add(s, a_worker_killed_while_idle_is_replaced_and_loses_no_task);
-    lab_add(s, pool_start_refuses_a_bad_number_of_workers);
+    lab_add(s, bad_numbers_of_workers_or_of_tasks_are_refused);
     lab_add(s, the_pool_waits_for_its_own_workers_only);
     lab_add_long(s, every_call_that_can_fail_is_reported_and_leaves_nothing_behind, 3);
     lab_add_long(s, interrupted_calls_lose_no_task_and_leave_nothing_behind, 3);

@@ -13,6 +13,7 @@
  *   - queue_scatter: every message taken once and whole by one of several
  *     readers, an empty message too, and every reader stopped at the end;
  *     readers that all die are reported, not a SIGPIPE death or a hang;
+ *     the caller's SIGPIPE left as it was found (default, unblocked);
  *   - no descriptor left open, no child but its own waited for, bad counts
  *     refused; every call that can fail, made to fail (and interrupted):
  *     reported by name, nothing left behind.
@@ -61,6 +62,7 @@ struct seen {
     long rc;
     int fds_left;
     int died_of;                  /* scatter's process: the signal that killed it */
+    char signals_changed[200];    /* scatter: what it left changed of the caller's SIGPIPE */
 };
 static struct seen *seen;
 
@@ -288,6 +290,11 @@ static void expect_nothing_left(const char *call)
         lab_fail("%s returned, and left %d more descriptors open than before: each process "
                  "closes both ends of a queue's pipe when it is done (queue_close)", call,
                  seen->fds_left);
+    if (seen->signals_changed[0] != '\0')
+        lab_fail("%s returned, and left %s in the process that called it, where it had found "
+                 "SIGPIPE at its default, unblocked: hold SIGPIPE back only while writing, then "
+                 "put back the mask and the handler as they were (a SIGPIPE that came meanwhile "
+                 "taken with sigwait, not left pending)", call, seen->signals_changed);
 }
 
 static void gather_and_check(const char *setting, const char *hang)
@@ -514,6 +521,25 @@ struct scatter_args {
 };
 
 /* In a process of its own: queue_scatter in a child, whose death is told apart. */
+/*
+ * A function that holds SIGPIPE back, or ignores it, while it writes must
+ * leave it as it found it: its caller's own writes to a closed pipe expect
+ * what they always got. Says in out what was left changed, or "".
+ */
+static void note_signals_left(char *out, size_t size)
+{
+    struct sigaction now;
+    sigset_t blocked, pending;
+    out[0] = '\0';
+    if (sigaction(SIGPIPE, NULL, &now) == 0 && now.sa_handler != SIG_DFL)
+        snprintf(out, size, "SIGPIPE %s", now.sa_handler == SIG_IGN ? "ignored" : "caught by "
+                 "a handler");
+    else if (sigprocmask(SIG_BLOCK, NULL, &blocked) == 0 && sigismember(&blocked, SIGPIPE))
+        snprintf(out, size, "SIGPIPE blocked");
+    else if (sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE))
+        snprintf(out, size, "a SIGPIPE pending");
+}
+
 static void run_scatter(int index, void *arg)
 {
     (void)index;
@@ -522,10 +548,16 @@ static void run_scatter(int index, void *arg)
     if (pid == -1)
         lab_worker_fail("harness: fork: %s", strerror(errno));
     if (pid == 0) {
+        signal(SIGPIPE, SIG_DFL);
+        sigset_t pipe_signal;
+        sigemptyset(&pipe_signal);
+        sigaddset(&pipe_signal, SIGPIPE);
+        sigprocmask(SIG_UNBLOCK, &pipe_signal, NULL);
         int fds = lab_open_descriptors();
         seen->rc = queue_scatter(a->readers, consume, NULL, (const void *const *)a->msgs,
                                  a->lens, seen->count[0]);
         seen->fds_left = lab_open_descriptors() - fds;
+        note_signals_left(seen->signals_changed, sizeof seen->signals_changed);
         _exit(0);
     }
     int status;
