@@ -241,9 +241,13 @@ static void run_scenario(int index, void *arg)
         }
         seen->at_once = 0;
         seen->call = m;
+        lab_capture_begin();
         seen->rc[m] = pool_map(p, seen->args, sc->n, seen->results);
+        const char *said = lab_capture_end();
         if (m + 1 < sc->maps && seen->rc[m] == -1)
-            lab_worker_fail("pool_map returned -1 (its reason is above)");
+            lab_worker_fail("pool_map returned -1 in call %d of %d, where every task could run: "
+                            "the pool must go on. It said: %.300s", m + 1, sc->maps,
+                            said[0] ? said : "(nothing on stderr)");
     }
     if (sc->second_pool)
         seen->rc[3] = pool_close(p);
