@@ -13,7 +13,8 @@
  *     for the next call (tasks that need every worker at once still run);
  *   - 50,000 tiny tasks on two workers (a pool that writes every argument
  *     before it reads a value fills both pipes, and waits for ever);
- *   - a worker killed from outside while idle: no SIGPIPE, no hang;
+ *   - a worker killed from outside while idle, between calls or during
+ *     one: no SIGPIPE, no hang, no task counted for it;
  *   - pool_close: every worker ended and waited for, even with a second
  *     pool open (whose workers hold copies of the first one's descriptors);
  *     then pool_map refuses, with a message, and runs nothing;
@@ -54,6 +55,8 @@ enum action {
     KILL,      /* raise SIGKILL */
     EXIT,      /* _exit(number) in the middle */
     TOGETHER,  /* wait until `number` tasks run at once, then return like RETURN */
+    KILL_IDLE, /* once the `number` tasks of the call but this one are back, kill one of
+                  their (idle) workers, then return value_for(i) */
 };
 
 struct step {
@@ -78,6 +81,7 @@ struct seen {
     int at_once;               /* TOGETHER tasks running now */
     long args[MAX_TASKS];
     struct pool_result results[MAX_TASKS];
+    struct pool_result first[8];  /* the first call's first results, kept from the next */
     int rc[4];                 /* what each call of the scenario returned */
     int closed;                /* pool_close has returned */
     pid_t dead_worker;         /* the worker killed while idle */
@@ -113,6 +117,32 @@ static double now(void)
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static long value_for(int i) { return 7L * i - 300; }
+
+/*
+ * Run by task i of n: waits until every other task has come back (the
+ * parent has written its result), so that every other worker is idle,
+ * waiting for work; kills one of them, and gives the parent time to
+ * notice. Returns 0, or -1 if the others did not come back in time.
+ */
+static int kill_an_idle_worker(int i, int n)
+{
+    double until = now() + TOGETHER_SECONDS;
+    for (int j = 0; j < n; j++)
+        while (j != i && __atomic_load_n(&seen->results[j].outcome, __ATOMIC_SEQ_CST) == 0)
+            if (now() > until)
+                return -1;
+            else
+                sleep_ms(1);
+    for (int j = 0; j < n; j++)
+        if (seen->ran_by[j] != 0 && seen->ran_by[j] != getpid()) {
+            kill(seen->ran_by[j], SIGKILL);
+            sleep_ms(200);
+            return 0;
+        }
+    return -1;
 }
 
 /* The one task every pool here runs. */
@@ -151,11 +181,12 @@ static int task(long arg, long *value)
         *value = want;
         return 0;
     }
+    case KILL_IDLE:
+        *value = value_for((int)i);
+        return kill_an_idle_worker((int)i, (int)s->number) == 0 ? 0 : ALONE;
     }
     return NOT_RUN;
 }
-
-static long value_for(int i) { return 7L * i - 300; }
 
 /* Task i returns value_for(i) after a few milliseconds, more for lower numbers. */
 static void plan_values(int n)
@@ -244,6 +275,8 @@ static void run_scenario(int index, void *arg)
         lab_capture_begin();
         seen->rc[m] = pool_map(p, seen->args, sc->n, seen->results);
         const char *said = lab_capture_end();
+        if (m == 0)
+            memcpy(seen->first, seen->results, sizeof seen->first);
         if (m + 1 < sc->maps && seen->rc[m] == -1)
             lab_worker_fail("pool_map returned -1 in call %d of %d, where every task could run: "
                             "the pool must go on. It said: %.300s", m + 1, sc->maps,
@@ -309,6 +342,7 @@ static const char *expected(int i)
     switch (s->action) {
     case RETURN: snprintf(text, sizeof text, "POOL_DONE with value %ld", s->number); break;
     case TOGETHER: snprintf(text, sizeof text, "POOL_DONE with value %ld", s->number); break;
+    case KILL_IDLE: snprintf(text, sizeof text, "POOL_DONE with value %ld", value_for(i)); break;
     case FAIL: snprintf(text, sizeof text, "POOL_FAILED with error %ld", s->number); break;
     case ABORT: snprintf(text, sizeof text, "POOL_CRASHED, its worker killed by SIGABRT"); break;
     case KILL: snprintf(text, sizeof text, "POOL_CRASHED, its worker killed by SIGKILL"); break;
@@ -326,6 +360,8 @@ static int as_planned(int i, const struct pool_result *r)
     case RETURN:
     case TOGETHER:
         return r->outcome == POOL_DONE && r->value == s->number;
+    case KILL_IDLE:
+        return r->outcome == POOL_DONE && r->value == value_for(i);
     case FAIL:
         return r->outcome == POOL_FAILED && r->error == s->number;
     case ABORT:
@@ -349,7 +385,8 @@ static void expect_results(const char *setting, int n, int rc)
 {
     int not_done = 0;
     for (int i = 0; i < n; i++)
-        not_done += plan[i].action != RETURN && plan[i].action != TOGETHER;
+        not_done += plan[i].action != RETURN && plan[i].action != TOGETHER &&
+                    plan[i].action != KILL_IDLE;
     for (int i = 0; i < n; i++) {
         const struct pool_result *r = &seen->results[i];
         const struct step *s = &plan[i];
@@ -642,6 +679,33 @@ START_TEST(a_worker_killed_while_idle_is_replaced_and_loses_no_task)
 }
 END_TEST
 
+START_TEST(a_worker_killed_while_idle_during_a_call_is_replaced_and_loses_no_task)
+{
+    seen_reset();
+    plan_values(4);
+    plan[0] = (struct step){KILL_IDLE, 4, 0};
+    plan_together(later, 4, 4);
+    struct scenario sc = {.workers = 4, .n = 4, .maps = 2};
+    run(&sc, "pool_map never returned after an idle worker was killed from outside while "
+             "another worker still ran a task: a dead worker must be noticed (end-of-file on "
+             "its socket or pipe, or a send that fails with EPIPE), reaped and replaced");
+    if (seen->rc[0] >= 0 && seen->first[0].outcome == 0)
+        lab_fail("pool_map returned %d while task 0 was still running: it took the death of an "
+                 "idle worker, which ran no task, for the end of a task. Only a worker that "
+                 "runs a task has a task to report; a dead idle worker is reaped and replaced "
+                 "(when it is noticed, or when it is next given a task), and counts for no "
+                 "task", seen->rc[0]);
+    struct pool_result last[4];
+    memcpy(last, seen->results, sizeof last);
+    memcpy(seen->results, seen->first, sizeof last);
+    expect_results("4 workers, 4 tasks; task 0 kills the worker of a task that has come back "
+                   "(idle) and returns", 4, seen->rc[0]);
+    memcpy(seen->results, last, sizeof last);
+    plan = later;
+    expect_results("then 4 tasks that need 4 workers at once", 4, seen->rc[1]);
+}
+END_TEST
+
 /* In a process of its own: pool_map with -1 tasks, on a pool of 2. */
 static void map_minus_one(int index, void *arg)
 {
@@ -809,6 +873,7 @@ int main(void)
     lab_add(s, with_a_second_pool_open_the_first_still_closes);
     lab_add(s, pool_map_after_pool_close_is_refused_with_a_message_and_runs_nothing);
     lab_add(s, a_worker_killed_while_idle_is_replaced_and_loses_no_task);
+    lab_add(s, a_worker_killed_while_idle_during_a_call_is_replaced_and_loses_no_task);
     lab_add(s, bad_numbers_of_workers_or_of_tasks_are_refused);
     lab_add(s, the_pool_waits_for_its_own_workers_only);
     lab_add_long(s, every_call_that_can_fail_is_reported_and_leaves_nothing_behind, 3);

@@ -12,7 +12,8 @@
  *     reported, and the others' messages are still taken;
  *   - queue_scatter: every message taken once and whole by one of several
  *     readers, an empty message too, and every reader stopped at the end;
- *     readers that all die are reported, not a SIGPIPE death or a hang;
+ *     readers that all die are reported, not a SIGPIPE death or a hang, and
+ *     so is one that dies while the others take the rest;
  *     the caller's SIGPIPE left as it was found (default, unblocked);
  *   - no descriptor left open, no child but its own waited for, bad counts
  *     refused; every call that can fail, made to fail (and interrupted):
@@ -50,6 +51,7 @@ struct seen {
     int fail_after[MAXP];         /* producer i returns 1 after this many (-1: never) */
     int die_after[MAXP];          /* ... raises SIGKILL after this many */
     int readers_abort;            /* scatter: each reader aborts on its first message */
+    int abort_on;                 /* scatter: the reader that takes message abort_on - 1 aborts */
     int oversize_rc;              /* what queue_put returned for QUEUE_MAX + 1 bytes */
     int put_failed;               /* a producer's queue_put returned -1 */
     int got[MAXP][MAXM];
@@ -511,7 +513,11 @@ static void consume(int index, const void *data, size_t len, void *arg)
     if (index >= 0 && index < MAXP)
         __atomic_add_fetch(&seen->by_reader[index], 1, __ATOMIC_SEQ_CST);
     uint32_t s;
-    check_message(data, len, &s);
+    if (check_message(data, len, &s) != NOBODY && seen->abort_on > 0 &&
+        s == (uint32_t)seen->abort_on - 1) {
+        signal(SIGABRT, SIG_DFL);
+        abort();
+    }
 }
 
 struct scatter_args {
@@ -520,7 +526,6 @@ struct scatter_args {
     size_t lens[MAXM];
 };
 
-/* In a process of its own: queue_scatter in a child, whose death is told apart. */
 /*
  * A function that holds SIGPIPE back, or ignores it, while it writes must
  * leave it as it found it: its caller's own writes to a closed pipe expect
@@ -540,6 +545,7 @@ static void note_signals_left(char *out, size_t size)
         snprintf(out, size, "a SIGPIPE pending");
 }
 
+/* In a process of its own: queue_scatter in a child, whose death is told apart. */
 static void run_scatter(int index, void *arg)
 {
     (void)index;
@@ -687,6 +693,32 @@ START_TEST(readers_that_all_die_are_reported_without_a_hang_or_SIGPIPE)
 }
 END_TEST
 
+START_TEST(a_reader_that_dies_is_reported_and_the_others_take_the_rest)
+{
+    seen_reset();
+    struct scatter_args *a = scatter_plan(3, 30, small);
+    seen->abort_on = 5 + 1;
+    lab_capture_begin();
+    lab_run_workers(1, run_scatter, a, WORKER_SECONDS, hang_scatter);
+    const char *said = lab_capture_end();
+    scatter_free(a);
+    const char *setting = "3 readers, 30 small messages; the reader that takes message 5 "
+                          "aborts";
+    if (seen->died_of != 0)
+        lab_fail("%s: the process that called queue_scatter was killed by signal %d (%s)",
+                 setting, seen->died_of, strsignal(seen->died_of));
+    expect_all_taken(setting);
+    if (seen->rc != -1)
+        lab_fail("%s: the other readers took the rest, but queue_scatter returned %ld, not -1: "
+                 "a reader that died must be reported (queue.h: -1 when \"a reader died or "
+                 "failed\"), from the status waitpid gives for it", setting, seen->rc);
+    if (said[0] == '\0')
+        lab_fail("%s: queue_scatter returned -1 but said nothing on stderr: say which reader "
+                 "died, and how", setting);
+    expect_nothing_left("queue_scatter");
+}
+END_TEST
+
 static void scatter_beside_a_bystander(int index, void *arg)
 {
     (void)index;
@@ -823,6 +855,7 @@ int main(void)
     lab_add(s, an_empty_message_is_a_message_not_the_end);
     lab_add_long(s, four_readers_messages_up_to_1_MiB_every_one_whole, 2);
     lab_add(s, readers_that_all_die_are_reported_without_a_hang_or_SIGPIPE);
+    lab_add(s, a_reader_that_dies_is_reported_and_the_others_take_the_rest);
     lab_add(s, the_scatterer_waits_for_its_own_readers_only);
     lab_add(s, bad_counts_are_refused_before_anything_starts);
     lab_add_long(s, every_call_that_can_fail_is_reported_and_leaves_nothing_behind, 3);
