@@ -534,14 +534,14 @@ struct scatter_args {
 static void note_signals_left(char *out, size_t size)
 {
     struct sigaction now;
-    sigset_t blocked, pending;
+    sigset_t blocked, waiting;
     out[0] = '\0';
     if (sigaction(SIGPIPE, NULL, &now) == 0 && now.sa_handler != SIG_DFL)
         snprintf(out, size, "SIGPIPE %s", now.sa_handler == SIG_IGN ? "ignored" : "caught by "
                  "a handler");
     else if (sigprocmask(SIG_BLOCK, NULL, &blocked) == 0 && sigismember(&blocked, SIGPIPE))
         snprintf(out, size, "SIGPIPE blocked");
-    else if (sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE))
+    else if (sigpending(&waiting) == 0 && sigismember(&waiting, SIGPIPE))
         snprintf(out, size, "a SIGPIPE pending");
 }
 
