@@ -768,9 +768,13 @@ START_TEST(bad_numbers_of_workers_or_of_tasks_are_refused)
                      bad[k]);
         int status;
         pid_t child = waitpid(-1, &status, WNOHANG);
-        if (child >= 0)
+        if (child > 0)
             lab_fail("pool_start(%d, task) returned NULL, yet it had started a process (pid "
-                     "%d): refuse before starting anything", bad[k], (int)child);
+                     "%d, which has ended): refuse before starting anything", bad[k],
+                     (int)child);
+        if (child == 0)
+            lab_fail("pool_start(%d, task) returned NULL, yet it had started a process, still "
+                     "running: refuse before starting anything", bad[k]);
     }
 
     seen_reset();

@@ -733,17 +733,25 @@ void lab_run_workers(int n, void (*fn)(int index, void *arg), void *arg,
                 kill(pids[i], SIGKILL);
                 waitpid(pids[i], NULL, 0);
             }
-        report_add(report, "deadlock or endless loop: %d of %d workers were still running "
-                   "after %g s%s and were killed. %s", left, n, waited,
-                   waited > seconds ? " (the machine was busy, so they were given more time)"
-                                    : "", hang_hint);
+        const char *busy = waited > seconds ? " (the machine was busy, so it was given more "
+                                              "time)" : "";
+        if (n == 1)  /* "1 of 1 workers" reads as the student's workers: it is the test's */
+            report_add(report, "deadlock or endless loop: the test's scenario was still running "
+                       "after %g s%s and was stopped. %s", waited, busy, hang_hint);
+        else
+            report_add(report, "deadlock or endless loop: %d of %d workers were still running "
+                       "after %g s%s and were killed. %s", left, n, waited,
+                       waited > seconds ? " (the machine was busy, so they were given more "
+                                          "time)" : "", hang_hint);
     }
     int failed = 0;
     for (int i = 0; i < n; i++) {
         if (pids[i] < 0 && !(WIFEXITED(statuses[i]) && WEXITSTATUS(statuses[i]) == 0)
             && failed++ < 3) {
             worker_reasons[i][REASON_MAX - 1] = '\0';
-            if (worker_reasons[i][0] != '\0')
+            if (worker_reasons[i][0] != '\0' && n == 1)
+                report_add(report, "%s", worker_reasons[i]);
+            else if (worker_reasons[i][0] != '\0')
                 report_add(report, "worker %d (pid %d): %s", i, (int)-pids[i], worker_reasons[i]);
             else
                 report_add(report, "worker %d (pid %d) %s", i, (int)-pids[i],
@@ -1331,8 +1339,8 @@ static void try_each(const char *api, int (*scenario)(void *arg), void *arg, int
                        "%.400s", run.printed[0] ? run.printed : "(nothing)");
         else
             judge(api, &run, kind, why);
-        lab_fail("%s, with no call made to fail: %s%s%s", api, why, report[0] ? "; " : "",
-                 report);
+        lab_fail("%s, with no call made to fail: %s%s%s", api, why,
+                 why[0] && report[0] ? "; " : "", report);
     }
 
     /* With nothing failed, everything taken is given back: a leak on the common path. */
@@ -1560,13 +1568,15 @@ static int write_results(const char *path, const struct outcome *outcomes, int n
         return -1;
     }
     for (int i = 0; i < n; i++) {
-        char text[sizeof outcomes[i].text];
-        snprintf(text, sizeof text, "%s", outcomes[i].passed ? "" : outcomes[i].text);
-        for (char *p = text; *p != '\0'; p++)
-            if (*p == '\t' || *p == '\n' || *p == '\r')
-                *p = ' ';
-        fprintf(out, "%s\t%s\t%.3f\t%d\t%s\n", outcomes[i].passed ? "ok" : "FAIL",
-                outcomes[i].name, outcomes[i].seconds, outcomes[i].limit, text);
+        fprintf(out, "%s\t%s\t%.3f\t%d\t", outcomes[i].passed ? "ok" : "FAIL",
+                outcomes[i].name, outcomes[i].seconds, outcomes[i].limit);
+        /* One line per test: the lines of what a program said, quoted, kept apart by " | ". */
+        for (const char *p = outcomes[i].passed ? "" : outcomes[i].text; *p != '\0'; p++)
+            if (*p == '\n' && p[1] != '\0' && p[1] != '\n')
+                fputs(" | ", out);
+            else
+                fputc(*p == '\t' || *p == '\n' || *p == '\r' ? ' ' : *p, out);
+        fputc('\n', out);
     }
     return fclose(out) == 0 ? 0 : -1;
 }
