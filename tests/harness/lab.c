@@ -400,7 +400,7 @@ static void check_children(char *report)
             int adopted = is_adopted_daemon(pid), status;
             waitpid(pid, &status, 0);
             if (!adopted && zombies++ < 3)
-                report_add(report, "child %d had %s but was never reaped: it stayed a zombie "
+                report_add(report, "child %d %s but was never reaped: it stayed a zombie "
                            "(the parent must waitpid() for every child it forks)",
                            (int)pid, lab_describe_status(status));
             info.si_pid = 0;
