@@ -348,6 +348,12 @@ int lab_fault_pthread_mutexattr_setpshared(pthread_mutexattr_t *a, int shared)
     return pthread_mutexattr_setpshared(a, shared);
 }
 
+int lab_fault_pthread_mutexattr_setrobust(pthread_mutexattr_t *a, int robust)
+{
+    FAIL_WITH_CODE(pthread_mutexattr_setrobust);
+    return pthread_mutexattr_setrobust(a, robust);
+}
+
 int lab_fault_pthread_mutex_init(pthread_mutex_t *m, const pthread_mutexattr_t *a)
 {
     FAIL_WITH_CODE(pthread_mutex_init);

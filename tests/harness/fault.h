@@ -47,6 +47,7 @@ enum fault_mode { FAULT_OFF, FAULT_COUNT, FAULT_INJECT };
     X(sem_timedwait, 0, ETIMEDOUT)                       \
     X(pthread_mutexattr_init, ENOMEM, 0)                 \
     X(pthread_mutexattr_setpshared, ENOTSUP, 0)          \
+    X(pthread_mutexattr_setrobust, ENOTSUP, 0)           \
     X(pthread_mutex_init, EAGAIN, 0)                     \
     X(pthread_condattr_init, ENOMEM, 0)                  \
     X(pthread_condattr_setpshared, ENOTSUP, 0)           \

@@ -766,6 +766,29 @@ void lab_run_workers(int n, void (*fn)(int index, void *arg), void *arg,
         lab_fail("%s", report);
 }
 
+int lab_wait_child(pid_t pid, int *status, double seconds)
+{
+    double start = now_seconds(), limit = seconds;
+    for (int polls = 0;; polls++) {
+        pid_t got = waitpid(pid, status, WNOHANG);
+        if (got == pid)
+            return 1;
+        if (got == -1 && errno != EINTR)
+            lab_fail("harness: waitpid(%d): %s", (int)pid, strerror(errno));
+        double waited = now_seconds() - start;
+        if (waited >= limit && limit == seconds && machine_busy())
+            limit = seconds * RETRY_FACTOR;  /* only slow, perhaps: as lab_run_workers */
+        if (waited >= limit)
+            break;
+        /* Most children end within a millisecond: look often at first. */
+        struct timespec t = {0, polls < 100 ? 100000 : 1000000};
+        nanosleep(&t, NULL);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, status, 0);
+    return 0;
+}
+
 /* ---- random cases, and a bystander ------------------------------------ */
 
 unsigned long lab_seed(void)
@@ -1000,16 +1023,35 @@ static void describe_site(uintptr_t pc, char *out, size_t size)
         snprintf(out, size, "%s", base);
 }
 
+/* "st" for 1, "nd" for 2, "th" for 11 */
+static const char *ordinal_end(long n)
+{
+    static const char *const ends[] = {"th", "st", "nd", "rd"};
+    return ends[n % 100 >= 11 && n % 100 <= 13 ? 0 : n % 10 <= 3 ? n % 10 : 0];
+}
+
 /* "the 2nd call to ftruncate (segment.c:41)" */
 static void describe_call(const struct fault_record *r, char *out, size_t size)
 {
-    static const char *const ends[] = {"th", "st", "nd", "rd"};
     int n = r->target_nth;
-    int end = n % 100 >= 11 && n % 100 <= 13 ? 0 : n % 10 <= 3 ? n % 10 : 0;
     char where[160];
     describe_site(r->target_pc, where, sizeof where);
-    snprintf(out, size, "the %d%s call to %s%s%s%s", n, ends[end],
+    snprintf(out, size, "the %d%s call to %s%s%s%s", n, ordinal_end(n),
              fault_call_name(r->target_fn), where[0] ? " (" : "", where, where[0] ? ")" : "");
+}
+
+const char *lab_describe_step(const struct lab_step *s)
+{
+    static char text[400];
+    const char *what = s->kind == 'S' ? "a store" : s->kind == 'L' ? "a call that takes a lock"
+                       : s->kind == 'U' ? "a call that lets go of a lock"
+                       : s->kind == 'C' ? "the call to pthread_mutex_consistent" : "a step";
+    char where[160];
+    describe_site(s->pc, where, sizeof where);
+    snprintf(text, sizeof text, "its %ld%s step: %s%s%s, %s", s->n, ordinal_end(s->n), what,
+             where[0] ? " at " : "", where,
+             s->holding > 0 ? "holding the lock" : "holding no lock, as far as its calls showed");
+    return text;
 }
 
 /* "failed with ENOSPC", "was interrupted (EINTR)", "woke up with no signal" */

@@ -72,6 +72,14 @@ void lab_run_workers(int n, void (*fn)(int index, void *arg), void *arg,
                      double seconds, const char *hang_hint);
 
 /*
+ * Waits for the test's child pid to end, at most `seconds` (on a busy
+ * machine, three times as long, as lab_run_workers waits). Returns 1 with
+ * its wait status if it ended; 0 if it was still running, and has then been
+ * killed and reaped.
+ */
+int lab_wait_child(pid_t pid, int *status, double seconds);
+
+/*
  * In a worker of lab_run_workers: ends the worker, failed, with the reason
  * in words (printf-style), which the test's report then shows beside the
  * worker ("worker 3 (pid 812): deposit(5) returned -1 ..."), instead of a
@@ -150,6 +158,37 @@ void lab_bystander_check(pid_t bystander, const char *api);
  */
 void lab_race_trace(const void *addr, size_t len);
 const char *lab_race_explain(void);
+
+/*
+ * For lessons built `kill` (tests/harness/die_at.c): a process of the
+ * test can be stopped dead at an exact step of the student's code. A step
+ * is a store to memory (in the sanitizers' build, which has no compiler's
+ * calls, stores are not steps), or a call that takes or lets go of a lock:
+ * pthread_mutex_lock, _trylock, _timedlock, _unlock, _consistent,
+ * sem_post, fcntl's F_SETLK(W), flock, lockf.
+ *
+ * lab_die_at(n, sig, where): from now on this process counts its steps,
+ * and raises sig (SIGKILL; or SIGSTOP, and it goes on once continued)
+ * right before the nth (n = 0: never, only count). `where`, in memory the
+ * test shares (or NULL), then tells which step it was. lab_steps() is the
+ * count so far, lab_step_kinds() the first LAB_STEP_KINDS steps' kinds:
+ * 'S' a store, 'L' a lock taken, 'U' one let go, 'C' pthread_mutex_consistent.
+ */
+#define LAB_STEP_KINDS 256
+struct lab_step {
+    int happened;       /* the process reached it, and raised the signal */
+    pid_t pid;
+    long n;
+    char kind;          /* as in lab_step_kinds */
+    int holding;        /* locks it held then, as far as its calls showed */
+    uintptr_t pc;       /* where in the student's code */
+};
+void lab_die_at(long n, int sig, struct lab_step *where);
+long lab_steps(void);
+const char *lab_step_kinds(void);
+
+/* "its 4th step: a store at bank.c:97, holding a lock" */
+const char *lab_describe_step(const struct lab_step *s);
 
 /*
  * Error paths, tried (tests/harness/fault.c). The code under test calls

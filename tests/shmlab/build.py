@@ -129,6 +129,10 @@ def _kind_sources(lab: Lab, lesson: Lesson, mode: str) -> tuple[list[str], list[
     if lesson.build == "race":
         # The amplifier needs the race build of the student's file (normal mode only).
         return tests, faults + (["tests/harness/amplify.c"] if mode == "normal" else []), ()
+    if lesson.build == "kill":
+        # A process can be made to die at any step of the student's code (its stores:
+        # normal mode; its lock calls: every mode).
+        return tests, faults + ["tests/harness/die_at.c"], ()
     if lesson.build == "crash":
         # shm_open can be made to kill its caller right after it creates a segment.
         return tests, faults + ["tests/harness/crash_shm_open.c"], ("-Wl,--wrap=shm_open",)
@@ -392,10 +396,12 @@ def build(lab: Lab, tc: Toolchain, lesson: Lesson, src: Path, out: Path, mode: s
     cc = tc.compiler(mode)
     mine: list[str] = []
     for f in lesson.files:
-        # TSan leaves out a load that a store to the same place follows (x += n): the
-        # amplifier must see it, to pause there and to tell the story of a lost update.
+        # TSan's calls before every access: the amplifier pauses there, the killer
+        # counts stores. It leaves out a load that a store to the same place follows
+        # (x += n): the amplifier must see it, to pause there and to tell the story
+        # of a lost update.
         scc = [tc.race_cc, "-fsanitize=thread", "-mllvm", "-tsan-instrument-read-before-write"] \
-            if mode == "normal" and lesson.build == "race" else cc
+            if mode == "normal" and lesson.build in ("race", "kill") else cc
         obj = out / (Path(f).stem + ".o")
         messages: list[str] = []
         # Compiled from OUT/src, so "#include" finds the lab's headers, not a copy

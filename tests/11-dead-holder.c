@@ -1,0 +1,837 @@
+/*
+ * Lesson 11, the lock whose holder died: the tests.
+ *
+ * A process is killed in the middle of a transfer, and the next process's
+ * bank calls must neither wait for ever nor find money made or lost. A kill
+ * from outside lands anywhere, most often outside the lock; so the harness
+ * makes the victim kill itself right before one exact step of bank.c (a
+ * store, or a lock call: tests/harness/die_at.c), and the tests try every
+ * step of a transfer in turn: after the lock, between the two balances,
+ * before the unlock. They also kill the process that repairs, at every
+ * step of its repair, and stop a holder (SIGSTOP) to see that a slow holder
+ * is not taken for a dead one.
+ *
+ * After every death, the accounts must be as if the transfer in flight had
+ * been made whole or not at all, and every transfer that returned 0 must
+ * be there: the checks compare every balance with both, so no count of
+ * steps or shape of solution is assumed.
+ *
+ * Nothing here is left to chance except the test that kills workers at
+ * random moments, from outside, as a real crash would (which also lands
+ * inside the C library's lock calls). Measured with `make stress LESSON=11
+ * RUNS=200`: see the lesson's text.
+ */
+#include "lab.h"
+#include "bank.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define ACCOUNTS 4
+#define INITIAL 1000
+#define CALL_SECONDS 5.0  /* a bank call that waits this long would wait for ever */
+#define MAX_OPS 4
+
+struct transfer {
+    int from, to;
+    long amount;
+};
+
+/* Amounts of different sizes, so that every outcome reads differently. */
+static const struct transfer first = {0, 1, 10}, second = {1, 2, 200}, third = {2, 3, 3000},
+                             fourth = {3, 0, 40000};
+
+enum { OP_TRANSFER, OP_BALANCES };
+
+struct op {
+    int kind;
+    struct transfer t;
+};
+
+/* What one process of a scenario did, written where the test can read it. */
+struct outcome {
+    int returned;                    /* calls that returned */
+    int rc[MAX_OPS], err[MAX_OPS];
+    long balances[MAX_OPS][ACCOUNTS];
+    long steps;                      /* of the call it was armed for, if it returned */
+    char kinds[LAB_STEP_KINDS + 1];
+    struct lab_step death;           /* where it died, if it did */
+};
+
+static const char *hang_hint =
+    "A bank call waited for the lock: its holder had died, and nobody lets go of a lock whose "
+    "holder is dead, be it an ordinary mutex or a semaphore. The kernel lets go of a robust "
+    "mutex (pthread_mutexattr_setrobust): the next locker then gets it, with EOWNERDEAD.";
+
+static struct outcome *shared_outcomes(int n)
+{
+    struct outcome *o = mmap(NULL, (size_t)n * sizeof *o, PROT_READ | PROT_WRITE,
+                             MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (o == MAP_FAILED)
+        lab_fail("harness: mmap for the processes' outcomes: %s", strerror(errno));
+    return o;
+}
+
+static struct bank *open_bank(void)
+{
+    struct bank *b = bank_open(ACCOUNTS, INITIAL);
+    if (b == NULL)
+        lab_fail("bank_open(%d, %d) returned NULL (%s): no bank to test", ACCOUNTS, INITIAL,
+                 strerror(errno));
+    return b;
+}
+
+/* In a child: the calls, the one numbered `armed` to die at step `die` (0: only counted). */
+static void run_ops(struct bank *b, const struct op *ops, int n, int armed, long die, int sig,
+                    struct outcome *o)
+{
+    for (int i = 0; i < n; i++) {
+        if (i == armed)
+            lab_die_at(die, sig, &o->death);
+        errno = 0;
+        o->rc[i] = ops[i].kind == OP_TRANSFER
+                       ? bank_transfer(b, ops[i].t.from, ops[i].t.to, ops[i].t.amount)
+                       : bank_balances(b, o->balances[i]);
+        o->err[i] = errno;
+        if (i == armed) {
+            o->steps = lab_steps();
+            snprintf(o->kinds, sizeof o->kinds, "%s", lab_step_kinds());
+            lab_die_at(0, 0, NULL);
+        }
+        o->returned = i + 1;
+    }
+}
+
+/*
+ * Runs the calls in a process of their own and waits for it. Returns 1 if
+ * it ended (or died where it was to), 0 if it still waited after
+ * CALL_SECONDS (then it has been killed). What it printed is in *said.
+ */
+static int play(struct bank *b, const struct op *ops, int n, int armed, long die, int sig,
+                struct outcome *o, const char **said)
+{
+    memset(o, 0, sizeof *o);
+    lab_capture_begin();
+    pid_t pid = fork();
+    if (pid == -1)
+        lab_fail("harness: fork: %s", strerror(errno));
+    if (pid == 0) {
+        run_ops(b, ops, n, armed, die, sig, o);
+        _exit(0);
+    }
+    int status;
+    int ended = lab_wait_child(pid, &status, CALL_SECONDS);
+    *said = lab_capture_end();
+    if (ended && !WIFEXITED(status) && !(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL &&
+                                         o->death.happened))
+        lab_fail("a process calling the bank %s in a bank call%s%s", lab_describe_status(status),
+                 **said ? "; it printed: " : "", *said);
+    return ended;
+}
+
+static const char *describe_transfer(const struct transfer *t)
+{
+    static char text[4][80];
+    static int next;
+    char *s = text[next++ % 4];
+    snprintf(s, sizeof text[0], "%ld from account %d to account %d", t->amount, t->from, t->to);
+    return s;
+}
+
+static void apply(long balances[], const struct transfer *t)
+{
+    balances[t->from] -= t->amount;
+    balances[t->to] += t->amount;
+}
+
+static const char *describe_balances(const long b[])
+{
+    static char text[4][96];
+    static int next;
+    char *s = text[next++ % 4];
+    snprintf(s, sizeof text[0], "[%ld, %ld, %ld, %ld]", b[0], b[1], b[2], b[3]);
+    return s;
+}
+
+/*
+ * Whether `got` is the accounts `start` (NULL: as opened) with every
+ * transfer of `done` made, and each of `maybe` (those in flight when a
+ * process died) made whole or not at all. If not, says what was seen in *why.
+ */
+static int explained_from(const long start[], const long got[], const struct transfer *done,
+                          int n_done, const struct transfer *maybe, int n_maybe, int after_death,
+                          char *why, size_t size)
+{
+    long total = 0, opened[ACCOUNTS];
+    for (int a = 0; a < ACCOUNTS; a++) {
+        total += got[a];
+        opened[a] = INITIAL;
+    }
+    if (start == NULL)
+        start = opened;
+    for (int mask = 0; mask < 1 << n_maybe; mask++) {
+        long want[ACCOUNTS];
+        for (int a = 0; a < ACCOUNTS; a++)
+            want[a] = start[a];
+        for (int i = 0; i < n_done; i++)
+            apply(want, &done[i]);
+        for (int i = 0; i < n_maybe; i++)
+            if (mask & 1 << i)
+                apply(want, &maybe[i]);
+        if (memcmp(want, got, sizeof want) == 0)
+            return 1;
+    }
+    /* The outcome with every transfer done, and the one without those in flight. */
+    long all[ACCOUNTS], without[ACCOUNTS];
+    for (int a = 0; a < ACCOUNTS; a++)
+        all[a] = without[a] = start[a];
+    for (int i = 0; i < n_done; i++) {
+        apply(all, &done[i]);
+        apply(without, &done[i]);
+    }
+    for (int i = 0; i < n_maybe; i++)
+        apply(all, &maybe[i]);
+    int undone = 0;
+    for (int i = 0; i < n_done && !undone; i++) {
+        long one[ACCOUNTS];
+        memcpy(one, got, sizeof one);
+        /* got + done[i] taken back is explained: a finished transfer was undone */
+        apply(one, &done[i]);
+        undone = memcmp(one, without, sizeof one) == 0 || memcmp(one, all, sizeof one) == 0;
+    }
+    long start_total = 0;
+    for (int a = 0; a < ACCOUNTS; a++)
+        start_total += start[a];
+    const char *meaning =
+        total != start_total
+            ? "Money was made or lost: a transfer was left half made. Whoever takes the lock "
+              "after a death must put right what the dead holder left half done, from a record "
+              "written before the change (the balances as they were: an undo record), and only "
+              "then carry on"
+        : undone
+            ? "A transfer that had returned 0 was undone: a repair applied the record of a "
+              "transfer that had finished. Disarm the record (a flag cleared) once both "
+              "balances are changed, and arm it only once the record is whole"
+            : "No set of whole transfers gives these balances: a repair put back values that "
+              "were not the accounts' (a record half written, or of another transfer?). Arm the "
+              "record only after everything in it is written";
+    snprintf(why, size, "the accounts hold %s (%ld in all) where they should hold %s%s%s.%s%s",
+             describe_balances(got), total, describe_balances(all),
+             n_maybe > 0 ? ", or, without the transfers that were in flight, " : "",
+             n_maybe > 0 ? describe_balances(without) : "", after_death ? " " : "",
+             after_death ? meaning : "");
+    return 0;
+}
+
+static int explained(const long got[], const struct transfer *done, int n_done,
+                     const struct transfer *maybe, int n_maybe, char *why, size_t size)
+{
+    return explained_from(NULL, got, done, n_done, maybe, n_maybe, 1, why, size);
+}
+
+/* What the code printed, as a clause for a message. */
+static const char *quoted(const char *said)
+{
+    static char text[600];
+    if (said[0] == '\0')
+        return "";
+    snprintf(text, sizeof text, " (it printed: %.500s)", said);
+    text[strcspn(text, "\n")] = '\0';
+    if (strchr(text, '(') != NULL && text[strlen(text) - 1] != ')')
+        strcat(text, ")");
+    return text;
+}
+
+static const char *op_name(const struct op *op)
+{
+    return op->kind == OP_TRANSFER ? "bank_transfer" : "bank_balances";
+}
+
+/*
+ * The counted run: first, then second, in one process; how many steps the
+ * second takes, and of which kinds.
+ */
+static long count_steps(struct bank *b, char *kinds)
+{
+    struct outcome *o = shared_outcomes(1);
+    const struct op ops[] = {{OP_TRANSFER, first}, {OP_TRANSFER, second}};
+    const char *said;
+    if (!play(b, ops, 2, 1, 0, 0, o, &said))
+        lab_fail("two bank_transfer calls in one process, nobody else using the bank, did "
+                 "not return within %g s", CALL_SECONDS);
+    for (int i = 0; i < 2; i++)
+        if (o->rc[i] != 0)
+            lab_fail("bank_transfer(%s) returned %d, nobody else using the bank%s",
+                     describe_transfer(&ops[i].t), o->rc[i], quoted(said));
+    long steps = o->steps;
+    if (kinds != NULL)
+        snprintf(kinds, LAB_STEP_KINDS + 1, "%s", o->kinds);
+    munmap(o, sizeof *o);
+    return steps;
+}
+
+/*
+ * One death, and what comes after: a process makes `first`, then dies at
+ * step k of `second`. A second process makes `ops` (the last, a look at
+ * the balances), dying at step j of its call number `armed` if j > 0; a
+ * third then makes `fourth` and looks. Fails the test if a call waited for
+ * ever, failed, or the accounts are not explained.
+ */
+static void one_death(long k, const struct op *ops, int n, int armed, long j)
+{
+    struct bank *b = open_bank();
+    struct outcome *o = shared_outcomes(3);
+    const char *said;
+    const struct op victim[] = {{OP_TRANSFER, first}, {OP_TRANSFER, second}};
+    play(b, victim, 2, 1, k, SIGKILL, &o[0], &said);
+    if (o[0].rc[0] != 0)
+        lab_fail("bank_transfer(%s) returned %d, nobody else using the bank%s",
+                 describe_transfer(&first), o[0].rc[0], quoted(said));
+    char death[800];
+    snprintf(death, sizeof death, "a process was killed (SIGKILL) at %s, in its transfer of %s",
+             lab_describe_step(&o[0].death), describe_transfer(&second));
+    struct transfer done[4] = {first}, maybe[2];
+    int n_done = 1, n_maybe = 0;
+    if (o[0].death.happened)
+        maybe[n_maybe++] = second;
+    else if (o[0].rc[1] == 0)
+        done[n_done++] = second;
+
+    int done_before = n_done, maybe_before = n_maybe;
+    int ended = play(b, ops, n, armed, j, SIGKILL, &o[1], &said);
+    if (j > 0 && o[1].death.happened) {
+        snprintf(death + strlen(death), sizeof death - strlen(death),
+                 "; then the process that came next was killed too, in its %s, at %s",
+                 op_name(&ops[armed]), lab_describe_step(&o[1].death));
+    }
+    for (int i = 0; i < o[1].returned; i++) {
+        if (o[1].rc[i] != 0)
+            lab_fail("After %s, %s returned %d%s. %s", death, op_name(&ops[i]), o[1].rc[i],
+                     quoted(said),
+                     i > 0 ? "The call before it had returned 0: did that one repair the "
+                             "accounts and let go of the lock without calling "
+                             "pthread_mutex_consistent? Then the lock can never be taken "
+                             "again (ENOTRECOVERABLE)."
+                           : "The lock's holder died, and the bank must go on for the others: "
+                             "on EOWNERDEAD, repair and call pthread_mutex_consistent, then "
+                             "carry on.");
+        if (ops[i].kind == OP_TRANSFER)
+            done[n_done++] = ops[i].t;
+    }
+    if (!ended)
+        lab_fail("After %s, the next call, %s, waited for %g s, and would wait for ever%s. %s",
+                 death, op_name(&ops[o[1].returned]), CALL_SECONDS, quoted(said), hang_hint);
+    if (o[1].returned < n && ops[o[1].returned].kind == OP_TRANSFER)
+        maybe[n_maybe++] = ops[o[1].returned].t;
+    char why[700];
+    /* A first look at the balances, by the process after the death, is checked at once. */
+    if (o[1].returned > 0 && ops[0].kind == OP_BALANCES &&
+        !explained(o[1].balances[0], done, done_before, maybe, maybe_before, why, sizeof why))
+        lab_fail("After %s, the next process called bank_balances first: %s", death, why);
+
+    const struct op last[] = {{OP_TRANSFER, fourth}, {OP_BALANCES, {0, 0, 0}}};
+    if (!play(b, last, 2, -1, 0, 0, &o[2], &said))
+        lab_fail("After %s, a third process's %s waited for %g s, and would wait for "
+                 "ever%s. %s", death, op_name(&last[o[2].returned]), CALL_SECONDS, quoted(said),
+                 hang_hint);
+    for (int i = 0; i < 2; i++)
+        if (o[2].rc[i] != 0)
+            lab_fail("After %s, a third process's %s returned %d%s. The bank must go on for "
+                     "the others: the lock must still work after a repair (did the repair "
+                     "call pthread_mutex_consistent?)", death, op_name(&last[i]), o[2].rc[i],
+                     quoted(said));
+    done[n_done++] = fourth;
+    if (!explained(o[2].balances[1], done, n_done, maybe, n_maybe, why, sizeof why))
+        lab_fail("After %s, and a transfer by a third process (%s): %s", death,
+                 describe_transfer(&fourth), why);
+    munmap(o, 3 * sizeof *o);
+    bank_close(b);
+}
+
+START_TEST(one_transfer_moves_the_money)
+{
+    struct bank *b = open_bank();
+    if (bank_transfer(b, 0, 1, 30) != 0)
+        lab_fail("bank_transfer(30 from account 0 to account 1) returned -1, in a bank of %d "
+                 "accounts of %d", ACCOUNTS, INITIAL);
+    long got[ACCOUNTS];
+    if (bank_balances(b, got) != 0)
+        lab_fail("bank_balances returned -1 after one transfer");
+    long want[ACCOUNTS] = {INITIAL - 30, INITIAL + 30, INITIAL, INITIAL};
+    if (memcmp(got, want, sizeof want) != 0)
+        lab_fail("after moving 30 from account 0 to account 1, the accounts hold %s, not %s",
+                 describe_balances(got), describe_balances(want));
+    bank_close(b);
+    bank_close(NULL);
+}
+END_TEST
+
+START_TEST(bad_arguments_are_refused_and_change_nothing)
+{
+    int counts[] = {0, -1, BANK_MAX_ACCOUNTS + 1};
+    for (int i = 0; i < 3; i++) {
+        errno = 0;
+        struct bank *b = bank_open(counts[i], 5);
+        if (b != NULL || errno != EINVAL)
+            lab_fail("bank_open(%d, 5) returned %s with errno %d (%s): a bank has 1 to %d "
+                     "accounts, so it must return NULL with errno EINVAL", counts[i],
+                     b == NULL ? "NULL" : "a bank", errno, strerror(errno), BANK_MAX_ACCOUNTS);
+    }
+    struct bank *one = bank_open(BANK_MAX_ACCOUNTS, -7);
+    if (one == NULL)
+        lab_fail("bank_open(%d, -7) returned NULL: %d accounts is allowed, and so is a balance "
+                 "below zero", BANK_MAX_ACCOUNTS, BANK_MAX_ACCOUNTS);
+    bank_close(one);
+    struct bank *b = open_bank();
+    const struct transfer bad[] = {{0, 0, 5}, {-1, 1, 5}, {0, ACCOUNTS, 5}, {ACCOUNTS, 0, 5},
+                                   {0, 1, 0}, {0, 1, -5}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        errno = 0;
+        int rc = bank_transfer(b, bad[i].from, bad[i].to, bad[i].amount);
+        if (rc != -1 || errno != EINVAL)
+            lab_fail("bank_transfer(%d -> %d, %ld), in a bank of %d accounts, returned %d with "
+                     "errno %d (%s): two different accounts and an amount above 0 are needed, "
+                     "so it must return -1 with errno EINVAL", bad[i].from, bad[i].to,
+                     bad[i].amount, ACCOUNTS, rc, errno, strerror(errno));
+    }
+    long got[ACCOUNTS];
+    if (bank_balances(b, got) != 0)
+        lab_fail("bank_balances returned -1 after transfers that were refused");
+    for (int a = 0; a < ACCOUNTS; a++)
+        if (got[a] != INITIAL)
+            lab_fail("after transfers that were all refused, the accounts hold %s, not %d each",
+                     describe_balances(got), INITIAL);
+    /* Nothing refused holds the lock: another process still gets it. */
+    struct outcome *o = shared_outcomes(1);
+    const struct op ops[] = {{OP_TRANSFER, first}};
+    const char *said;
+    if (!play(b, ops, 1, -1, 0, 0, o, &said))
+        lab_fail("after refused transfers, another process's bank_transfer waited for %g s: a "
+                 "refusal kept the lock", CALL_SECONDS);
+    munmap(o, sizeof *o);
+    bank_close(b);
+}
+END_TEST
+
+/* Many processes at once, nobody killed: each keeps the sum of what it moved. */
+struct many {
+    struct bank *b;
+    long (*net)[ACCOUNTS];  /* per worker, shared */
+};
+
+#define TRANSFERS 300
+
+static void transfer_many(int index, void *arg)
+{
+    struct many *m = arg;
+    unsigned seed = (unsigned)(lab_seed() * 31 + (unsigned long)index);
+    for (int i = 0; i < TRANSFERS; i++) {
+        int from = (int)(rand_r(&seed) % ACCOUNTS);
+        int to = (from + 1 + (int)(rand_r(&seed) % (ACCOUNTS - 1))) % ACCOUNTS;
+        long amount = 1 + rand_r(&seed) % 1000;
+        if (bank_transfer(m->b, from, to, amount) != 0)
+            lab_worker_fail("bank_transfer(%ld from account %d to account %d) returned -1, "
+                            "nobody having died", amount, from, to);
+        m->net[index][from] -= amount;
+        m->net[index][to] += amount;
+    }
+}
+
+START_TEST(transfers_from_eight_processes_add_up)
+{
+    enum { WORKERS = 8 };
+    struct many m = {open_bank(), NULL};
+    m.net = mmap(NULL, WORKERS * sizeof *m.net, PROT_READ | PROT_WRITE,
+                 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (m.net == MAP_FAILED)
+        lab_fail("harness: mmap: %s", strerror(errno));
+    memset(m.net, 0, WORKERS * sizeof *m.net);
+    lab_run_workers(WORKERS, transfer_many, &m, 20.0,
+                    "Transfers waited for ever, with nobody killed: is a lock taken and not let "
+                    "go on some path?");
+    long got[ACCOUNTS], want[ACCOUNTS];
+    if (bank_balances(m.b, got) != 0)
+        lab_fail("bank_balances returned -1 after 8 processes' transfers");
+    for (int a = 0; a < ACCOUNTS; a++) {
+        want[a] = INITIAL;
+        for (int w = 0; w < WORKERS; w++)
+            want[a] += m.net[w][a];
+    }
+    if (memcmp(got, want, sizeof want) != 0)
+        lab_fail("%d processes made %d transfers each at once%s; the accounts hold %s, not %s: "
+                 "transfers overlapped, and one's change overwrote another's. Every process "
+                 "must take the same lock, one in the shared mapping, around the whole "
+                 "transfer", WORKERS, TRANSFERS, lab_seed_note(), describe_balances(got),
+                 describe_balances(want));
+    munmap(m.net, WORKERS * sizeof *m.net);
+    bank_close(m.b);
+}
+END_TEST
+
+/* Every step of a transfer, the next process making a transfer, then looking. */
+START_TEST(a_holder_killed_at_any_step_blocks_nobody_and_loses_nothing)
+{
+    struct bank *b = open_bank();
+    long steps = count_steps(b, NULL);
+    bank_close(b);
+    const struct op next[] = {{OP_TRANSFER, third}, {OP_BALANCES, {0, 0, 0}}};
+    for (long k = 1; k <= steps; k++)
+        one_death(k, next, 2, -1, 0);
+}
+END_TEST
+
+/* The same, the next process only looking at the balances first: it must repair too. */
+START_TEST(after_a_death_the_first_call_may_be_a_look_at_the_balances)
+{
+    struct bank *b = open_bank();
+    long steps = count_steps(b, NULL);
+    bank_close(b);
+    const struct op next[] = {{OP_BALANCES, {0, 0, 0}}, {OP_TRANSFER, third},
+                              {OP_BALANCES, {0, 0, 0}}};
+    for (long k = 1; k <= steps; k++)
+        one_death(k, next, 3, -1, 0);
+}
+END_TEST
+
+/*
+ * The process that repairs is killed at each step of its first call in
+ * turn (repair included), after a death at each step of a transfer: the
+ * repair must be one that can be done again.
+ */
+START_TEST(a_repairer_killed_while_it_repairs_leaves_it_to_the_next)
+{
+    struct bank *b = open_bank();
+    long steps = count_steps(b, NULL);
+    bank_close(b);
+    const struct op next[] = {{OP_TRANSFER, third}, {OP_BALANCES, {0, 0, 0}}};
+    for (long k = 1; k <= steps; k++) {
+        /* How many steps its call takes after this death: count them once. */
+        struct bank *c = open_bank();
+        struct outcome *o = shared_outcomes(2);
+        const struct op victim[] = {{OP_TRANSFER, first}, {OP_TRANSFER, second}};
+        const char *said;
+        play(c, victim, 2, 1, k, SIGKILL, &o[0], &said);
+        if (!play(c, next, 2, 0, 0, 0, &o[1], &said))
+            lab_fail("After a process was killed at %s, in its transfer of %s, the next "
+                     "bank_transfer waited for %g s, and would wait for ever%s. %s",
+                     lab_describe_step(&o[0].death), describe_transfer(&second), CALL_SECONDS,
+                     quoted(said), hang_hint);
+        long repair_steps = o[1].steps;
+        munmap(o, 2 * sizeof *o);
+        bank_close(c);
+        for (long j = 1; j <= repair_steps; j++)
+            one_death(k, next, 2, 0, j);
+    }
+}
+END_TEST
+
+/*
+ * A holder stopped (SIGSTOP) in the middle of its transfer, for 2 s, while
+ * another process transfers from the same accounts: it is slow, not dead,
+ * and once it goes on both transfers must be whole. A lock taken from its
+ * holder after a timeout fails here. Every step of the transfer is tried,
+ * each with a bank of its own, all at once.
+ */
+#define STOP_SECONDS 2
+
+START_TEST(a_stopped_holder_is_not_a_dead_one)
+{
+    struct bank *b = open_bank();
+    long steps = count_steps(b, NULL);
+    bank_close(b);
+    if (steps > 64)
+        steps = 64;
+    struct bank **banks = calloc((size_t)steps, sizeof *banks);
+    pid_t *holders = calloc((size_t)steps, sizeof *holders);
+    pid_t *others = calloc((size_t)steps, sizeof *others);
+    struct outcome *o = shared_outcomes(2 * (int)steps);
+    if (banks == NULL || holders == NULL || others == NULL)
+        lab_fail("harness: out of memory");
+    const struct op holder_ops[] = {{OP_TRANSFER, first}, {OP_TRANSFER, second}};
+    /* The other moves money back into the account the holder pays from. */
+    const struct transfer back = {2, 1, 5000};
+    const struct op other_ops[] = {{OP_TRANSFER, back}};
+    lab_capture_begin();
+    for (long k = 0; k < steps; k++) {
+        banks[k] = open_bank();
+        memset(&o[2 * k], 0, 2 * sizeof *o);
+        holders[k] = fork();
+        if (holders[k] == 0) {
+            run_ops(banks[k], holder_ops, 2, 1, k + 1, SIGSTOP, &o[2 * k]);
+            _exit(0);
+        }
+        if (holders[k] == -1)
+            lab_fail("harness: fork: %s", strerror(errno));
+    }
+    /* Each holder stops itself at its step; then the others start. */
+    for (long k = 0; k < steps; k++) {
+        int status;
+        if (waitpid(holders[k], &status, WUNTRACED) == -1)
+            lab_fail("harness: waitpid: %s", strerror(errno));
+        if (WIFEXITED(status))
+            holders[k] = 0;  /* finished without reaching the step: nothing to see */
+        others[k] = fork();
+        if (others[k] == 0) {
+            run_ops(banks[k], other_ops, 1, -1, 0, 0, &o[2 * k + 1]);
+            _exit(0);
+        }
+    }
+    sleep(STOP_SECONDS);
+    for (long k = 0; k < steps; k++)
+        if (holders[k] > 0)
+            kill(holders[k], SIGCONT);
+    int hung = 0;
+    for (long k = 0; k < steps; k++) {
+        int status;
+        if (holders[k] > 0 && !lab_wait_child(holders[k], &status, CALL_SECONDS))
+            hung = 1;
+        if (!lab_wait_child(others[k], &status, CALL_SECONDS))
+            hung = 1;
+    }
+    const char *said = lab_capture_end();
+    if (hung)
+        lab_fail("A process was stopped (SIGSTOP) for %d s in the middle of a transfer, and "
+                 "then let go on; another was waiting for the lock. One of the two then "
+                 "waited for %g s more%s: a lock taken from a live holder (after a timeout?), "
+                 "or let go twice, leaves the bank locked for ever",
+                 STOP_SECONDS, CALL_SECONDS, quoted(said));
+    for (long k = 0; k < steps; k++) {
+        const struct outcome *h = &o[2 * k], *t = &o[2 * k + 1];
+        if (h->returned != 2 || h->rc[0] != 0 || h->rc[1] != 0 || t->returned != 1 ||
+            t->rc[0] != 0)
+            lab_fail("A process was stopped (SIGSTOP) for %d s at %s, in its transfer of %s, "
+                     "while another transferred %s; then it went on. A transfer returned -1%s: "
+                     "a holder that is only slow is not dead, and both transfers must be made",
+                     STOP_SECONDS, lab_describe_step(&h->death), describe_transfer(&second),
+                     describe_transfer(&back), quoted(said));
+        long got[ACCOUNTS];
+        if (bank_balances(banks[k], got) != 0)
+            lab_fail("bank_balances returned -1 after a stopped holder went on%s", quoted(said));
+        const struct transfer done[] = {first, second, back};
+        char why[700];
+        if (!explained_from(NULL, got, done, 3, NULL, 0, 0, why, sizeof why))
+            lab_fail("A process was stopped (SIGSTOP) for %d s at %s, in its transfer of %s, "
+                     "while another transferred %s; then it went on, and both transfers "
+                     "returned 0; yet %s A holder that is only slow is not dead: a lock taken "
+                     "from it after a timeout lets two processes change the accounts at once",
+                     STOP_SECONDS, lab_describe_step(&h->death), describe_transfer(&second),
+                     describe_transfer(&back), why);
+        bank_close(banks[k]);
+    }
+    munmap(o, 2 * (size_t)steps * sizeof *o);
+    free(banks);
+    free(holders);
+    free(others);
+}
+END_TEST
+
+/*
+ * Kills from outside, at random moments, as a crash would: three workers
+ * transfer for ever, and every few milliseconds one is killed with SIGKILL
+ * and another started. Each worker writes down the transfer it is about to
+ * make and each one made; at the end, the accounts must be every transfer
+ * made, and each of those in flight when their worker died, whole or not
+ * at all.
+ */
+#define RANDOM_KILLS 12
+#define RANDOM_WORKERS 3
+
+struct journal {
+    atomic_long made;                 /* by every worker: progress */
+    atomic_int stop;
+    long n;                           /* transfers made, all workers */
+    long net[ACCOUNTS];               /* what they moved, in all */
+    struct transfer in_flight[RANDOM_KILLS + RANDOM_WORKERS];
+    int flying[RANDOM_KILLS + RANDOM_WORKERS];  /* 1 from before the call to after its note */
+    int lock;                         /* the journal's own spin lock (test code, not bank.c) */
+};
+
+static void journal_lock(struct journal *j)
+{
+    while (__atomic_exchange_n(&j->lock, 1, __ATOMIC_ACQUIRE))
+        ;
+}
+
+static void journal_worker(struct bank *b, struct journal *j, int slot, unsigned seed)
+{
+    while (!atomic_load(&j->stop)) {
+        struct transfer t;
+        t.from = (int)(rand_r(&seed) % ACCOUNTS);
+        t.to = (t.from + 1 + (int)(rand_r(&seed) % (ACCOUNTS - 1))) % ACCOUNTS;
+        t.amount = 1 + rand_r(&seed) % 1000;
+        j->in_flight[slot] = t;
+        __atomic_store_n(&j->flying[slot], 1, __ATOMIC_SEQ_CST);
+        if (bank_transfer(b, t.from, t.to, t.amount) != 0)
+            _exit(3);
+        /* Made: into the journal, then no longer in flight (a kill between: both, no harm) */
+        journal_lock(j);
+        j->n++;
+        j->net[t.from] -= t.amount;
+        j->net[t.to] += t.amount;
+        __atomic_store_n(&j->flying[slot], 0, __ATOMIC_SEQ_CST);
+        __atomic_store_n(&j->lock, 0, __ATOMIC_RELEASE);
+        atomic_fetch_add(&j->made, 1);
+    }
+    _exit(0);
+}
+
+static pid_t start_journal_worker(struct bank *b, struct journal *j, int slot, unsigned seed)
+{
+    pid_t pid = fork();
+    if (pid == -1)
+        lab_fail("harness: fork: %s", strerror(errno));
+    if (pid == 0)
+        journal_worker(b, j, slot, seed);
+    return pid;
+}
+
+/* Whether the workers make a few more transfers within CALL_SECONDS. */
+static int moving(struct journal *j)
+{
+    long before = atomic_load(&j->made);
+    for (int ms = 0; ms < CALL_SECONDS * 1000; ms++) {
+        if (atomic_load(&j->made) >= before + 5)
+            return 1;
+        struct timespec t = {0, 1000000};
+        nanosleep(&t, NULL);
+    }
+    return 0;
+}
+
+START_TEST(workers_killed_at_random_moments_block_nobody_and_lose_nothing)
+{
+    struct bank *b = open_bank();
+    struct journal *j = mmap(NULL, sizeof *j, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+                             -1, 0);
+    if (j == MAP_FAILED)
+        lab_fail("harness: mmap: %s", strerror(errno));
+    pid_t pids[RANDOM_WORKERS];
+    int slot_of[RANDOM_WORKERS];
+    unsigned seed = (unsigned)lab_seed();
+    for (int i = 0; i < RANDOM_WORKERS; i++) {
+        slot_of[i] = i;
+        pids[i] = start_journal_worker(b, j, i, seed + (unsigned)i);
+    }
+    int next_slot = RANDOM_WORKERS, stuck = 0, failed = 0;
+    lab_capture_begin();
+    for (int k = 0; k < RANDOM_KILLS && !stuck && !failed; k++) {
+        struct timespec t = {0, (long)(1 + lab_random() % 10) * 1000000};
+        nanosleep(&t, NULL);
+        int i = (int)(lab_random() % RANDOM_WORKERS);
+        kill(pids[i], SIGKILL);
+        int status;
+        waitpid(pids[i], &status, 0);
+        if (WIFEXITED(status))
+            failed = 1;
+        /* The journal's lock, if the worker died holding it: test code, put right here. */
+        __atomic_store_n(&j->lock, 0, __ATOMIC_RELEASE);
+        slot_of[i] = next_slot++;
+        pids[i] = start_journal_worker(b, j, slot_of[i], seed + (unsigned)(k * 7 + 100));
+        if (!moving(j))
+            stuck = 1;
+    }
+    atomic_store(&j->stop, 1);
+    for (int i = 0; i < RANDOM_WORKERS; i++) {
+        int status;
+        if (!lab_wait_child(pids[i], &status, CALL_SECONDS))
+            stuck = 1;
+        else if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
+            failed = 1;
+    }
+    const char *said = lab_capture_end();
+    if (failed)
+        lab_fail("Workers were killed (SIGKILL) at random moments%s; after one of the "
+                 "deaths, a bank_transfer returned -1%s. The bank must go on for the others",
+                 lab_seed_note(), quoted(said));
+    if (stuck)
+        lab_fail("Workers were killed (SIGKILL) at random moments%s; after one of the deaths, "
+                 "nobody made any transfer for %g s: the dead worker held the lock. %s",
+                 lab_seed_note(), CALL_SECONDS, hang_hint);
+    long got[ACCOUNTS];
+    if (bank_balances(b, got) != 0)
+        lab_fail("bank_balances returned -1 after the workers were killed%s", quoted(said));
+    /* The transfers in flight when their worker died: each made whole or not at all. */
+    struct transfer maybe[RANDOM_KILLS];
+    int n_maybe = 0;
+    for (int s = 0; s < next_slot; s++) {
+        int alive = 0;
+        for (int i = 0; i < RANDOM_WORKERS; i++)
+            alive |= slot_of[i] == s;
+        if (!alive && j->flying[s] && n_maybe < RANDOM_KILLS)
+            maybe[n_maybe++] = j->in_flight[s];
+    }
+    long start[ACCOUNTS];
+    for (int a = 0; a < ACCOUNTS; a++)
+        start[a] = INITIAL + j->net[a];
+    char why[700];
+    if (!explained_from(start, got, NULL, 0, maybe, n_maybe, 1, why, sizeof why))
+        lab_fail("Workers made %ld transfers while %d of them were killed (SIGKILL) at random "
+                 "moments%s; %s", j->n, RANDOM_KILLS, lab_seed_note(), why);
+    munmap(j, sizeof *j);
+    bank_close(b);
+}
+END_TEST
+
+/* ---- error paths, and what is left behind ---------------------------- */
+
+static int open_transfer_close(void *arg)
+{
+    (void)arg;
+    struct bank *b = bank_open(ACCOUNTS, INITIAL);
+    if (b == NULL)
+        return LAB_REPORTED;
+    int rc = bank_transfer(b, 0, 1, 5);
+    long got[ACCOUNTS];
+    if (rc == 0)
+        rc = bank_balances(b, got);
+    bank_close(b);
+    if (rc != 0)
+        lab_worker_fail("bank_transfer or bank_balances returned -1, though only bank_open's "
+                        "calls are made to fail");
+    if (got[0] != INITIAL - 5 || got[1] != INITIAL + 5)
+        lab_worker_fail("bank_open succeeded, but 5 moved from account 0 to 1 left %s",
+                        describe_balances(got));
+    return LAB_SUCCEEDED;
+}
+
+START_TEST(every_failing_call_of_bank_open_is_reported)
+{
+    lab_try_each_failure("bank_open", open_transfer_close, NULL);
+}
+END_TEST
+
+static void open_and_close(void)
+{
+    bank_close(bank_open(ACCOUNTS, INITIAL));
+}
+
+START_TEST(a_closed_bank_leaves_no_mapping)
+{
+    lab_expect_no_mapping_leak(open_and_close, 50, "banks opened and closed",
+                               "bank_close must munmap what bank_open mapped");
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("11-dead-holder");
+    lab_add(s, one_transfer_moves_the_money);
+    lab_add(s, bad_arguments_are_refused_and_change_nothing);
+    lab_add_long(s, transfers_from_eight_processes_add_up, 3);
+    lab_add_long(s, a_holder_killed_at_any_step_blocks_nobody_and_loses_nothing, 3);
+    lab_add_long(s, after_a_death_the_first_call_may_be_a_look_at_the_balances, 3);
+    lab_add_long(s, a_repairer_killed_while_it_repairs_leaves_it_to_the_next, 3);
+    lab_add_long(s, a_stopped_holder_is_not_a_dead_one, 3);
+    lab_add_long(s, workers_killed_at_random_moments_block_nobody_and_lose_nothing, 3);
+    lab_add_long(s, every_failing_call_of_bank_open_is_reported, 3);
+    lab_add(s, a_closed_bank_leaves_no_mapping);
+    return lab_main(s);
+}
