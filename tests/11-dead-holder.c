@@ -62,7 +62,6 @@ struct outcome {
     int rc[MAX_OPS], err[MAX_OPS];
     long balances[MAX_OPS][ACCOUNTS];
     long steps;                      /* of the call it was armed for, if it returned */
-    char kinds[LAB_STEP_KINDS + 1];
     struct lab_step death;           /* where it died, if it did */
 };
 
@@ -103,7 +102,6 @@ static void run_ops(struct bank *b, const struct op *ops, int n, int armed, long
         o->err[i] = errno;
         if (i == armed) {
             o->steps = lab_steps();
-            snprintf(o->kinds, sizeof o->kinds, "%s", lab_step_kinds());
             lab_die_at(0, 0, NULL);
         }
         o->returned = i + 1;
@@ -255,12 +253,11 @@ static const char *op_name(const struct op *op)
     return op->kind == OP_TRANSFER ? "bank_transfer" : "bank_balances";
 }
 
-/*
- * The counted run: first, then second, in one process; how many steps the
- * second takes, and of which kinds.
- */
-static long count_steps(struct bank *b, char *kinds)
+/* The counted run: first, then second, in one process, in a bank of their own; how
+   many steps the second takes. */
+static long count_steps(void)
 {
+    struct bank *b = open_bank();
     struct outcome *o = shared_outcomes(1);
     const struct op ops[] = {{OP_TRANSFER, first}, {OP_TRANSFER, second}};
     const char *said;
@@ -272,9 +269,8 @@ static long count_steps(struct bank *b, char *kinds)
             lab_fail("bank_transfer(%s) returned %d, nobody else using the bank%s",
                      describe_transfer(&ops[i].t), o->rc[i], quoted(said));
     long steps = o->steps;
-    if (kinds != NULL)
-        snprintf(kinds, LAB_STEP_KINDS + 1, "%s", o->kinds);
     munmap(o, sizeof *o);
+    bank_close(b);
     return steps;
 }
 
@@ -479,11 +475,8 @@ END_TEST
 /* Every step of a transfer, the next process making a transfer, then looking. */
 START_TEST(a_holder_killed_at_any_step_blocks_nobody_and_loses_nothing)
 {
-    struct bank *b = open_bank();
-    long steps = count_steps(b, NULL);
-    bank_close(b);
     const struct op next[] = {{OP_TRANSFER, third}, {OP_BALANCES, {0, 0, 0}}};
-    for (long k = 1; k <= steps; k++)
+    for (long k = 1, steps = count_steps(); k <= steps; k++)
         one_death(k, next, 2, -1, 0);
 }
 END_TEST
@@ -491,12 +484,9 @@ END_TEST
 /* The same, the next process only looking at the balances first: it must repair too. */
 START_TEST(after_a_death_the_first_call_may_be_a_look_at_the_balances)
 {
-    struct bank *b = open_bank();
-    long steps = count_steps(b, NULL);
-    bank_close(b);
     const struct op next[] = {{OP_BALANCES, {0, 0, 0}}, {OP_TRANSFER, third},
                               {OP_BALANCES, {0, 0, 0}}};
-    for (long k = 1; k <= steps; k++)
+    for (long k = 1, steps = count_steps(); k <= steps; k++)
         one_death(k, next, 3, -1, 0);
 }
 END_TEST
@@ -508,11 +498,8 @@ END_TEST
  */
 START_TEST(a_repairer_killed_while_it_repairs_leaves_it_to_the_next)
 {
-    struct bank *b = open_bank();
-    long steps = count_steps(b, NULL);
-    bank_close(b);
     const struct op next[] = {{OP_TRANSFER, third}, {OP_BALANCES, {0, 0, 0}}};
-    for (long k = 1; k <= steps; k++) {
+    for (long k = 1, steps = count_steps(); k <= steps; k++) {
         /* How many steps its call takes after this death: count them once. */
         struct bank *c = open_bank();
         struct outcome *o = shared_outcomes(2);
@@ -544,9 +531,7 @@ END_TEST
 
 START_TEST(a_stopped_holder_is_not_a_dead_one)
 {
-    struct bank *b = open_bank();
-    long steps = count_steps(b, NULL);
-    bank_close(b);
+    long steps = count_steps();
     if (steps > 64)
         steps = 64;
     struct bank **banks = calloc((size_t)steps, sizeof *banks);

@@ -36,7 +36,6 @@ static long die_at;
 static int die_signal;
 static int holding;                   /* locks held, as far as the calls show */
 static struct lab_step *die_where;    /* the test's, in memory it shares */
-static char kinds[LAB_STEP_KINDS + 1];
 
 void lab_die_at(long n, int sig, struct lab_step *where)
 {
@@ -44,7 +43,6 @@ void lab_die_at(long n, int sig, struct lab_step *where)
     die_at = n;
     die_signal = sig;
     die_where = where;
-    kinds[0] = '\0';
     if (where != NULL)
         where->happened = 0;
 }
@@ -54,18 +52,9 @@ long lab_steps(void)
     return steps;
 }
 
-const char *lab_step_kinds(void)
-{
-    return kinds;
-}
-
 static void step(char kind, uintptr_t pc)
 {
     steps++;
-    if (steps <= LAB_STEP_KINDS) {
-        kinds[steps - 1] = kind;
-        kinds[steps] = '\0';
-    }
     if (die_at == 0 || steps != die_at)
         return;
     if (die_where != NULL) {

@@ -171,21 +171,19 @@ const char *lab_race_explain(void);
  * and raises sig (SIGKILL; or SIGSTOP, and it goes on once continued)
  * right before the nth (n = 0: never, only count). `where`, in memory the
  * test shares (or NULL), then tells which step it was. lab_steps() is the
- * count so far, lab_step_kinds() the first LAB_STEP_KINDS steps' kinds:
- * 'S' a store, 'L' a lock taken, 'U' one let go, 'C' pthread_mutex_consistent.
+ * count so far.
  */
-#define LAB_STEP_KINDS 256
 struct lab_step {
     int happened;       /* the process reached it, and raised the signal */
     pid_t pid;
     long n;
-    char kind;          /* as in lab_step_kinds */
+    char kind;          /* 'S' a store, 'L' a lock taken, 'U' one let go,
+                           'C' pthread_mutex_consistent */
     int holding;        /* locks it held then, as far as its calls showed */
     uintptr_t pc;       /* where in the student's code */
 };
 void lab_die_at(long n, int sig, struct lab_step *where);
 long lab_steps(void);
-const char *lab_step_kinds(void);
 
 /* "its 4th step: a store at bank.c:97, holding a lock" */
 const char *lab_describe_step(const struct lab_step *s);
