@@ -136,14 +136,17 @@ def _kind_sources(lab: Lab, lesson: Lesson, mode: str) -> tuple[list[str], list[
     if lesson.build == "crash":
         # shm_open can be made to kill its caller right after it creates a segment.
         return tests, faults + ["tests/harness/crash_shm_open.c"], ("-Wl,--wrap=shm_open",)
-    if lesson.build == "manager":
-        # The manager, and reads from it that pause before they return.
+    if lesson.build in ("manager", "manager-plain"):
+        # The manager, and (but for a lesson about speed) reads from it that pause
+        # before they return.
         extras = sorted(f"starter/common/manager/{p.name}"
                         for p in (lab.root / "starter/common/manager").glob("*.c"))
         # The tests' help with a manager of their own for each scenario.
-        return tests + ["tests/harness/lab_manager.c"], faults + [
-            "tests/harness/fault_manager.c"] + extras + [
-            "tests/harness/amplify_manager.c"], (
+        tests, extras = tests + ["tests/harness/lab_manager.c"], faults + [
+            "tests/harness/fault_manager.c"] + extras
+        if lesson.build == "manager-plain":
+            return tests, extras, ()
+        return tests, extras + ["tests/harness/amplify_manager.c"], (
             "-Wl,--wrap=mgr_get,--wrap=mgr_keys,--wrap=mgr_len,--wrap=mgr_call",)
     return tests, faults, ()
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from .common import LabError
 
-BUILD_KINDS = ("plain", "race", "manager", "crash", "kill")
+BUILD_KINDS = ("plain", "race", "manager", "manager-plain", "crash", "kill")
 MANIFEST = Path("lessons/lessons.toml")
 
 

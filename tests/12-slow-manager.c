@@ -1,0 +1,483 @@
+/*
+ * Lesson 12, the manager that is too slow: the tests.
+ *
+ * Workers, started before the gathering process calls bulk_open and
+ * knowing only the manager's address, each put a slice of an array of
+ * doubles; the gatherer collects it. Every element is compared bit for bit
+ * with what was put (ordinary values, and -0.0, infinities, a NaN with a
+ * payload, the smallest subnormal), so nothing passes by being close.
+ *
+ * Speed is a ratio measured in the same run, never a time: the student's
+ * way against the starter's way of moving the same data (one manager
+ * request per element, put and collected), which the test does itself on
+ * a manager of its own. The student's way is taken at its best of up to
+ * six rounds, so a moment of load does not decide it.
+ */
+#include "lab.h"
+#include "bulk.h"
+#include "lab_manager.h"
+#include "manager.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PUT_SECONDS 15.0   /* a worker's bulk_put: a million doubles the starter's way take minutes */
+#define FASTER 20          /* how many times faster than one request per element */
+#define REFERENCE_N 20000  /* elements the starter's way moves, for the ratio */
+
+static struct manager m;
+
+static void start(void)
+{
+    if (manager_start(&m) == -1)
+        lab_fail("harness: the test's manager did not start (see stderr): not your code's fault");
+}
+
+static void stop(void)
+{
+    manager_shutdown(&m);
+}
+
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* Element i of an array: bits that follow from i and salt, a few of them special. */
+static double element(size_t i, uint64_t salt)
+{
+    static const uint64_t special[] = {
+        0x8000000000000000u,  /* -0.0 */
+        0x7ff0000000000000u,  /* +inf */
+        0xfff0000000000000u,  /* -inf */
+        0x7ff8000000abcdefu,  /* a NaN with a payload */
+        0x0000000000000001u,  /* the smallest subnormal */
+        0x7fefffffffffffffu,  /* the largest double */
+    };
+    uint64_t bits;
+    if (i % 997 < sizeof special / sizeof special[0]) {
+        bits = special[i % 997];
+    } else {
+        uint64_t x = (i + 1) * 0x9e3779b97f4a7c15u ^ salt;
+        x ^= x >> 31;
+        x *= 0xbf58476d1ce4e5b9u;
+        x ^= x >> 29;
+        bits = (x & 0x800fffffffffffffu) | ((uint64_t)(1 + x % 2045) << 52);  /* finite */
+    }
+    double d;
+    memcpy(&d, &bits, sizeof d);
+    return d;
+}
+
+static const char *describe(double d)
+{
+    static char text[2][64];
+    static int next;
+    char *s = text[next++ % 2];
+    uint64_t bits;
+    memcpy(&bits, &d, sizeof bits);
+    snprintf(s, sizeof text[0], "%.17g (bits %016llx)", d, (unsigned long long)bits);
+    return s;
+}
+
+/* Fails unless out[0..n-1] is what was put (elements put[i] != 0 of them; the rest 0.0). */
+static void expect_array(const double *out, size_t n, uint64_t salt, const char *how,
+                         int (*was_put)(size_t i, size_t n))
+{
+    size_t wrong = 0, first_wrong = 0;
+    for (size_t i = 0; i < n; i++) {
+        double want = was_put == NULL || was_put(i, n) ? element(i, salt) : 0.0;
+        if (memcmp(&out[i], &want, sizeof want) != 0 && wrong++ == 0)
+            first_wrong = i;
+    }
+    if (wrong > 0) {
+        double want = was_put == NULL || was_put(first_wrong, n) ? element(first_wrong, salt)
+                                                                  : 0.0;
+        lab_fail("%s: bulk_collect gave %zu of the %zu elements wrong; the first, element %zu, "
+                 "is %s where %s was put%s. Every element must arrive bit for bit: the slices "
+                 "of all the workers, each where it was put, and 0.0 where nothing was.", how,
+                 wrong, n, first_wrong, describe(out[first_wrong]), describe(want),
+                 was_put == NULL || was_put(first_wrong, n) ? "" : " (nothing was put there: 0.0)");
+    }
+}
+
+static double *array_of(size_t n)
+{
+    double *a = malloc(n * sizeof *a + 1);
+    if (a == NULL)
+        lab_fail("harness: out of memory for %zu doubles", n);
+    return a;
+}
+
+/* ---- workers started before the array exists --------------------------- */
+
+struct crew {
+    int n_workers;
+    pid_t pids[64];
+    int go;         /* the write end: a byte per worker once the array exists */
+};
+
+typedef int (*put_fn)(const char *address, size_t first, const double *values, size_t count);
+
+/* Starts the workers: each waits for its go, then puts its slice of n with put. */
+static void start_workers(struct crew *crew, int workers, size_t n, uint64_t salt, put_fn put)
+{
+    int fds[2];
+    if (pipe(fds) == -1)
+        lab_fail("harness: pipe: %s", strerror(errno));
+    crew->n_workers = workers;
+    crew->go = fds[1];
+    for (int w = 0; w < workers; w++) {
+        size_t first = n * (size_t)w / (size_t)workers;
+        size_t count = n * (size_t)(w + 1) / (size_t)workers - first;
+        crew->pids[w] = fork();
+        if (crew->pids[w] == -1)
+            lab_fail("harness: fork: %s", strerror(errno));
+        if (crew->pids[w] == 0) {
+            close(fds[1]);
+            char byte;
+            if (read(fds[0], &byte, 1) != 1)
+                _exit(0);  /* no array made: nothing to do */
+            double *slice = array_of(count);
+            for (size_t i = 0; i < count; i++)
+                slice[i] = element(first + i, salt);
+            int rc = put(m.address, first, slice, count);
+            _exit(rc == 0 ? 0 : 3);
+        }
+    }
+    close(fds[0]);
+}
+
+static void let_workers_go(struct crew *crew)
+{
+    for (int w = 0; w < crew->n_workers; w++)
+        if (write(crew->go, "g", 1) != 1)
+            lab_fail("harness: write: %s", strerror(errno));
+    close(crew->go);
+}
+
+/* Waits for the workers; fails the test, saying `what`, if one failed or took too long. */
+static void wait_workers(struct crew *crew, const char *what, double seconds)
+{
+    int slow = 0, failed = -1, status = 0;
+    double deadline = now() + seconds;
+    for (int w = 0; w < crew->n_workers; w++) {
+        int st;
+        double left = deadline - now();
+        if (!lab_wait_child(crew->pids[w], &st, left > 0.01 ? left : 0.01))
+            slow = 1;
+        else if (!(WIFEXITED(st) && WEXITSTATUS(st) == 0) && failed == -1) {
+            failed = w;
+            status = st;
+        }
+    }
+    if (slow)
+        lab_fail("%s: a worker's bulk_put had not returned after %g s, and was stopped. Moving "
+                 "its slice one manager request per element takes that long: each request is a "
+                 "round trip to the server, tens of microseconds, to carry 8 bytes.", what,
+                 seconds);
+    if (failed != -1)
+        lab_fail("%s: worker %d's bulk_put %s (its message is on stderr)", what, failed,
+                 WIFEXITED(status) && WEXITSTATUS(status) == 3 ? "returned -1"
+                                                               : lab_describe_status(status));
+}
+
+/*
+ * The whole scenario: workers put n elements, the gatherer collects and
+ * checks them. Returns the seconds from bulk_open to the end of bulk_close.
+ */
+static double move_array(size_t n, int workers, uint64_t salt, const char *base, const char *what)
+{
+    struct crew crew;
+    start_workers(&crew, workers, n, salt, bulk_put);
+    double *out = array_of(n);
+    double begin = now();
+    struct bulk *b = bulk_open(m.address, lab_name(base), n);
+    if (b == NULL) {
+        close(crew.go);
+        wait_workers(&crew, what, PUT_SECONDS);
+        lab_fail("%s: bulk_open(%zu) returned NULL (its message is on stderr)", what, n);
+    }
+    let_workers_go(&crew);
+    wait_workers(&crew, what, PUT_SECONDS);
+    if (bulk_collect(b, out) != 0)
+        lab_fail("%s: bulk_collect returned -1 (its message is on stderr)", what);
+    bulk_close(b);
+    double seconds = now() - begin;
+    expect_array(out, n, salt, what, NULL);
+    free(out);
+    return seconds;
+}
+
+START_TEST(four_workers_put_a_slice_each)
+{
+    start();
+    move_array(10007, 4, 1, "bulk", "4 workers putting 10007 doubles, a slice each");
+    stop();
+}
+END_TEST
+
+static int first_half(size_t i, size_t n)
+{
+    return i < n / 2;
+}
+
+START_TEST(elements_never_put_are_zero_and_one_process_may_do_it_all)
+{
+    start();
+    size_t n = 1000;
+    struct bulk *b = bulk_open(m.address, lab_name("bulk"), n);
+    if (b == NULL)
+        lab_fail("bulk_open(%zu) returned NULL (its message is on stderr)", n);
+    double *values = array_of(n);
+    for (size_t i = 0; i < n; i++)
+        values[i] = element(i, 2);
+    /* The first half, from the gathering process itself, in two puts and one empty one. */
+    if (bulk_put(m.address, 0, values, 100) != 0 ||
+        bulk_put(m.address, 100, values + 100, n / 2 - 100) != 0 ||
+        bulk_put(m.address, n / 2, values, 0) != 0)
+        lab_fail("bulk_put returned -1, called in the gathering process (its message is on "
+                 "stderr)");
+    double *out = array_of(n);
+    if (bulk_collect(b, out) != 0)
+        lab_fail("bulk_collect returned -1 (its message is on stderr)");
+    expect_array(out, n, 2, "elements 0 to 499 of 1000 put by the gathering process itself",
+                 first_half);
+    bulk_close(b);
+    bulk_close(NULL);
+    free(values);
+    free(out);
+    stop();
+}
+END_TEST
+
+START_TEST(a_million_doubles_from_eight_workers)
+{
+    start();
+    size_t n = lab_largest_segment((size_t)BULK_MAX * sizeof(double)) / sizeof(double);
+    char what[96];
+    snprintf(what, sizeof what, "8 workers putting %zu doubles", n);
+    move_array(n, 8, 3, "bulk", what);
+    stop();
+}
+END_TEST
+
+START_TEST(two_arrays_one_after_the_other)
+{
+    start();
+    move_array(3000, 2, 4, "bulk-a", "a first array of 3000 doubles");
+    move_array(5000, 3, 5, "bulk-b", "a second array of 5000, the first closed, same manager");
+    stop();
+}
+END_TEST
+
+START_TEST(bad_sizes_and_indexes_are_refused)
+{
+    start();
+    size_t bad_n[] = {0, (size_t)BULK_MAX + 1};
+    for (int i = 0; i < 2; i++) {
+        errno = 0;
+        struct bulk *b = bulk_open(m.address, lab_name("bulk"), bad_n[i]);
+        if (b != NULL || errno != EINVAL)
+            lab_fail("bulk_open(%zu) returned %s with errno %d (%s): an array has 1 to %d "
+                     "elements, so it must return NULL with errno EINVAL", bad_n[i],
+                     b == NULL ? "NULL" : "an array", errno, strerror(errno), BULK_MAX);
+    }
+    size_t n = 100;
+    struct bulk *b = bulk_open(m.address, lab_name("bulk"), n);
+    if (b == NULL)
+        lab_fail("bulk_open(100) returned NULL (its message is on stderr)");
+    double values[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    struct { size_t first, count; } bad[] = {{96, 8}, {100, 1}, {101, 0}, {SIZE_MAX, 2},
+                                             {2, SIZE_MAX}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        errno = 0;
+        int rc = bulk_put(m.address, bad[i].first, values, bad[i].count);
+        if (rc != -1 || errno != EINVAL)
+            lab_fail("bulk_put(first %zu, count %zu) into an array of %zu returned %d with "
+                     "errno %d (%s): those indexes do not fit, so it must return -1 with errno "
+                     "EINVAL, and write nothing", bad[i].first, bad[i].count, n, rc, errno,
+                     strerror(errno));
+    }
+    if (bulk_put(m.address, 92, values, 8) != 0)
+        lab_fail("bulk_put(first 92, count 8) into an array of 100 returned -1: the last 8 "
+                 "elements fit exactly");
+    double out[100];
+    if (bulk_collect(b, out) != 0)
+        lab_fail("bulk_collect returned -1 (its message is on stderr)");
+    for (size_t i = 0; i < n; i++) {
+        double want = i >= 92 ? values[i - 92] : 0.0;
+        if (out[i] != want)
+            lab_fail("after puts that were refused and one of elements 92 to 99, element %zu "
+                     "is %s, not %s: a refused put must write nothing", i, describe(out[i]),
+                     describe(want));
+    }
+    bulk_close(b);
+    stop();
+}
+END_TEST
+
+START_TEST(bulk_put_keeps_nothing_open)
+{
+    start();
+    struct bulk *b = bulk_open(m.address, lab_name("bulk"), 4096);
+    if (b == NULL)
+        lab_fail("bulk_open(4096) returned NULL (its message is on stderr)");
+    double values[16] = {0};
+    int fds = lab_open_descriptors(), maps = lab_count_shared_mappings();
+    for (int i = 0; i < 200; i++)
+        if (bulk_put(m.address, (size_t)i * 16 % 4096, values, 16) != 0)
+            lab_fail("bulk_put returned -1 on its %dth call (its message is on stderr)", i + 1);
+    int more_fds = lab_open_descriptors() - fds;
+    int more_maps = lab_count_shared_mappings() - maps;
+    if (more_fds > 0 || more_maps > 0)
+        lab_fail("after 200 calls of bulk_put in one process, it holds %d more descriptors "
+                 "and %d more shared mappings than before: a worker may put many slices, so "
+                 "bulk_put must close and unmap what it opened and mapped", more_fds, more_maps);
+    bulk_close(b);
+    stop();
+}
+END_TEST
+
+static void open_and_close(void)
+{
+    bulk_close(bulk_open(m.address, lab_name("bulk"), 1000));
+}
+
+START_TEST(a_closed_array_leaves_no_mapping)
+{
+    start();
+    lab_expect_no_mapping_leak(open_and_close, 30, "arrays opened and closed",
+                               "bulk_close must munmap what bulk_open mapped");
+    stop();
+}
+END_TEST
+
+/* ---- the speed, against the starter's way -------------------------------- */
+
+/* The starter's way, on the test's own dict: one request per element. */
+static int put_one_by_one(const char *address, size_t first, const double *values, size_t count)
+{
+    struct mgr *c = mgr_connect(address);
+    int rc = c == NULL ? -1 : 0;
+    for (size_t i = 0; i < count && rc == 0; i++) {
+        char key[32];
+        snprintf(key, sizeof key, "%zu", first + i);
+        struct value *v = value_double(values[i]);
+        rc = v == NULL ? -1 : mgr_set(c, "reference", key, v);
+        value_free(v);
+    }
+    mgr_close(c);
+    return rc;
+}
+
+static double move_one_by_one(size_t n, int workers)
+{
+    struct mgr *c = mgr_connect(m.address);
+    if (c == NULL || mgr_create(c, "reference", "dict") == -1)
+        lab_fail("harness: the starter's way could not reach the manager");
+    struct crew crew;
+    start_workers(&crew, workers, n, 6, put_one_by_one);
+    double begin = now();
+    let_workers_go(&crew);
+    wait_workers(&crew, "harness: the starter's way", 120.0);
+    double *out = array_of(n);
+    for (size_t i = 0; i < n; i++) {
+        char key[32];
+        snprintf(key, sizeof key, "%zu", i);
+        struct value *v = NULL;
+        if (mgr_get(c, "reference", key, &v) == -1)
+            lab_fail("harness: the starter's way: %s", mgr_error(c));
+        out[i] = v->u.d;
+        value_free(v);
+    }
+    double seconds = now() - begin;
+    mgr_delete(c, "reference", NULL);
+    mgr_close(c);
+    free(out);
+    return seconds;
+}
+
+START_TEST(moving_the_array_is_20_times_faster_than_one_request_per_element)
+{
+    start();
+    const int workers = 4;
+    /* The starter's way once (more rounds could only make it faster), the student's
+       at its best of up to six: a moment of load on one round decides nothing. */
+    double theirs = move_one_by_one(REFERENCE_N, workers), mine = 1e9;
+    for (int round = 0; round < 6 && theirs / mine < FASTER; round++) {
+        double t = move_array(REFERENCE_N, workers, 7 + (uint64_t)round, "bulk",
+                              "4 workers putting 20000 doubles");
+        mine = t < mine ? t : mine;
+    }
+    if (theirs / mine < FASTER)
+        lab_fail("moving %d doubles from %d workers (bulk_open, the workers' bulk_put, "
+                 "bulk_collect, bulk_close) took %.3f s at best; one manager request per element "
+                 "put and per element collected, the starter's way, took %.3f s at best in the "
+                 "same run: %.1f times as fast, where %d times is asked. Each request is a round "
+                 "trip to the server, whatever it carries: let the bytes go through a shared "
+                 "segment, and the manager say only where it is.", REFERENCE_N, workers, mine,
+                 theirs, theirs / mine, FASTER);
+    fprintf(stderr, "speed: %.4f s against %.3f s one request per element: %.0f times as fast\n",
+            mine, theirs, theirs / mine);
+    stop();
+}
+END_TEST
+
+/* ---- error paths ------------------------------------------------------------ */
+
+static int open_put_collect_close(void *arg)
+{
+    (void)arg;
+    struct mgr *probe = lab_scenario_begin();
+    size_t n = 64;
+    struct bulk *b = bulk_open(lab_scenario_address(), lab_name("bulk"), n);
+    if (b == NULL) {
+        lab_scenario_end(probe);
+        return LAB_REPORTED;
+    }
+    double values[64], out[64];
+    for (size_t i = 0; i < n; i++)
+        values[i] = element(i, 8);
+    int rc = bulk_put(lab_scenario_address(), 0, values, n);
+    if (rc == 0)
+        rc = bulk_collect(b, out);
+    bulk_close(b);
+    lab_scenario_end(probe);
+    if (rc != 0)
+        return LAB_REPORTED;
+    if (memcmp(out, values, sizeof out) != 0)
+        lab_worker_fail("bulk_put and bulk_collect returned 0, but the array came back wrong");
+    return LAB_SUCCEEDED;
+}
+
+START_TEST(every_failing_call_is_reported)
+{
+    lab_try_each_failure("bulk_open, bulk_put, bulk_collect and bulk_close",
+                         open_put_collect_close, NULL);
+}
+END_TEST
+
+int main(void)
+{
+    lab_messages_name_objects();
+    Suite *s = suite_create("12-slow-manager");
+    lab_add(s, elements_never_put_are_zero_and_one_process_may_do_it_all);
+    lab_add_long(s, four_workers_put_a_slice_each, 3);
+    lab_add_long(s, two_arrays_one_after_the_other, 3);
+    lab_add(s, bad_sizes_and_indexes_are_refused);
+    lab_add_long(s, bulk_put_keeps_nothing_open, 3);
+    lab_add(s, a_closed_array_leaves_no_mapping);
+    lab_add_long(s, moving_the_array_is_20_times_faster_than_one_request_per_element, 6);
+    lab_add_long(s, a_million_doubles_from_eight_workers, 6);
+    lab_add_long(s, every_failing_call_is_reported, 3);
+    return lab_main(s);
+}
