@@ -210,17 +210,19 @@ static int explained_from(const long start[], const long got[], const struct tra
         start_total += start[a];
     const char *meaning =
         total != start_total
-            ? "Money was made or lost: a transfer was left half made. Whoever takes the lock "
-              "after a death must put right what the dead holder left half done, from a record "
-              "written before the change (the balances as they were: an undo record), and only "
-              "then carry on"
+            ? "Money was made or lost: a transfer was left half made, or a repair put back the "
+              "wrong values. Whoever takes the lock after a death must put right what the dead "
+              "holder left half done, from a record in the shared mapping (the balances as they "
+              "were: an undo record), armed only once it is whole and before the first change, "
+              "and disarmed before the lock is let go; and only then carry on"
         : undone
             ? "A transfer that had returned 0 was undone: a repair applied the record of a "
               "transfer that had finished. Disarm the record (a flag cleared) once both "
               "balances are changed, and arm it only once the record is whole"
             : "No set of whole transfers gives these balances: a repair put back values that "
-              "were not the accounts' (a record half written, or of another transfer?). Arm the "
-              "record only after everything in it is written";
+              "were not the accounts' as they were (from a record half written, or of another "
+              "transfer), or put them into the wrong accounts. Arm the record only after "
+              "everything in it is written, and put each value back where it came from";
     snprintf(why, size, "the accounts hold %s (%ld in all) where they should hold %s%s%s.%s%s",
              describe_balances(got), total, describe_balances(all),
              n_maybe > 0 ? ", or, without the transfers that were in flight, " : "",
@@ -327,7 +329,7 @@ static void one_death(long k, const struct op *ops, int n, int armed, long j)
                  death, op_name(&ops[o[1].returned]), CALL_SECONDS, quoted(said), hang_hint);
     if (o[1].returned < n && ops[o[1].returned].kind == OP_TRANSFER)
         maybe[n_maybe++] = ops[o[1].returned].t;
-    char why[700];
+    char why[900];
     /* A first look at the balances, by the process after the death, is checked at once. */
     if (o[1].returned > 0 && ops[0].kind == OP_BALANCES &&
         !explained(o[1].balances[0], done, done_before, maybe, maybe_before, why, sizeof why))
@@ -429,6 +431,7 @@ static void transfer_many(int index, void *arg)
 {
     struct many *m = arg;
     unsigned seed = (unsigned)(lab_seed() * 31 + (unsigned long)index);
+    lab_steps_slow(1);  /* stores pause now and then: without a common lock, they overlap */
     for (int i = 0; i < TRANSFERS; i++) {
         int from = (int)(rand_r(&seed) % ACCOUNTS);
         int to = (from + 1 + (int)(rand_r(&seed) % (ACCOUNTS - 1))) % ACCOUNTS;
@@ -601,7 +604,7 @@ START_TEST(a_stopped_holder_is_not_a_dead_one)
         if (bank_balances(banks[k], got) != 0)
             lab_fail("bank_balances returned -1 after a stopped holder went on%s", quoted(said));
         const struct transfer done[] = {first, second, back};
-        char why[700];
+        char why[900];
         if (!explained_from(NULL, got, done, 3, NULL, 0, 0, why, sizeof why))
             lab_fail("A process was stopped (SIGSTOP) for %d s at %s, in its transfer of %s, "
                      "while another transferred %s; then it went on, and both transfers "
@@ -619,50 +622,156 @@ START_TEST(a_stopped_holder_is_not_a_dead_one)
 END_TEST
 
 /*
+ * Three processes already waiting for the lock when its holder dies: the
+ * kernel wakes one, which gets EOWNERDEAD, and each of the others must get
+ * the lock in turn. (A mutex made anew with pthread_mutex_init under its
+ * sleepers, instead of made consistent, leaves them asleep.) The holder is
+ * stopped at a step where it holds the lock, the waiters start, and then
+ * the holder is killed.
+ */
+#define WAITERS 3
+
+START_TEST(processes_already_waiting_when_the_holder_dies_all_go_on)
+{
+    long steps = count_steps(), tried = 0;
+    for (long k = 1; k <= steps && tried < 3; k++) {
+        struct bank *b = open_bank();
+        struct outcome *o = shared_outcomes(1 + WAITERS);
+        const struct op holder_ops[] = {{OP_TRANSFER, first}, {OP_TRANSFER, second}};
+        pid_t holder = fork();
+        if (holder == -1)
+            lab_fail("harness: fork: %s", strerror(errno));
+        if (holder == 0) {
+            run_ops(b, holder_ops, 2, 1, k, SIGSTOP, &o[0]);
+            _exit(0);
+        }
+        int status;
+        if (waitpid(holder, &status, WUNTRACED) == -1)
+            lab_fail("harness: waitpid: %s", strerror(errno));
+        /* Only where it holds the lock (or, if no lock call shows, in the middle). */
+        int holds = WIFSTOPPED(status) &&
+                    (o[0].death.holding > 0 || (k == (steps + 1) / 2 && tried == 0));
+        if (!holds) {
+            if (WIFSTOPPED(status)) {
+                kill(holder, SIGKILL);
+                waitpid(holder, &status, 0);
+            }
+            munmap(o, (1 + WAITERS) * sizeof *o);
+            bank_close(b);
+            continue;
+        }
+        tried++;
+        const struct op waiter_ops[] = {{OP_TRANSFER, third}, {OP_BALANCES, {0, 0, 0}}};
+        pid_t waiters[WAITERS];
+        lab_capture_begin();
+        for (int w = 0; w < WAITERS; w++) {
+            waiters[w] = fork();
+            if (waiters[w] == 0) {
+                run_ops(b, waiter_ops, 2, -1, 0, 0, &o[1 + w]);
+                _exit(0);
+            }
+            if (waiters[w] == -1)
+                lab_fail("harness: fork: %s", strerror(errno));
+        }
+        struct timespec t = {0, 200000000};  /* time for the waiters to queue on the lock */
+        nanosleep(&t, NULL);
+        kill(holder, SIGKILL);
+        waitpid(holder, &status, 0);
+        int hung = 0;
+        for (int w = 0; w < WAITERS; w++)
+            if (!lab_wait_child(waiters[w], &status, CALL_SECONDS))
+                hung++;
+        const char *said = lab_capture_end();
+        if (hung > 0)
+            lab_fail("%d processes were waiting for the lock when its holder was killed "
+                     "(SIGKILL) at %s, in its transfer of %s; %d of them still waited %g s "
+                     "later, and would wait for ever%s. The kernel wakes one waiter of a robust "
+                     "mutex whose holder died, with EOWNERDEAD; the others sleep in the mutex "
+                     "until it is let go. A mutex made anew (pthread_mutex_init) under its "
+                     "sleepers never wakes them: repair, call pthread_mutex_consistent, unlock.",
+                     WAITERS, lab_describe_step(&o[0].death), describe_transfer(&second), hung,
+                     CALL_SECONDS, quoted(said));
+        struct transfer done[1 + WAITERS] = {first}, maybe[1] = {second};
+        for (int w = 0; w < WAITERS; w++) {
+            if (o[1 + w].rc[0] != 0 || o[1 + w].rc[1] != 0)
+                lab_fail("%d processes were waiting for the lock when its holder was killed "
+                         "(SIGKILL) at %s; one of them got -1 from a bank call%s. The bank "
+                         "must go on for every one of them", WAITERS,
+                         lab_describe_step(&o[0].death), quoted(said));
+            done[1 + w] = third;
+        }
+        long got[ACCOUNTS];
+        if (bank_balances(b, got) != 0)
+            lab_fail("bank_balances returned -1 after the waiters went on%s", quoted(said));
+        char why[900];
+        if (!explained(got, done, 1 + WAITERS, maybe, 1, why, sizeof why))
+            lab_fail("%d processes were waiting for the lock when its holder was killed "
+                     "(SIGKILL) at %s, in its transfer of %s; each then made its transfer of "
+                     "%s: %s", WAITERS, lab_describe_step(&o[0].death),
+                     describe_transfer(&second), describe_transfer(&third), why);
+        munmap(o, (1 + WAITERS) * sizeof *o);
+        bank_close(b);
+    }
+}
+END_TEST
+
+/*
  * Kills from outside, at random moments, as a crash would: three workers
  * transfer for ever, and every few milliseconds one is killed with SIGKILL
  * and another started. Each worker writes down the transfer it is about to
  * make and each one made; at the end, the accounts must be every transfer
  * made, and each of those in flight when their worker died, whole or not
  * at all.
+ *
+ * The journal is the test's own, and a kill can land in it too: each
+ * worker keeps its own sums in two copies, and a note of a transfer
+ * switches from one to the other with one store (as the bank's
+ * copy-then-switch design does), so a note is never half written.
  */
 #define RANDOM_KILLS 12
 #define RANDOM_WORKERS 3
+#define SLOTS (RANDOM_KILLS + RANDOM_WORKERS)  /* each worker ever started has one */
+
+struct slot {
+    long net[2][ACCOUNTS];            /* what it moved: two copies, one current */
+    int current;
+    long n;                           /* transfers it made */
+    struct transfer in_flight;
+    int flying;                       /* 1 from before its call until it is noted */
+};
 
 struct journal {
     atomic_long made;                 /* by every worker: progress */
     atomic_int stop;
-    long n;                           /* transfers made, all workers */
-    long net[ACCOUNTS];               /* what they moved, in all */
-    struct transfer in_flight[RANDOM_KILLS + RANDOM_WORKERS];
-    int flying[RANDOM_KILLS + RANDOM_WORKERS];  /* 1 from before the call to after its note */
-    int lock;                         /* the journal's own spin lock (test code, not bank.c) */
+    struct slot slots[SLOTS];
 };
 
-static void journal_lock(struct journal *j)
+/* Notes t as made, in this worker's own slot: a kill anywhere leaves the note whole or absent. */
+static void note_made(struct slot *s, const struct transfer *t)
 {
-    while (__atomic_exchange_n(&j->lock, 1, __ATOMIC_ACQUIRE))
-        ;
+    int next = 1 - s->current;
+    memcpy(s->net[next], s->net[s->current], sizeof s->net[next]);
+    s->net[next][t->from] -= t->amount;
+    s->net[next][t->to] += t->amount;
+    __atomic_store_n(&s->current, next, __ATOMIC_SEQ_CST);
+    s->n++;
 }
 
 static void journal_worker(struct bank *b, struct journal *j, int slot, unsigned seed)
 {
+    struct slot *s = &j->slots[slot];
     while (!atomic_load(&j->stop)) {
         struct transfer t;
         t.from = (int)(rand_r(&seed) % ACCOUNTS);
         t.to = (t.from + 1 + (int)(rand_r(&seed) % (ACCOUNTS - 1))) % ACCOUNTS;
         t.amount = 1 + rand_r(&seed) % 1000;
-        j->in_flight[slot] = t;
-        __atomic_store_n(&j->flying[slot], 1, __ATOMIC_SEQ_CST);
+        s->in_flight = t;
+        __atomic_store_n(&s->flying, 1, __ATOMIC_SEQ_CST);
         if (bank_transfer(b, t.from, t.to, t.amount) != 0)
             _exit(3);
-        /* Made: into the journal, then no longer in flight (a kill between: both, no harm) */
-        journal_lock(j);
-        j->n++;
-        j->net[t.from] -= t.amount;
-        j->net[t.to] += t.amount;
-        __atomic_store_n(&j->flying[slot], 0, __ATOMIC_SEQ_CST);
-        __atomic_store_n(&j->lock, 0, __ATOMIC_RELEASE);
+        /* Made: noted, then no longer in flight (a kill between: both, no harm) */
+        note_made(s, &t);
+        __atomic_store_n(&s->flying, 0, __ATOMIC_SEQ_CST);
         atomic_fetch_add(&j->made, 1);
     }
     _exit(0);
@@ -678,11 +787,13 @@ static pid_t start_journal_worker(struct bank *b, struct journal *j, int slot, u
     return pid;
 }
 
-/* Whether the workers make a few more transfers within CALL_SECONDS. */
+/* Whether the workers make a few more transfers within STUCK_SECONDS. */
+#define STUCK_SECONDS 10
+
 static int moving(struct journal *j)
 {
     long before = atomic_load(&j->made);
-    for (int ms = 0; ms < CALL_SECONDS * 1000; ms++) {
+    for (int ms = 0; ms < STUCK_SECONDS * 1000; ms++) {
         if (atomic_load(&j->made) >= before + 5)
             return 1;
         struct timespec t = {0, 1000000};
@@ -716,8 +827,6 @@ START_TEST(workers_killed_at_random_moments_block_nobody_and_lose_nothing)
         waitpid(pids[i], &status, 0);
         if (WIFEXITED(status))
             failed = 1;
-        /* The journal's lock, if the worker died holding it: test code, put right here. */
-        __atomic_store_n(&j->lock, 0, __ATOMIC_RELEASE);
         slot_of[i] = next_slot++;
         pids[i] = start_journal_worker(b, j, slot_of[i], seed + (unsigned)(k * 7 + 100));
         if (!moving(j))
@@ -738,28 +847,31 @@ START_TEST(workers_killed_at_random_moments_block_nobody_and_lose_nothing)
                  lab_seed_note(), quoted(said));
     if (stuck)
         lab_fail("Workers were killed (SIGKILL) at random moments%s; after one of the deaths, "
-                 "nobody made any transfer for %g s: the dead worker held the lock. %s",
-                 lab_seed_note(), CALL_SECONDS, hang_hint);
+                 "nobody made any transfer for %d s: the dead worker held the lock. %s",
+                 lab_seed_note(), STUCK_SECONDS, hang_hint);
     long got[ACCOUNTS];
     if (bank_balances(b, got) != 0)
         lab_fail("bank_balances returned -1 after the workers were killed%s", quoted(said));
     /* The transfers in flight when their worker died: each made whole or not at all. */
     struct transfer maybe[RANDOM_KILLS];
     int n_maybe = 0;
+    long start[ACCOUNTS], made = 0;
+    for (int a = 0; a < ACCOUNTS; a++)
+        start[a] = INITIAL;
     for (int s = 0; s < next_slot; s++) {
         int alive = 0;
         for (int i = 0; i < RANDOM_WORKERS; i++)
             alive |= slot_of[i] == s;
-        if (!alive && j->flying[s] && n_maybe < RANDOM_KILLS)
-            maybe[n_maybe++] = j->in_flight[s];
+        if (!alive && j->slots[s].flying && n_maybe < RANDOM_KILLS)
+            maybe[n_maybe++] = j->slots[s].in_flight;
+        for (int a = 0; a < ACCOUNTS; a++)
+            start[a] += j->slots[s].net[j->slots[s].current][a];
+        made += j->slots[s].n;
     }
-    long start[ACCOUNTS];
-    for (int a = 0; a < ACCOUNTS; a++)
-        start[a] = INITIAL + j->net[a];
-    char why[700];
+    char why[900];
     if (!explained_from(start, got, NULL, 0, maybe, n_maybe, 1, why, sizeof why))
         lab_fail("Workers made %ld transfers while %d of them were killed (SIGKILL) at random "
-                 "moments%s; %s", j->n, RANDOM_KILLS, lab_seed_note(), why);
+                 "moments%s; %s", made, RANDOM_KILLS, lab_seed_note(), why);
     munmap(j, sizeof *j);
     bank_close(b);
 }
@@ -815,6 +927,7 @@ int main(void)
     lab_add_long(s, after_a_death_the_first_call_may_be_a_look_at_the_balances, 3);
     lab_add_long(s, a_repairer_killed_while_it_repairs_leaves_it_to_the_next, 3);
     lab_add_long(s, a_stopped_holder_is_not_a_dead_one, 3);
+    lab_add_long(s, processes_already_waiting_when_the_holder_dies_all_go_on, 3);
     lab_add_long(s, workers_killed_at_random_moments_block_nobody_and_lose_nothing, 3);
     lab_add_long(s, every_failing_call_of_bank_open_is_reported, 3);
     lab_add(s, a_closed_bank_leaves_no_mapping);

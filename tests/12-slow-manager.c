@@ -299,13 +299,35 @@ START_TEST(bad_sizes_and_indexes_are_refused)
     struct { size_t first, count; } bad[] = {{96, 8}, {100, 1}, {101, 0}, {SIZE_MAX, 2},
                                              {2, SIZE_MAX}};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        errno = 0;
-        int rc = bulk_put(m.address, bad[i].first, values, bad[i].count);
-        if (rc != -1 || errno != EINVAL)
+        /* In a process of its own: a put that writes far past the end crashes. */
+        int result[2] = {0, 0}, fds[2];
+        if (pipe(fds) == -1)
+            lab_fail("harness: pipe: %s", strerror(errno));
+        pid_t pid = fork();
+        if (pid == 0) {
+            errno = 0;
+            result[0] = bulk_put(m.address, bad[i].first, values, bad[i].count);
+            result[1] = errno;
+            _exit(write(fds[1], result, sizeof result) == (ssize_t)sizeof result ? 0 : 1);
+        }
+        close(fds[1]);
+        int status = 0;
+        ssize_t got = pid == -1 ? -1 : read(fds[0], result, sizeof result);
+        close(fds[0]);
+        if (pid == -1 || !lab_wait_child(pid, &status, PUT_SECONDS))
+            lab_fail("bulk_put(first %zu, count %zu) into an array of %zu did not return",
+                     bad[i].first, bad[i].count, n);
+        if (got != (ssize_t)sizeof result)
+            lab_fail("bulk_put(first %zu, count %zu) into an array of %zu %s: those indexes "
+                     "do not fit (first + count may wrap around past SIZE_MAX: compare count "
+                     "with n - first, not first + count with n), so it must return -1 with "
+                     "errno EINVAL, and write nothing", bad[i].first, bad[i].count, n,
+                     lab_describe_status(status));
+        if (result[0] != -1 || result[1] != EINVAL)
             lab_fail("bulk_put(first %zu, count %zu) into an array of %zu returned %d with "
                      "errno %d (%s): those indexes do not fit, so it must return -1 with errno "
-                     "EINVAL, and write nothing", bad[i].first, bad[i].count, n, rc, errno,
-                     strerror(errno));
+                     "EINVAL, and write nothing", bad[i].first, bad[i].count, n, result[0],
+                     result[1], strerror(result[1]));
     }
     if (bulk_put(m.address, 92, values, 8) != 0)
         lab_fail("bulk_put(first 92, count 8) into an array of 100 returned -1: the last 8 "
@@ -315,10 +337,15 @@ START_TEST(bad_sizes_and_indexes_are_refused)
         lab_fail("bulk_collect returned -1 (its message is on stderr)");
     for (size_t i = 0; i < n; i++) {
         double want = i >= 92 ? values[i - 92] : 0.0;
+        if (out[i] != want && i >= 92)
+            lab_fail("bulk_put(first 92, count 8) into an array of 100 returned 0, but element "
+                     "%zu came back as %s, not %s: what a put that fits writes must arrive",
+                     i, describe(out[i]), describe(want));
         if (out[i] != want)
             lab_fail("after puts that were refused and one of elements 92 to 99, element %zu "
-                     "is %s, not %s: a refused put must write nothing", i, describe(out[i]),
-                     describe(want));
+                     "came back as %s, not 0.0: nothing was put there, so either a refused put "
+                     "wrote into the array, or bulk_collect did not copy the whole of it", i,
+                     describe(out[i]));
     }
     bulk_close(b);
     stop();
@@ -347,16 +374,21 @@ START_TEST(bulk_put_keeps_nothing_open)
 }
 END_TEST
 
-static void open_and_close(void)
+static void open_collect_close(void)
 {
-    bulk_close(bulk_open(m.address, lab_name("bulk"), 1000));
+    static double out[1000];
+    struct bulk *b = bulk_open(m.address, lab_name("bulk"), 1000);
+    if (b != NULL && bulk_collect(b, out) != 0)
+        lab_fail("bulk_collect returned -1 (its message is on stderr)");
+    bulk_close(b);
 }
 
 START_TEST(a_closed_array_leaves_no_mapping)
 {
     start();
-    lab_expect_no_mapping_leak(open_and_close, 30, "arrays opened and closed",
-                               "bulk_close must munmap what bulk_open mapped");
+    lab_expect_no_mapping_leak(open_collect_close, 30, "arrays opened, collected and closed",
+                               "bulk_collect and bulk_close must munmap what they and bulk_open "
+                               "mapped");
     stop();
 }
 END_TEST

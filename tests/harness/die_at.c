@@ -28,6 +28,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/file.h>
+#include <time.h>
 #include <unistd.h>
 
 /* This process's count and target: each process has its own (fork copies them). */
@@ -36,6 +37,7 @@ static long die_at;
 static int die_signal;
 static int holding;                   /* locks held, as far as the calls show */
 static struct lab_step *die_where;    /* the test's, in memory it shares */
+static uint64_t slow_state;           /* lab_steps_slow: 0 off, else a random state */
 
 void lab_die_at(long n, int sig, struct lab_step *where)
 {
@@ -50,6 +52,29 @@ void lab_die_at(long n, int sig, struct lab_step *where)
 long lab_steps(void)
 {
     return steps;
+}
+
+/*
+ * As the race amplifier does (amplify.c): a pause of 20 us before one
+ * store in four, so that processes that change the accounts without a
+ * common lock really overlap.
+ */
+void lab_steps_slow(int on)
+{
+    slow_state = on ? ((uint64_t)getpid() << 32) ^ 0x9e3779b97f4a7c15u : 0;
+}
+
+static void maybe_pause(void)
+{
+    if (slow_state == 0)
+        return;
+    slow_state ^= slow_state << 13;
+    slow_state ^= slow_state >> 7;
+    slow_state ^= slow_state << 17;
+    if (slow_state % 4 == 0) {
+        struct timespec t = {0, 20000};
+        nanosleep(&t, NULL);
+    }
 }
 
 static void step(char kind, uintptr_t pc)
@@ -70,7 +95,13 @@ static void step(char kind, uintptr_t pc)
 
 /* The compiler's calls: a store, or an atomic change, is a step. */
 static void on_load(const void *a, int size, uintptr_t pc) { (void)a; (void)size; (void)pc; }
-static void on_store(const void *a, int size, uintptr_t pc) { (void)a; (void)size; step('S', pc); }
+static void on_store(const void *a, int size, uintptr_t pc)
+{
+    (void)a;
+    (void)size;
+    maybe_pause();
+    step('S', pc);
+}
 static void on_update(const void *a, int size, uintptr_t pc) { (void)a; (void)size; step('S', pc); }
 
 static void on_range(const void *a, unsigned long size, int store, uintptr_t pc)
