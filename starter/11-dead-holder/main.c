@@ -100,6 +100,10 @@ int main(int argc, char *argv[])
         kill(pids[i], SIGKILL);
         reap(pids[i], i);
         pids[i] = start(b, w, (unsigned)(k * WORKERS + i) + 1);
+        if (k % 100 == 0) {
+            printf("%d workers killed so far...\n", k);
+            fflush(stdout);
+        }
         if (!moving(w)) {
             printf("kill %d: worker %d was killed, and since then nobody has moved any money "
                    "for %d ms.\nIt died holding the lock, and the others wait for it for ever.\n",

@@ -54,25 +54,26 @@ def _kept(root: Path) -> dict[str, int]:
 
 
 def overview_grades_only_what_changed(ctx: Context) -> list[str]:
-    """Plain make, again with nothing changed, runs no suite (the kept verdicts
-    answer); with one lesson's file changed, it grades that lesson alone."""
+    """Plain make in a new workspace grades nothing (every lesson is still its
+    starter) and says so; with lesson 01's file changed, it grades that lesson
+    alone, and keeps its verdict; again with nothing changed, it runs no suite."""
     root = scratch_lab(ctx, "overview", kit=True)
     first = lab(ctx, root, "overview")
-    kept = _kept(root)
-    if first.returncode != 0 or len([k for k in kept if k.endswith("verdict.json")]) \
-            != len(ctx.manifest.lessons):
-        return said("make did not grade every lesson and keep its verdict in "
-                    "build/work/<lesson>/verdict.json", first)
-    again = lab(ctx, root, "overview")
-    if _kept(root) != kept or again.returncode != 0:
-        return said("make, with nothing changed, graded again", again)
+    if first.returncode != 0 or _kept(root) or "Not started, so not graded" not in first.stdout \
+            or "Next: lesson 01" not in first.stdout:
+        return said("make in a new workspace graded a starter, or did not say it graded none, "
+                    "or did not send the student to lesson 01", first)
     one = find(ctx, "01")
     with open(root / "work" / one.name / one.files[0], "a") as f:
         f.write("/* changed */\n")
-    lab(ctx, root, "overview")
-    regraded = sorted(Path(k).parent.name for k, t in _kept(root).items() if kept.get(k) != t)
-    if regraded != [one.name, one.name]:
-        return [f"make, with lesson 01's file changed, graded again: {' '.join(regraded)}"]
+    changed = lab(ctx, root, "overview")
+    kept = _kept(root)
+    if sorted(Path(k).parent.name for k in kept) != [one.name, one.name]:
+        return said("make, with lesson 01's file changed, did not grade lesson 01 alone and "
+                    "keep its verdict in build/work/<lesson>/verdict.json", changed)
+    again = lab(ctx, root, "overview")
+    if _kept(root) != kept or again.returncode != 0:
+        return said("make, with nothing changed, graded again", again)
     return []
 
 

@@ -127,16 +127,33 @@ def submit(ctx: Context, work: Path) -> int:
     return 0
 
 
+def _untouched(ctx: Context, ws: Workspace, lesson: Lesson) -> bool:
+    """Whether a workspace's lesson is still as the starter has it (the
+    starter and solutions trees themselves are never taken for untouched)."""
+    return ws.tree not in ("starter", "solutions") and files_digest(
+        lesson, ws.lesson_dir(lesson)) == files_digest(lesson, ctx.lab.root / "starter" / lesson.name)
+
+
 def overview(ctx: Context, work: Path) -> int:
     """Plain `make`: grades what changed since it was last graded (the rest
-    keeps its verdict), briefly, and says what to do next. Exits 0 once graded."""
+    keeps its verdict), briefly, and says what to do next. A lesson still as
+    the starter has it is not graded: its starter fails, as make test proves,
+    and some starters take a minute to fail. Exits 0 once graded."""
     ws = workspace(ctx, work)
     lessons = ctx.manifest.lessons
+    untouched = [lesson for lesson in lessons if _untouched(ctx, ws, lesson)]
+    edited = tuple(lesson for lesson in lessons if lesson not in untouched)
     print(ctx.style.bold(f"Grading {ws.path}/"))
-    verdicts = grade_lessons(ctx, ws, lessons, reuse=True, brief=True)
-    _total(ctx, lessons, verdicts)
+    verdicts = grade_lessons(ctx, ws, edited, reuse=True, brief=True) if edited else []
+    if untouched:
+        print(f"Not started, so not graded (each still fails, as its starter does): "
+              f"{' '.join(lesson.id for lesson in untouched)}")
+    got = sum(v.points(lesson) for lesson, v in zip(edited, verdicts))
+    top = sum(lesson.points for lesson in lessons)
+    print(ctx.style.bold(f"Total: {got}/{top} points"))
     print()
-    failing = [lesson for lesson, v in zip(lessons, verdicts) if not v.passed]
+    passed = {lesson.id for lesson, v in zip(edited, verdicts) if v.passed}
+    failing = [lesson for lesson in lessons if lesson.id not in passed]
     if not failing:
         print("Every lesson passes. Well done: read the lessons' exercises for more.")
     else:
