@@ -214,15 +214,15 @@ static int explained_from(const long start[], const long got[], const struct tra
               "wrong values. Whoever takes the lock after a death must put right what the dead "
               "holder left half done, from a record in the shared mapping (the balances as they "
               "were: an undo record), armed only once it is whole and before the first change, "
-              "and disarmed before the lock is let go; and only then carry on"
+              "and disarmed before the lock is let go; and only then carry on."
         : undone
             ? "A transfer that had returned 0 was undone: a repair applied the record of a "
               "transfer that had finished. Disarm the record (a flag cleared) once both "
-              "balances are changed, and arm it only once the record is whole"
+              "balances are changed, and arm it only once the record is whole."
             : "No set of whole transfers gives these balances: a repair put back values that "
               "were not the accounts' as they were (from a record half written, or of another "
               "transfer), or put them into the wrong accounts. Arm the record only after "
-              "everything in it is written, and put each value back where it came from";
+              "everything in it is written, and put each value back where it came from.";
     snprintf(why, size, "the accounts hold %s (%ld in all) where they should hold %s%s%s.%s%s",
              describe_balances(got), total, describe_balances(all),
              n_maybe > 0 ? ", or, without the transfers that were in flight, " : "",
@@ -686,6 +686,11 @@ START_TEST(processes_already_waiting_when_the_holder_dies_all_go_on)
             if (!lab_wait_child(waiters[w], &status, CALL_SECONDS))
                 hung++;
         const char *said = lab_capture_end();
+        if (hung == WAITERS)
+            lab_fail("%d processes were waiting for the lock when its holder was killed "
+                     "(SIGKILL) at %s, in its transfer of %s; none of them had the lock %g s "
+                     "later%s. %s", WAITERS, lab_describe_step(&o[0].death),
+                     describe_transfer(&second), CALL_SECONDS, quoted(said), hang_hint);
         if (hung > 0)
             lab_fail("%d processes were waiting for the lock when its holder was killed "
                      "(SIGKILL) at %s, in its transfer of %s; %d of them still waited %g s "

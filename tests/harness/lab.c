@@ -320,7 +320,10 @@ static int kill_children(char *report)
         if (n == 0)
             break;
         for (int i = 0; i < n; i++) {
-            if (report != NULL && killed < 3)
+            int told = 0;  /* asked to end already, and reported then */
+            for (int a = 0; a < n_asked && a < 3; a++)
+                told |= asked[a] == pids[i];
+            if (report != NULL && killed < 3 && !told)
                 report_left_running(report, pids[i]);
             kill(pids[i], SIGKILL);
             killed++;

@@ -406,12 +406,14 @@ def _grade_class(lab: Lab, g: Grading, submissions: Path, say: TextIO, warn: Tex
         if not make_dirs(out / d):
             raise LabError(f"cannot make {out / d}")
     print("class: compiling the lab's side of every lesson, once", file=say, flush=True)
+    compiling = time.monotonic()
     prepared = subprocess.run([str(lab.root / "tests" / "lab"), "prepare"], cwd=lab.root,
                               env={**os.environ, "LAB_OBJECTS": str(g.sandbox.objects)},
                               capture_output=True, text=True, errors="replace", check=False)
     print(prepared.stdout + prepared.stderr, end="", file=warn)
     if prepared.returncode != 0:
         raise LabError("the lab's own code does not build (tests/lab prepare failed)")
+    compiling = time.monotonic() - compiling
     g = replace(g, expected={lesson.id: tuple(expected_tests(g.sandbox.objects, lesson))
                              for lesson in g.lessons})
     handed = _unpack_all(g, submissions, warn)
@@ -431,10 +433,11 @@ def _grade_class(lab: Lab, g: Grading, submissions: Path, say: TextIO, warn: Tex
           file=say, flush=True)
     reports.write_reports(out, g.lessons, students, verdicts,
                           reports.Class(g.sandbox.note, datetime.now(), handed.about,
-                                        handed.refused, took))
+                                        handed.refused, took, compiling))
     print(f"class: the reports took {time.monotonic() - start - took:.0f} s more", file=say)
     print(f"class: graded {len(students)} submissions in {took:.0f} s "
-          f"({took / len(students):.1f} s each)", file=say)
+          f"({took / len(students):.1f} s each), after {compiling:.0f} s compiling the lab's "
+          "side", file=say)
     print(f"class: {out}/gradebook.csv, {out}/summary.html, "
           f"{out}/gradescope/*/results.json, {out}/junit/*.xml", file=say, flush=True)
     return 0

@@ -172,7 +172,12 @@ def sandboxed_grade(lab: Lab, tc: Toolchain, src: Path, lesson: Lesson, out: Pat
         (out / "build.log").write_text(built.log + "\n")
         return 1
     assert built.objects is not None
+    env = {**os.environ, "LAB_RESULTS": str(out / "results.tsv")}
+    # The student's object: the harness reads from it the line of a call it made
+    # fail, or of the step at which it killed a process.
+    objects = sorted((out / "build").glob("*.o"))
+    if objects:
+        env["LAB_STUDENT_OBJECT"] = str(objects[0])
     with open(out / "stdout.txt", "wb") as stdout, open(out / "stderr.txt", "wb") as stderr:
         return run_in_group([str(out / "build" / "check")], stdout=stdout, stderr=stderr,
-                            timeout=SUITE_LIMIT,
-                            env={**os.environ, "LAB_RESULTS": str(out / "results.tsv")})
+                            timeout=SUITE_LIMIT, env=env)

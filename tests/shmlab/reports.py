@@ -89,6 +89,7 @@ class Class:
     about: Mapping[str, str]    # by student: the folder graded, a renaming
     refused: Sequence[str]      # what was handed in but is no submission, and why
     took: float                 # seconds the grading took
+    compiling: float = 0.0      # seconds compiling the lab's side took, before it
 
 
 def write_reports(out: Path, lessons: Sequence[Lesson], students: Sequence[str],
@@ -209,7 +210,8 @@ def _summary(path: Path, lessons: Sequence[Lesson], students: Sequence[str],
     totals = [sum(verdicts[s, lesson.id].score for lesson in lessons) for s in students]
     everyone = list(verdicts.values())
     p = ET.SubElement(body, "p")
-    p.text = (f"{n} submissions, graded {c.when:%Y-%m-%d %H:%M} in {c.took / 60:.1f} min. "
+    p.text = (f"{n} submissions, graded {c.when:%Y-%m-%d %H:%M} in {c.took / 60:.1f} min "
+              f"(after {c.compiling / 60:.1f} min compiling the lab's side). "
               f"Mean {statistics.mean(totals) if totals else 0:.1f} of {top}, median "
               f"{statistics.median(totals) if totals else 0:g}. "
               f"{sum(_timed_out(v) for v in everyone)} lessons ran out of time, "
@@ -280,7 +282,12 @@ def _most_common(verdicts: list[Verdict]) -> str:
     check, count = max(counts.items(), key=lambda item: (item[1], item[0]))
     example = next((line for line in firsts if f"{check}:" in line), "")
     # Its whole first line; an address differs from run to run and says nothing.
-    return f"{count} submissions: {ADDRESS.sub('0x…', example)}"
+    # The check is what they share; how each failed it may differ.
+    if count == 1:
+        return f"1 submission: {ADDRESS.sub('0x…', example)}"
+    said = example.split(":", 1)[1].strip() if ":" in example else ""
+    return (f"{count} submissions failed \"{check}\" first; one of them said: "
+            f"{ADDRESS.sub('0x…', said)}")
 
 
 def _table(parent: ET.Element, *headings: str) -> ET.Element:
