@@ -27,9 +27,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define PUT_SECONDS 15.0   /* a worker's bulk_put: a million doubles the starter's way take minutes */
+#define PUT_SECONDS 10.0   /* a worker's bulk_put: a million doubles the starter's way take minutes */
 #define FASTER 20          /* how many times faster than one request per element */
-#define REFERENCE_N 20000  /* elements the starter's way moves, for the ratio */
+#define REFERENCE_N 50000  /* elements the starter's way moves, for the ratio */
 
 static struct manager m;
 
@@ -447,8 +447,10 @@ START_TEST(moving_the_array_is_20_times_faster_than_one_request_per_element)
     double theirs = move_one_by_one(REFERENCE_N, workers), mine = 1e9;
     for (int round = 0; round < 6 && theirs / mine < FASTER; round++) {
         double t = move_array(REFERENCE_N, workers, 7 + (uint64_t)round, "bulk",
-                              "4 workers putting 20000 doubles");
+                              "4 workers putting 50000 doubles");
         mine = t < mine ? t : mine;
+        if (round >= 1 && theirs / mine < 2)
+            break;  /* twice, not even twice as fast: no moment of load explains that */
     }
     if (theirs / mine < FASTER)
         lab_fail("moving %d doubles from %d workers (bulk_open, the workers' bulk_put, "
