@@ -180,10 +180,10 @@ static void wait_workers(struct crew *crew, const char *what, double seconds)
         }
     }
     if (slow)
-        lab_fail("%s: a worker's bulk_put had not returned after %g s, and was stopped. Moving "
-                 "its slice one manager request per element takes that long: each request is a "
-                 "round trip to the server, tens of microseconds, to carry 8 bytes.", what,
-                 seconds);
+        lab_fail("%s: a worker's bulk_put had not returned after %g s, and was stopped. "
+                 "Through a shared segment, even a million doubles take a fraction of a second; "
+                 "through the manager, every request is a round trip to the server (tens of "
+                 "microseconds), however little it carries.", what, seconds);
     if (failed != -1)
         lab_fail("%s: worker %d's bulk_put %s (its message is on stderr)", what, failed,
                  WIFEXITED(status) && WEXITSTATUS(status) == 3 ? "returned -1"
@@ -378,7 +378,10 @@ static void open_collect_close(void)
 {
     static double out[1000];
     struct bulk *b = bulk_open(m.address, lab_name("bulk"), 1000);
-    if (b != NULL && bulk_collect(b, out) != 0)
+    if (b == NULL)
+        lab_fail("bulk_open(1000) returned NULL, the array before it opened and closed (its "
+                 "message is on stderr): did bulk_close leave the segment behind?");
+    if (bulk_collect(b, out) != 0)
         lab_fail("bulk_collect returned -1 (its message is on stderr)");
     bulk_close(b);
 }
