@@ -11,7 +11,12 @@
  * way against the starter's way of moving the same data (one manager
  * request per element, put and collected), which the test does itself on
  * a manager of its own. The student's way is taken at its best of up to
- * six rounds, so a moment of load does not decide it.
+ * six rounds, so a moment of load does not decide it: 226 to 302 times
+ * as fast on a quiet machine, 160 to 269 under a whole make test.
+ *
+ * Measured with `make stress LESSON=12 RUNS=10`, 4 at once beside a whole
+ * make test on a 2-core machine (load 10 to 190): starter caught 40/40 (81
+ * to 100 s a run), solution passed 40/40 (15 to 25 s a run; 3 s quiet).
  */
 #include "lab.h"
 #include "bulk.h"
