@@ -25,9 +25,10 @@
  * to 42 s a run), solution passed 199/200 (20 to 22 s); this one, 4 runs
  * of 15 beside a whole make test (load 10 to 190): starter caught 60/60
  * (123 to 148 s), solution passed 59/60 (35 to 49 s; 4 s quiet). Each
- * failure: the random kills' test saw no transfer for its 10 s while the
- * workers were starved of a processor; it now waits for workers that are
- * runnable, and calls stuck only workers asleep for 10 s.
+ * failure: the random kills' test saw no transfer for its 10 s, most
+ * likely with the workers starved of a processor (12,000 kills by the
+ * demo never stalled); it now waits for workers that are runnable, and
+ * calls stuck only workers asleep for 10 s.
  */
 #include "lab.h"
 #include "bank.h"
