@@ -293,7 +293,8 @@ def outputs_are_well_formed(lab: Lab) -> list[str]:
                        ("the mean", "Mean "), ("the median", "median "),
                        ("a link to a student's log", 'href="logs/right/01-unshared-list.verdict"'),
                        ("what was refused", "notes.txt: not a directory"),
-                       ("how long grading took", " min. Mean"),
+                       ("how long grading took", " min (after "),
+                       ("how long compiling took", " compiling the lab's side). Mean"),
                        ("a renamed student", "another name reads the same")):
         if sign not in summary:
             problems.append(f"summary.html lacks {what} ({sign!r})")
