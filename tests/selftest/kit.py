@@ -301,7 +301,7 @@ class Suggested:
 
 def commands_in(text: str, where: str, manifest: Manifest) -> list[Suggested]:
     """The `make ...` commands of a text. A lesson written NN is the first one; RUNS
-    is capped at RUNS_CAP."""
+    is capped at RUNS_CAP (and given, for make stress)."""
     found = []
     for match in COMMAND.finditer(text):
         try:
@@ -313,6 +313,9 @@ def commands_in(text: str, where: str, manifest: Manifest) -> list[Suggested]:
                 argv[i] = f"LESSON={manifest.lessons[0].id}"
             elif arg.startswith("RUNS=") and arg[5:].isdigit() and int(arg[5:]) > RUNS_CAP:
                 argv[i] = f"RUNS={RUNS_CAP}"
+        # make stress without RUNS runs 20 rounds: a starter that hangs takes minutes a round.
+        if argv[1:2] == ["stress"] and not any(a.startswith("RUNS=") for a in argv):
+            argv.append(f"RUNS={RUNS_CAP}")
         found.append(Suggested(tuple(argv), where))
     return found
 
