@@ -27,6 +27,7 @@ import subprocess
 import tarfile
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -108,7 +109,9 @@ def kit_holds_no_solution(lab: Lab, manifest: Manifest) -> list[str]:
     lines = package.solution_lines(lab, manifest)
     for path in _files(kit):
         text = path.read_text(errors="replace")
-        hits = [line for line in lines if line in text]
+        # Whole lines: a solution's `if (x == -1)` is not in a starter's `if (x == -1) {`.
+        held = {line.strip() for line in text.splitlines()}
+        hits = [line for line in lines if line.strip() in held]
         if hits:
             problems.append(f"lines of a solution are in {path.relative_to(kit)}: {hits[0]}")
 
@@ -243,7 +246,7 @@ def kit_texts_are_readable(lab: Lab, manifest: Manifest) -> list[str]:
 # single space (two or more end the command: the Makefile's header puts its
 # descriptions there); not cmake, tests/make, nor make's.
 COMMAND = re.compile(r"""(?<![\w./-])make(?: (?P<target>[a-z][\w-]*))?"""
-                     r"""(?P<vars>(?: [A-Z][A-Z0-9_]*=(?:"[^"]*"|'[^']*'|[^\s"'`)]+))*)"""
+                     r"""(?P<vars>(?: [A-Z][A-Z0-9_]*=(?:"[^"]*"|'[^']*'|[^\s"'`);|&<>]+))*)"""
                      r"""(?![\w'-])""")
 RUNS_CAP = 1    # make stress's RUNS, at most: the same command, in one round (a starter that
                 # hangs takes a minute a round)
@@ -437,13 +440,17 @@ def kit_commands_work(lab: Lab, manifest: Manifest) -> list[str]:
     """Unpacks the kit and runs every command it suggests, `make` first and `make watch`
     and `make clean` last, each in its time: its exit status is the documented one (a starter fails
     its grading, status 1), and a command about a lesson talks about that lesson.
-    The commands `make` and `make list` print are suggestions too."""
+    The commands `make` and `make list` print are suggestions too.
+
+    The lessons' commands grade starters that hang until their time runs out: one
+    after the other they took most of make test's time. They run in CHAINS kits of
+    their own, each set up by `make` as a student's is, side by side."""
     kit, problems = _unpacked(lab, manifest, "kit-commands")
     if kit is None:
         return problems
     before = _demo_segments()
     try:
-        return problems + _run_every_command(kit, manifest)
+        return problems + _run_every_command(lab, manifest, kit)
     finally:
         _remove_demo_segments(before)
 
@@ -461,15 +468,58 @@ def _remove_demo_segments(before: set[Path]) -> None:
             path.unlink(missing_ok=True)
 
 
-def _run_every_command(kit: Path, manifest: Manifest) -> list[str]:
-    problems: list[str] = []
+CHAINS = 3  # kits running the lessons' commands side by side, beside the first one's
+
+
+def _run_every_command(lab: Lab, manifest: Manifest, kit: Path) -> list[str]:
     try:
-        queue = [Suggested(("make",), "the kit's README"), *suggested_by_files(kit, manifest)]
+        suggested = [Suggested(("make",), "the kit's README"), *suggested_by_files(kit, manifest)]
     except (OSError, ValueError, KeyError, LabError) as e:
         return [f"cannot read the commands the kit suggests: {e}"]
-    # make first (it sets up work/), then the rest as found, make watch and make clean last.
+    # Each command once, where it is first suggested: the README's and the Makefile's
+    # in the first kit, each lesson's text in one of the others, whole.
+    first: dict[tuple[str, ...], Suggested] = {}
+    for command in suggested:
+        first.setdefault(command.argv, command)
+    main: list[Suggested] = []
+    texts: dict[str, list[Suggested]] = {}
+    for command in first.values():
+        if command.where.startswith("lessons/"):
+            texts.setdefault(command.where, []).append(command)
+        else:
+            main.append(command)
+    chains: list[list[Suggested]] = [[] for _ in range(CHAINS)]
+    for where in sorted(texts, key=lambda w: -_cost(texts[w])):   # the longest first
+        min(chains, key=_cost).extend(texts[where])
+    kits: list[Path] = [kit]
+    problems: list[str] = []
+    for n in range(1, CHAINS + 1):
+        more, said = _unpacked(lab, manifest, f"kit-commands-{n}")
+        if more is None:
+            return said
+        kits.append(more)
+    setup = Suggested(("make",), "the kit's README, to set up work/")
+    queues = [main, *([setup, *chain] for chain in chains)]
+    with ThreadPoolExecutor(max_workers=len(queues)) as pool:
+        runs = [pool.submit(_run_chain, k, q, manifest, follow=(k == kit))
+                for k, q in zip(kits, queues)]
+        for run in runs:
+            problems += run.result()
+    return problems
+
+
+def _cost(commands: list[Suggested]) -> int:
+    """A guess at how long commands take: those that grade a starter run its suite."""
+    return sum(1 if c.target in ("check", "grade", "stress") else 0 for c in commands)
+
+
+def _run_chain(kit: Path, queue: list[Suggested], manifest: Manifest, follow: bool) -> list[str]:
+    """Runs QUEUE in KIT, one after the other: make first (it sets up work/), make
+    watch and make clean last; if FOLLOW, what `make` and `make list` print, run too."""
+    problems: list[str] = []
     last = ("watch", "clean")
-    queue.sort(key=lambda c: (c.target != "", last.index(c.target) if c.target in last else -1))
+    queue = sorted(queue, key=lambda c: (c.target != "",
+                                         last.index(c.target) if c.target in last else -1))
     done: set[tuple[str, ...]] = set()
     record = kit.parent / "commands.txt"    # what ran, for whoever reads a failure
     record.write_text("")
@@ -485,7 +535,7 @@ def _run_every_command(kit: Path, manifest: Manifest) -> list[str]:
             f.write(f"{'running' if status is None else status}\t"
                     f"{time.monotonic() - began:.0f} s\t{command.text}\t({command.where})\n")
         problems += _judge(command, expect, status, output, manifest)
-        if command.target in ("", "list"):
+        if follow and command.target in ("", "list"):
             new = [c for c in commands_in(output, f"`{command.text}`'s output", manifest)
                    if c.argv not in done]
             queue[:0] = [c for c in new if c.target != "watch"]
