@@ -925,6 +925,145 @@ START_TEST(the_server_keeps_none_of_its_parents_descriptors)
 }
 END_TEST
 
+/* incr of "n" in dict "d", sent as request `number` of `client` on connection k. */
+static int64_t incr_once(struct mgr *k, const char *client, int64_t number)
+{
+    int64_t now = -1;
+    if (mgr_request_id(k, client, number) == -1 || mgr_incr(k, "d", "n", 1, &now) == -1)
+        lab_fail("incr as request %lld of client %s failed: %s", (long long)number, client,
+                 mgr_error(k));
+    return now;
+}
+
+START_TEST(a_request_with_an_id_runs_once_however_often_it_is_sent)
+{
+    start();
+    ok(mgr_create(c, "d", "dict"), "create d");
+    if (incr_once(c, "w1", 1) != 1)
+        lab_fail("the first incr did not make n 1");
+    /* The reply was lost, say: the same request again, here and on a new connection. */
+    struct mgr *again = mgr_connect(m.address);
+    if (incr_once(c, "w1", 1) != 1 || incr_once(again, "w1", 1) != 1)
+        lab_fail("a repeated request did not get the first answer (n = 1)");
+    expect_shown("d", "n", "1");
+    if (incr_once(again, "w1", 2) != 2 || incr_once(c, "w2", 1) != 3)
+        lab_fail("the next number, or another client's first, did not run");
+    if (mgr_request_id(c, "w1", 1) == -1)
+        lab_fail("mgr_request_id: %s", mgr_error(c));
+    expect_status(mgr_incr(c, "d", "n", 1, NULL), MGR_E_STALE, "an older request number");
+    /* A request that failed fails the same way when repeated: it is not run again. */
+    mgr_request_id(c, "w1", 3);
+    expect_status(mgr_incr(c, "later", "n", 1, NULL), MGR_E_NO_SUCH_NAME, "incr of a missing object");
+    ok(mgr_create(c, "later", "dict"), "create it");
+    mgr_request_id(c, "w1", 3);
+    expect_status(mgr_incr(c, "later", "n", 1, NULL), MGR_E_NO_SUCH_NAME,
+                  "the same request again, the object there now");
+    expect_shown("d", "n", "3");
+    /* One call only: the next one is sent as it is, and runs each time. */
+    ok(mgr_incr(c, "d", "n", 1, NULL), "a plain incr");
+    ok(mgr_incr(c, "d", "n", 1, NULL), "a plain incr");
+    expect_shown("d", "n", "5");
+    ok(mgr_create(c, "L", "lock"), "create L");
+    mgr_request_id(c, "w1", 4);
+    expect_status(mgr_acquire(c, "L", 0), MGR_E_MALFORMED, "acquire with a request id");
+    if (mgr_request_id(c, "", 1) == 0 || mgr_request_id(c, "w1", 0) == 0)
+        lab_fail("mgr_request_id took an empty client or the number 0");
+    mgr_close(again);
+    stop();
+}
+END_TEST
+
+START_TEST(request_ids_are_checked_and_the_oldest_clients_forgotten)
+{
+    start();
+    ok(mgr_create(c, "d", "dict"), "create d");
+    int raw = raw_connect();
+    struct value *bad[] = {value_int(0), value_int(-3), value_str("1"), value_none()};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        struct value *req = value_list(), *inner = value_list();
+        list_append(req, value_str("once"));
+        list_append(req, value_str("w"));
+        list_append(req, value_list());
+        list_append(req, bad[i]);
+        list_append(inner, value_str("ping"));
+        list_append(inner, value_str("x"));
+        list_append(inner, value_list());
+        list_append(req, inner);
+        struct buf out = {0};
+        frame_append(&out, req);
+        value_free(req);
+        send_bytes(raw, out.data, out.len);
+        buf_free(&out);
+        if (raw_status(raw) != MGR_E_MALFORMED)
+            lab_fail("a once request numbered with a bad number (case %zu) was not refused "
+                     "as malformed", i);
+    }
+    raw_done(raw);
+    char name[32];
+    for (int i = 0; i <= 4096; i++) {
+        snprintf(name, sizeof name, "client-%d", i);
+        incr_once(c, name, 1);
+    }
+    struct value *info;
+    ok(mgr_info(c, &info), "info");
+    struct value *kept = dict_get(info, "clients", 7);
+    if (kept == NULL || kept->type != V_INT || kept->u.i != 4096)
+        lab_fail("after 4097 clients the server keeps %lld clients' answers, not 4096",
+                 kept != NULL && kept->type == V_INT ? (long long)kept->u.i : -1LL);
+    value_free(info);
+    if (incr_once(c, "client-0", 1) != 4098)
+        lab_fail("the forgotten client-0's request 1 was not run anew");
+    if (incr_once(c, "client-4096", 1) != 4097)
+        lab_fail("client-4096's request 1, kept, ran again");
+    stop();
+}
+END_TEST
+
+/* info's field `key`, an int. */
+static long long info_int(struct mgr *k, const char *key)
+{
+    struct value *info;
+    if (mgr_info(k, &info) == -1)
+        lab_fail("info failed: %s", mgr_error(k));
+    struct value *v = dict_get(info, key, strlen(key));
+    long long n = v != NULL && v->type == V_INT ? v->u.i : -1;
+    value_free(info);
+    return n;
+}
+
+START_TEST(info_shows_connections_objects_and_held_locks)
+{
+    start();
+    ok(mgr_create(c, "L", "lock") == 0 && mgr_create(c, "d", "dict") == 0 ? 0 : -1,
+       "create L and d");
+    struct mgr *holder = mgr_connect(m.address);
+    if (holder == NULL || mgr_acquire(holder, "L", -1) == -1)
+        lab_fail("a second client could not take L");
+    if (info_int(c, "connections") != 2)
+        lab_fail("info says %lld connections, with 2 open", info_int(c, "connections"));
+    struct value *info;
+    char text[512];
+    ok(mgr_info(c, &info), "info");
+    value_format(info, text, sizeof text);
+    value_free(info);
+    if (strstr(text, "'objects': ['L', 'd']") == NULL || strstr(text, "'held': {'L': ") == NULL)
+        lab_fail("info does not list the objects L and d, and L as held: %s", text);
+    mgr_close(holder);
+    /* The server hears of the close when it next polls: give it time, on a busy machine. */
+    long long n = 0;
+    for (int tries = 0; tries < 1000 && (n = info_int(c, "connections")) != 1; tries++)
+        usleep(10 * 1000);
+    if (n != 1)
+        lab_fail("info still says %lld connections 10 s after the holder closed its own", n);
+    ok(mgr_info(c, &info), "info");
+    value_format(info, text, sizeof text);
+    value_free(info);
+    if (strstr(text, "'held': {}") == NULL)
+        lab_fail("a lock of a client that has gone is still held: %s", text);
+    stop();
+}
+END_TEST
+
 int main(int argc, char *argv[])
 {
     if (argc == 3 && strcmp(argv[1], "--client") == 0)
@@ -956,5 +1095,8 @@ int main(int argc, char *argv[])
     lab_add(s, every_lock_of_a_departed_holder_is_released);
     lab_add(s, odd_requests_get_honest_answers);
     lab_add(s, the_server_keeps_none_of_its_parents_descriptors);
+    lab_add(s, a_request_with_an_id_runs_once_however_often_it_is_sent);
+    lab_add(s, request_ids_are_checked_and_the_oldest_clients_forgotten);
+    lab_add(s, info_shows_connections_objects_and_held_locks);
     return lab_main(s);
 }

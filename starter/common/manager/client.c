@@ -34,6 +34,8 @@ struct mgr {
     struct buf in;
     int status;         /* of the last call */
     char error[512];
+    char once_client[65]; /* mgr_request_id: the next call's client and number */
+    int64_t once_number;  /* 0: the next call is sent as it is */
 };
 
 /* ---- the server's life ----------------------------------------------------- */
@@ -447,6 +449,32 @@ static int read_frame(struct mgr *c, struct value **frame)
     }
 }
 
+int mgr_request_id(struct mgr *c, const char *client, int64_t number)
+{
+    size_t len = client != NULL ? strlen(client) : 0;
+    if (len == 0 || len >= sizeof c->once_client || number < 1)
+        return fail(c, MGR_E_MALFORMED, "mgr_request_id: a client's name is 1 to %zu "
+                    "bytes, and a request's number is 1 or more",
+                    sizeof c->once_client - 1);
+    memcpy(c->once_client, client, len + 1);
+    c->once_number = number;
+    return 0;
+}
+
+/* ["once", client, [], number, request]: the request, wrapped (docs/manager-protocol.md). */
+static int send_once(struct mgr *c, const struct value *request)
+{
+    struct value client = {.type = V_BYTES,
+                           .u.bytes = {c->once_client, (uint32_t)strlen(c->once_client)}};
+    struct value op = {.type = V_BYTES, .u.bytes = {(char *)"once", 4}};
+    struct value path = {.type = V_LIST};
+    struct value number = {.type = V_INT, .u.i = c->once_number};
+    struct value *items[] = {&op, &client, &path, &number, (struct value *)request};
+    struct value once = {.type = V_LIST, .u.list = {items, 5, 5}};
+    c->once_number = 0;  /* for one call only */
+    return send_value(c, &once);
+}
+
 int mgr_call(struct mgr *c, const struct value *request, struct value **result)
 {
     if (result != NULL)
@@ -455,7 +483,8 @@ int mgr_call(struct mgr *c, const struct value *request, struct value **result)
         return fail(c, MGR_E_IO, "this connection was opened by process %d: after fork, "
                     "each process must mgr_connect for itself", (int)c->pid);
     struct value *reply = NULL;
-    if (send_value(c, request) == -1 || read_frame(c, &reply) == -1)
+    int sent = c->once_number > 0 ? send_once(c, request) : send_value(c, request);
+    if (sent == -1 || read_frame(c, &reply) == -1)
         return -1;
     if (reply->type != V_LIST || reply->u.list.len != 2 ||
         reply->u.list.items[0]->type != V_INT) {
@@ -601,4 +630,9 @@ int mgr_acquire(struct mgr *c, const char *name, int timeout_ms)
 int mgr_release(struct mgr *c, const char *name)
 {
     return call(c, "release", name, NULL, NULL, 0);
+}
+
+int mgr_info(struct mgr *c, struct value **out)
+{
+    return call(c, "info", "", NULL, out, 0);
 }

@@ -78,6 +78,25 @@ int mgr_cas(struct mgr *c, const char *name, const char *path, const struct valu
 int mgr_acquire(struct mgr *c, const char *name, int timeout_ms);
 int mgr_release(struct mgr *c, const char *name);
 
+/*
+ * Makes the next call on c (one call only) request `number` of `client`:
+ * the server runs it at most once, however often it is sent, and answers a
+ * repeat with the first answer. A client that lost its connection in the
+ * middle of a call sends it again with the same number, on a new
+ * connection; its next request takes the next number. client: 1 to 64
+ * bytes, the same on every connection, and no other client's; number: 1 up.
+ * acquire cannot be sent this way (a lock belongs to its connection).
+ */
+int mgr_request_id(struct mgr *c, const char *client, int64_t number);
+
+/*
+ * What the server holds, a dict: "connections" (an int), "you" (this
+ * connection's number), "objects" (their names), "held" (each held lock's
+ * name, and its holder's connection number) and "clients" (how many
+ * clients' last answers it keeps, for mgr_request_id).
+ */
+int mgr_info(struct mgr *c, struct value **out);
+
 /* Sends one request (a list, see protocol.h) and waits for its reply. */
 int mgr_call(struct mgr *c, const struct value *request, struct value **result);
 

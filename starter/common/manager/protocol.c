@@ -10,7 +10,7 @@ const char *mgr_status_name(int status)
     static const char *names[] = {
         "ok", "malformed", "too big", "unknown operation", "no such name", "wrong type",
         "bad path", "exists", "timeout", "not held", "deadlock", "authentication failed",
-        "internal error", "connection failed",
+        "internal error", "connection failed", "stale",
     };
     return status >= 0 && (size_t)status < sizeof names / sizeof names[0] ? names[status]
                                                                          : "unknown status";

@@ -31,6 +31,7 @@ enum mgr_status {
     MGR_E_AUTH,         /* the client did not prove the authkey */
     MGR_E_INTERNAL,     /* out of memory, or a failed system call */
     MGR_E_IO,           /* (client side) the connection failed */
+    MGR_E_STALE,        /* once: a request number older than the client's last */
 };
 
 const char *mgr_status_name(int status);

@@ -27,6 +27,7 @@
 #include <string.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -714,6 +715,179 @@ static const struct {
     {"cas", op_cas}, {"acquire", op_acquire}, {"release", op_release},
 };
 
+static int is_op(const struct value *op, const char *name)
+{
+    return op->u.bytes.len == strlen(name) && memcmp(op->u.bytes.data, name, op->u.bytes.len) == 0;
+}
+
+/* ---- requests that may be sent again ---------------------------------------- */
+
+/*
+ * A client whose connection broke cannot tell whether its last request ran:
+ * the server may have run it and only the reply was lost. Sending it again
+ * would run it twice (an incr counted twice). A request sent with an id,
+ *     ["once", client, [], number, request]
+ * runs at most once: the server keeps, for each client, the number of its
+ * last such request and the reply it gave, and answers a repeat of that
+ * number with the same reply, without running the request again. Numbers
+ * only go up: an older one is refused (status "stale"). ONCE_CLIENTS
+ * clients are kept; the one heard from longest ago is forgotten first.
+ */
+#define ONCE_CLIENTS 4096
+#define ONCE_ID_MAX 64
+
+struct once {
+    char client[ONCE_ID_MAX];
+    uint32_t client_len;
+    int64_t number;           /* of its last request; 0: none yet */
+    uint8_t *reply;           /* the frame that answered it, whole; NULL: none kept */
+    size_t reply_len;
+    unsigned long long heard; /* when last heard from, on once_clock */
+};
+
+static struct once *onces;
+static size_t n_onces;
+static unsigned long long once_clock;
+
+static void handle(struct conn *c, struct value *req);
+
+/* The client's entry, made if new (forgetting the least recent one if full), or NULL. */
+static struct once *once_entry(const struct value *client)
+{
+    for (size_t i = 0; i < n_onces; i++)
+        if (onces[i].client_len == client->u.bytes.len &&
+            memcmp(onces[i].client, client->u.bytes.data, client->u.bytes.len) == 0)
+            return &onces[i];
+    struct once *o;
+    if (n_onces == ONCE_CLIENTS) {
+        o = &onces[0];
+        for (size_t i = 1; i < n_onces; i++)
+            if (onces[i].heard < o->heard)
+                o = &onces[i];
+        free(o->reply);
+    } else {
+        if (onces == NULL && (onces = calloc(ONCE_CLIENTS, sizeof *onces)) == NULL)
+            return NULL;
+        o = &onces[n_onces++];
+    }
+    *o = (struct once){.client_len = client->u.bytes.len};
+    memcpy(o->client, client->u.bytes.data, client->u.bytes.len);
+    return o;
+}
+
+static void op_once(struct conn *c, struct value *req)
+{
+    struct value **item = req->u.list.items;
+    const struct value *client = item[1];
+    if (req->u.list.len != 5 || item[2]->u.list.len != 0 || item[3]->type != V_INT ||
+        item[3]->u.i < 1 || item[4]->type != V_LIST) {
+        reply_error(c, MGR_E_MALFORMED, "once is [\"once\", client, [], number, request]: "
+                    "a number from 1 up, and a request");
+        return;
+    }
+    if (client->u.bytes.len > ONCE_ID_MAX) {
+        reply_error(c, MGR_E_MALFORMED, "once: a client's name is 1 to %d bytes", ONCE_ID_MAX);
+        return;
+    }
+    const struct value *inner = item[4];
+    const struct value *op = inner->u.list.len > 0 ? inner->u.list.items[0] : NULL;
+    if (op != NULL && op->type == V_BYTES && (is_op(op, "once") || is_op(op, "acquire"))) {
+        reply_error(c, MGR_E_MALFORMED, "once cannot carry %s%s", op->u.bytes.data,
+                    is_op(op, "acquire") ? ": a lock belongs to a connection, and is given "
+                    "back when it breaks; a new connection acquires it anew" : "");
+        return;
+    }
+    struct once *o = once_entry(client);
+    if (o == NULL) {
+        reply_error(c, MGR_E_INTERNAL, "once: out of memory");
+        return;
+    }
+    int64_t number = item[3]->u.i;
+    o->heard = ++once_clock;
+    if (number < o->number) {
+        reply_error(c, MGR_E_STALE, "once: request %lld of client '%s' is older than its "
+                    "last one (%lld), whose answer is the only one kept",
+                    (long long)number, client->u.bytes.data, (long long)o->number);
+        return;
+    }
+    if (number == o->number) {  /* a repeat: the same answer, and nothing runs */
+        if (o->reply == NULL)
+            reply_error(c, MGR_E_INTERNAL, "once: request %lld ran, but its answer could "
+                        "not be kept (out of memory)", (long long)number);
+        else if (buf_append(&c->out, o->reply, o->reply_len) == -1)
+            c->closing = 1;
+        return;
+    }
+    size_t before = c->out.len;
+    handle(c, (struct value *)inner);
+    /* Whatever happens now, the request has run: never run it again. */
+    o->number = number;
+    free(o->reply);
+    o->reply = NULL;
+    o->reply_len = c->out.len - before;
+    if (o->reply_len > 0 && (o->reply = malloc(o->reply_len)) != NULL)
+        memcpy(o->reply, c->out.data + before, o->reply_len);
+}
+
+static void forget_onces(void)
+{
+    for (size_t i = 0; i < n_onces; i++)
+        free(onces[i].reply);
+    free(onces);
+    onces = NULL;
+    n_onces = 0;
+}
+
+/*
+ * info: what the server holds, for a person or a test to look at: how many
+ * connections it has, its objects' names, which locks are held and by
+ * which connection, and how many clients' last answers it keeps.
+ */
+static void op_info(struct conn *c)
+{
+    struct value *info = value_dict(), *names = value_list(), *held = value_dict();
+    int ok = info != NULL && names != NULL && held != NULL;
+    for (size_t i = 0; ok && i < n_objects; i++) {
+        struct object *o = objects[i];
+        struct value *name = value_str(o->name);
+        ok = name != NULL && list_append(names, name) == 0;
+        if (!ok)
+            value_free(name);
+        if (ok && o->holder != NULL) {
+            struct value *who = value_int(o->holder->id);
+            ok = who != NULL && dict_set(held, o->name, strlen(o->name), who) == 0;
+            if (!ok)
+                value_free(who);
+        }
+    }
+    struct value *n = NULL, *k = NULL, *mine = NULL;
+    ok = ok && (n = value_int((int64_t)n_conns)) != NULL && dict_set(info, "connections", 11, n) == 0;
+    if (!ok)
+        value_free(n);
+    ok = ok && (mine = value_int(c->id)) != NULL && dict_set(info, "you", 3, mine) == 0;
+    if (!ok)
+        value_free(mine);
+    ok = ok && (k = value_int((int64_t)n_onces)) != NULL && dict_set(info, "clients", 7, k) == 0;
+    if (!ok)
+        value_free(k);
+    if (ok && dict_set(info, "objects", 7, names) == 0)
+        names = NULL;
+    else
+        ok = 0;
+    if (ok && dict_set(info, "held", 4, held) == 0)
+        held = NULL;
+    else
+        ok = 0;
+    value_free(names);
+    value_free(held);
+    if (!ok) {
+        value_free(info);
+        reply_error(c, MGR_E_INTERNAL, "info: out of memory");
+        return;
+    }
+    reply(c, MGR_OK, info);
+}
+
 /* Checks a request's shape, finds its object, and runs it. */
 static void handle(struct conn *c, struct value *req)
 {
@@ -727,8 +901,12 @@ static void handle(struct conn *c, struct value *req)
                     "and path (list)");
         return;
     }
-    if (item[0]->u.bytes.len == 4 && memcmp(item[0]->u.bytes.data, "ping", 4) == 0) {
+    if (is_op(item[0], "ping")) {
         reply(c, MGR_OK, value_str("pong"));
+        return;
+    }
+    if (is_op(item[0], "info")) {
+        op_info(c);
         return;
     }
     const struct value *path = item[2];
@@ -743,6 +921,10 @@ static void handle(struct conn *c, struct value *req)
     if (memchr(item[1]->u.bytes.data, '\0', item[1]->u.bytes.len) != NULL ||
         item[1]->u.bytes.len == 0) {
         reply_error(c, MGR_E_MALFORMED, "a name must be a non-empty string without NUL bytes");
+        return;
+    }
+    if (is_op(item[0], "once")) {
+        op_once(c, req);
         return;
     }
     struct request r = {c, item[1], find_object(item[1]), path, item + 3, req->u.list.len - 3};
@@ -867,6 +1049,23 @@ static void drop_conn(struct conn *c)
     free(c);
 }
 
+/*
+ * A host that vanishes (switched off, unplugged) sends no FIN: without
+ * keep-alive probes its connection, and any lock it holds, would stay for
+ * hours. With them, a TCP peer that stops answering is dropped in about
+ * 16 s: 10 s idle, then 3 probes 2 s apart.
+ */
+static void keep_alive(struct conn *c)
+{
+    int on = 1, idle = 10, interval = 2, probes = 3;
+    if (setsockopt(c->fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on) == -1 ||
+        setsockopt(c->fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle) == -1 ||
+        setsockopt(c->fd, IPPROTO_TCP, TCP_KEEPINTVL, &interval, sizeof interval) == -1 ||
+        setsockopt(c->fd, IPPROTO_TCP, TCP_KEEPCNT, &probes, sizeof probes) == -1)
+        server_log("connection %d from %s: setsockopt(SO_KEEPALIVE): %s", c->id, c->peer,
+                   strerror(errno));
+}
+
 static void accept_clients(int listen_fd, int is_tcp)
 {
     for (;;) {
@@ -901,6 +1100,7 @@ static void accept_clients(int listen_fd, int is_tcp)
             char ip[INET_ADDRSTRLEN] = "?";
             inet_ntop(AF_INET, &from.sin_addr, ip, sizeof ip);
             snprintf(c->peer, sizeof c->peer, "%s:%d", ip, ntohs(from.sin_port));
+            keep_alive(c);
             c->needs_auth = 1;
             c->auth_deadline_ms = now_ms() + AUTH_SECONDS * 1000LL;
             send_challenge(c);
@@ -1029,6 +1229,7 @@ size_t server_feed(const uint8_t *data, size_t len)
     free(objects);
     objects = NULL;
     n_objects = 0;
+    forget_onces();
     return replied;
 }
 
@@ -1140,6 +1341,7 @@ void server_run(int listen_fd, int tcp_fd, const char *socket_path, const char *
         free_object(objects[i]);
     free(objects);
     free(conns);
+    forget_onces();
     close(listen_fd);
     if (tcp_fd >= 0)
         close(tcp_fd);
