@@ -1,0 +1,433 @@
+/*
+ * Lesson 13, the update that counted twice: the tests.
+ *
+ * A TCP manager with a random authkey, given to the student's code only
+ * through the environment, and between it and the workers the lab's
+ * cut_proxy (tests/harness/cut_proxy.h): a network that breaks about one
+ * request in `one_in`, half of the breaks before the manager gets the
+ * request, half after it has run it and answered. Whatever breaks, every
+ * tally_add must count exactly once: the total is compared with the
+ * additions made, and what the proxy did says why it differs.
+ */
+#include "lab.h"
+#include "cut_proxy.h"
+#include "manager.h"
+#include "tally.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define WORKERS 4
+#define ADDITIONS 300      /* each worker's */
+#define ONE_IN 5           /* the network breaks about one request in ONE_IN */
+#define WORK_SECONDS 20.0  /* a worker's additions; 0.3 s on a quiet machine */
+
+static struct manager m;
+static struct cut_proxy net;
+static struct mgr *probe;  /* the test's own connection, straight to the manager */
+static char authkey[33];
+
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* A random key, in the environment: the only way the student's code can know it. */
+static void new_authkey(void)
+{
+    unsigned char r[16];
+    if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r)
+        lab_fail("harness: getrandom: %s", strerror(errno));
+    for (size_t i = 0; i < sizeof r; i++)
+        snprintf(authkey + 2 * i, 3, "%02x", r[i]);
+    if (setenv(TALLY_KEY_ENV, authkey, 1) == -1)
+        lab_fail("harness: setenv: %s", strerror(errno));
+}
+
+/* The manager (with its dict), and the network that breaks one request in one_in. */
+static void start(int one_in)
+{
+    new_authkey();
+    if (manager_start_tcp(&m, "127.0.0.1", 0, authkey, strlen(authkey)) == -1)
+        lab_fail("harness: the test's manager did not start (see stderr): not your code's fault");
+    probe = mgr_connect_key(m.tcp_address, authkey, strlen(authkey));
+    if (probe == NULL || mgr_create(probe, TALLY_DICT, "dict") == -1)
+        lab_fail("harness: the test could not use its own manager: not your code's fault");
+    if (cut_proxy_start(&net, "127.0.0.1", m.tcp_address, one_in) == -1)
+        lab_fail("harness: the test's network (cut_proxy) did not start: not your code's fault");
+}
+
+static void stop(void)
+{
+    cut_proxy_stop(&net);
+    mgr_close(probe);
+    manager_shutdown(&m);
+}
+
+/* The counter `key` as the manager holds it (0 if no addition made it). */
+static long long counter(const char *key)
+{
+    struct value *v;
+    if (mgr_get(probe, TALLY_DICT, key, &v) == -1)
+        return mgr_status(probe) == MGR_E_BAD_PATH ? 0 : -1;
+    long long n = v->type == V_INT ? (long long)v->u.i : -1;
+    value_free(v);
+    return n;
+}
+
+/* ---- workers ------------------------------------------------------------------ */
+
+enum { OPEN_FAILED = 2, ADD_FAILED = 3 };
+
+/* A worker: opens a tally, makes `additions` additions of 1 to key, closes it. */
+static void worker(const char *key, int additions)
+{
+    struct tally *t = tally_open(net.address);
+    if (t == NULL)
+        _exit(OPEN_FAILED);
+    for (int i = 0; i < additions; i++)
+        if (tally_add(t, key, 1) != 0)
+            _exit(ADD_FAILED);
+    tally_close(t);
+    _exit(0);
+}
+
+static const char *how_it_ended(int status)
+{
+    if (WIFEXITED(status) && WEXITSTATUS(status) == OPEN_FAILED)
+        return "tally_open returned NULL";
+    if (WIFEXITED(status) && WEXITSTATUS(status) == ADD_FAILED)
+        return "a tally_add returned -1";
+    return lab_describe_status(status);
+}
+
+/* Runs n workers at once; fails the test if one failed or took too long. */
+static void run_workers(int n, const char *key, int additions, const char *what)
+{
+    pid_t pids[16];
+    for (int w = 0; w < n; w++) {
+        fflush(stderr);
+        pids[w] = fork();
+        if (pids[w] == -1)
+            lab_fail("harness: fork: %s", strerror(errno));
+        if (pids[w] == 0)
+            worker(key, additions);
+    }
+    int slow = -1, failed = -1, status = 0;
+    for (int w = 0; w < n; w++) {
+        int st;
+        if (!lab_wait_child(pids[w], &st, WORK_SECONDS))
+            slow = slow == -1 ? w : slow;
+        else if (!(WIFEXITED(st) && WEXITSTATUS(st) == 0) && failed == -1) {
+            failed = w;
+            status = st;
+        }
+    }
+    if (slow != -1)
+        lab_fail("%s: worker %d had not made its %d additions after %g s, and was stopped. "
+                 "When the connection breaks, connect again and send the addition again: "
+                 "a lost connection is not the end, but the manager is still there.", what,
+                 slow, additions, WORK_SECONDS);
+    if (failed != -1 && WIFEXITED(status) && WEXITSTATUS(status) == OPEN_FAILED)
+        lab_fail("%s: in worker %d, tally_open returned NULL, with the manager there and its "
+                 "key in SHMLAB_AUTHKEY (its message is on stderr)", what, failed);
+    if (failed != -1)
+        lab_fail("%s: in worker %d, %s (its message is on stderr). A broken connection is no "
+                 "reason to fail: connect again and send the addition again.", what, failed,
+                 how_it_ended(status));
+}
+
+/* Fails unless the counter is `want`, saying what the network did to explain it. */
+static void expect_counter(const char *key, long long want, const char *what)
+{
+    long long got = counter(key);
+    struct cut_proxy_seen seen = cut_proxy_seen(&net);
+    if (got == want)
+        return;
+    if (got > want)
+        lab_fail("%s: the counter is %lld after %lld additions: %lld counted twice. The network "
+                 "broke %ld connections after the manager had run the addition and before its "
+                 "answer arrived; sent again, an incr runs again. Send each addition as a request "
+                 "the manager runs at most once (mgr_request_id: a name of the tally's own, and "
+                 "the same number on every try).", what, got, want, got - want, seen.cut_after);
+    lab_fail("%s: the counter is %lld after %lld additions: %lld lost. The network broke %ld "
+             "connections before the manager got the addition, and %ld after it ran it: an "
+             "addition whose answer never came must be sent again, and one that ran must not be "
+             "counted again; and two tallies must never share a name.", what, got, want,
+             want - got, seen.cut_before, seen.cut_after);
+}
+
+/* ---- the tests ---------------------------------------------------------------- */
+
+START_TEST(with_a_network_that_never_breaks_every_addition_counts)
+{
+    start(0);
+    run_workers(WORKERS, "events", 50, "4 workers, 50 additions each, nothing broken");
+    expect_counter("events", WORKERS * 50, "4 workers, 50 additions each, nothing broken");
+    stop();
+}
+END_TEST
+
+START_TEST(every_addition_counts_once_when_the_network_breaks)
+{
+    start(ONE_IN);
+    char what[128];
+    snprintf(what, sizeof what, "%d workers, %d additions each, one request in %d broken",
+             WORKERS, ADDITIONS, ONE_IN);
+    run_workers(WORKERS, "events", ADDITIONS, what);
+    struct cut_proxy_seen seen = cut_proxy_seen(&net);
+    if (seen.cut_after == 0 || seen.cut_before == 0)
+        lab_fail("harness: the network broke no connection (%ld before, %ld after): the test "
+                 "proved nothing, and that is not your code's fault", seen.cut_before,
+                 seen.cut_after);
+    expect_counter("events", (long long)WORKERS * ADDITIONS, what);
+    stop();
+}
+END_TEST
+
+/* Two tallies at once in one process, and one opened again: each needs a name of its own. */
+START_TEST(tallies_in_one_process_and_opened_again_keep_their_own_count)
+{
+    start(3);
+    const char *what = "two tallies of one process, taking turns, then one opened again";
+    pid_t pid = fork();
+    if (pid == -1)
+        lab_fail("harness: fork: %s", strerror(errno));
+    if (pid == 0) {
+        struct tally *a = tally_open(net.address), *b = tally_open(net.address);
+        if (a == NULL || b == NULL)
+            _exit(OPEN_FAILED);
+        for (int i = 0; i < 100; i++)
+            if (tally_add(a, "pairs", 1) != 0 || tally_add(b, "pairs", 1) != 0)
+                _exit(ADD_FAILED);
+        tally_close(a);
+        tally_close(b);
+        for (int round = 0; round < 3; round++) {
+            struct tally *c = tally_open(net.address);
+            if (c == NULL)
+                _exit(OPEN_FAILED);
+            for (int i = 0; i < 30; i++)
+                if (tally_add(c, "pairs", 1) != 0)
+                    _exit(ADD_FAILED);
+            tally_close(c);
+        }
+        _exit(0);
+    }
+    int st;
+    if (!lab_wait_child(pid, &st, WORK_SECONDS))
+        lab_fail("%s: the additions had not ended after %g s", what, WORK_SECONDS);
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+        lab_fail("%s: %s (its message is on stderr)", what, how_it_ended(st));
+    expect_counter("pairs", 290, what);
+    stop();
+}
+END_TEST
+
+START_TEST(the_authkey_comes_from_the_environment)
+{
+    start(0);
+    run_workers(1, "keyed", 5, "the authkey in SHMLAB_AUTHKEY, a new one for this test");
+    expect_counter("keyed", 5, "the authkey in SHMLAB_AUTHKEY");
+    /* A wrong key: refused. */
+    setenv(TALLY_KEY_ENV, "not-the-key", 1);
+    struct tally *t = tally_open(net.address);
+    if (t != NULL) {
+        tally_close(t);
+        lab_fail("with a wrong key in SHMLAB_AUTHKEY, tally_open returned a tally: the manager "
+                 "must have refused it, and tally_open must say so and return NULL");
+    }
+    /* No key at all: a clear message that names the variable. */
+    unsetenv(TALLY_KEY_ENV);
+    char path[] = "/tmp/shmlab-stderr-XXXXXX";
+    int fd = mkstemp(path), saved = dup(2);
+    if (fd == -1 || saved == -1)
+        lab_fail("harness: mkstemp or dup: %s", strerror(errno));
+    unlink(path);
+    fflush(stderr);
+    dup2(fd, 2);
+    t = tally_open(net.address);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    char said[2048] = "";
+    ssize_t n = pread(fd, said, sizeof said - 1, 0);
+    said[n > 0 ? n : 0] = '\0';
+    close(fd);
+    if (t != NULL) {
+        tally_close(t);
+        lab_fail("with SHMLAB_AUTHKEY not set, tally_open returned a tally: a key written in the "
+                 "code is no secret (it is in every copy of the program, and in the repository); "
+                 "take it from the environment, and refuse to go on without it");
+    }
+    if (strstr(said, TALLY_KEY_ENV) == NULL)
+        lab_fail("with SHMLAB_AUTHKEY not set, tally_open returned NULL but its message does not "
+                 "name SHMLAB_AUTHKEY, where the key should be: %s",
+                 said[0] ? said : "(it said nothing on stderr)");
+    setenv(TALLY_KEY_ENV, authkey, 1);
+    stop();
+}
+END_TEST
+
+/* Connection attempts made in an outage of OUTAGE_MS, by one worker. */
+#define OUTAGE_MS 4000
+#define MOST_ATTEMPTS 25
+
+START_TEST(a_manager_out_of_reach_is_not_hammered)
+{
+    start(0);
+    pid_t pid = fork();
+    if (pid == -1)
+        lab_fail("harness: fork: %s", strerror(errno));
+    if (pid == 0)
+        worker("patient", 100000);   /* stopped by the test once it has seen enough */
+    /* Once the worker is adding, the network goes down for OUTAGE_MS. */
+    double deadline = now() + WORK_SECONDS;
+    while (counter("patient") < 50 && now() < deadline)
+        usleep(10 * 1000);
+    if (counter("patient") < 50) {
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        lab_fail("the worker made fewer than 50 additions in %g s, with nothing broken",
+                 WORK_SECONDS);
+    }
+    long refused_before = cut_proxy_seen(&net).refused;
+    cut_proxy_outage(&net, OUTAGE_MS);
+    usleep(OUTAGE_MS * 1000);
+    long attempts = cut_proxy_seen(&net).refused - refused_before;
+    long long at_end = counter("patient"), later = at_end;
+    deadline = now() + WORK_SECONDS;    /* back up: the additions go on */
+    while ((later = counter("patient")) <= at_end && now() < deadline)
+        usleep(10 * 1000);
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    if (attempts > MOST_ATTEMPTS)
+        lab_fail("while the network was down for %d s, one worker tried to connect %ld times: a "
+                 "hundred workers doing so would hammer the manager as it comes back. Wait "
+                 "longer after each attempt that fails (10 ms, 20 ms, 40 ms ... up to about 1 s); "
+                 "at most %d attempts in those %d s are expected.", OUTAGE_MS / 1000, attempts,
+                 MOST_ATTEMPTS, OUTAGE_MS / 1000);
+    if (later <= at_end)
+        lab_fail("the network came back, but in %g s the worker made no more additions: it "
+                 "must go on trying to connect, for at least %d s (TALLY_PATIENCE)",
+                 WORK_SECONDS, TALLY_PATIENCE);
+    stop();
+}
+END_TEST
+
+START_TEST(a_manager_gone_for_good_is_given_up_on)
+{
+    start(0);
+    struct tally *t = tally_open(net.address);
+    if (t == NULL)
+        lab_fail("tally_open returned NULL, with the manager there and its key in "
+                 "SHMLAB_AUTHKEY (its message is on stderr)");
+    if (tally_add(t, "given-up", 1) != 0)
+        lab_fail("tally_add returned -1, with nothing broken");
+    cut_proxy_outage(&net, 3600 * 1000);
+    double began = now();
+    int rc = tally_add(t, "given-up", 1);
+    double took = now() - began;
+    tally_close(t);
+    if (rc != -1)
+        lab_fail("with the network down for good, tally_add returned %d, not -1", rc);
+    if (took < TALLY_PATIENCE - 1)
+        lab_fail("with the network down, tally_add gave up after %.1f s: it must go on trying "
+                 "for TALLY_PATIENCE (%d s), as tally.h says; a network is often back in a "
+                 "moment", took, TALLY_PATIENCE);
+    stop();
+}
+END_TEST
+
+START_TEST(a_manager_error_is_returned_not_retried)
+{
+    start(0);
+    mgr_delete(probe, TALLY_DICT, NULL);
+    mgr_create(probe, TALLY_DICT, "list");   /* an incr on a key of a list: "bad path" */
+    struct tally *t = tally_open(net.address);
+    if (t == NULL)
+        lab_fail("tally_open returned NULL, with the manager there and its key in "
+                 "SHMLAB_AUTHKEY (its message is on stderr)");
+    double began = now();
+    int rc = tally_add(t, "nowhere", 1);
+    double took = now() - began;
+    tally_close(t);
+    if (rc != -1)
+        lab_fail("tally_add on a manager that answers an error (the tally is a list, not a "
+                 "dict) returned %d, not -1", rc);
+    if (took > 5)
+        lab_fail("tally_add took %.1f s to return the manager's error: an error answered is "
+                 "not a broken connection; sending it again gets the same answer", took);
+    stop();
+}
+END_TEST
+
+/* The manager's view: `connections` open, and the locks held. */
+static long long manager_connections(void)
+{
+    struct value *info;
+    if (mgr_info(probe, &info) == -1)
+        lab_fail("harness: info from the manager failed: %s", mgr_error(probe));
+    struct value *n = dict_get(info, "connections", 11);
+    long long k = n != NULL && n->type == V_INT ? (long long)n->u.i : -1;
+    value_free(info);
+    return k;
+}
+
+START_TEST(a_closed_or_killed_tally_leaves_no_connection)
+{
+    start(ONE_IN);
+    int fds_before = lab_open_descriptors();
+    for (int i = 0; i < 5; i++) {
+        struct tally *t = tally_open(net.address);
+        if (t == NULL)
+            lab_fail("tally_open returned NULL, with the manager there and its key in "
+                 "SHMLAB_AUTHKEY (its message is on stderr)");
+        for (int k = 0; k < 20; k++)
+            if (tally_add(t, "closing", 1) != 0)
+                lab_fail("tally_add returned -1");
+        tally_close(t);
+    }
+    int fds_after = lab_open_descriptors();
+    if (fds_after > fds_before)
+        lab_fail("five tallies opened and closed left %d descriptors open: tally_close must "
+                 "close the connection (mgr_close), and a connection that broke must be closed "
+                 "before the next is made", fds_after - fds_before);
+    pid_t pid = fork();
+    if (pid == 0)
+        worker("killed", 1000000);
+    usleep(200 * 1000);
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    long long n = -1;
+    for (int i = 0; i < 500 && (n = manager_connections()) != 1; i++)
+        usleep(10 * 1000);
+    if (n != 1)
+        lab_fail("5 s after every tally was closed (and one worker killed), the manager still "
+                 "has %lld connections besides the test's own", n - 1);
+    expect_counter("closing", 100, "five tallies, 20 additions each");
+    stop();
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("13-counted-twice");
+    lab_add(s, with_a_network_that_never_breaks_every_addition_counts);
+    lab_add_long(s, every_addition_counts_once_when_the_network_breaks, 3);
+    lab_add_long(s, tallies_in_one_process_and_opened_again_keep_their_own_count, 3);
+    lab_add_long(s, the_authkey_comes_from_the_environment, 3);
+    lab_add_long(s, a_manager_out_of_reach_is_not_hammered, 5);
+    lab_add_long(s, a_manager_gone_for_good_is_given_up_on, 4);
+    lab_add(s, a_manager_error_is_returned_not_retried);
+    lab_add_long(s, a_closed_or_killed_tally_leaves_no_connection, 2);
+    return lab_main(s);
+}
