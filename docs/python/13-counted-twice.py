@@ -1,0 +1,115 @@
+# Lesson 13's trap in Python: workers reach a manager with connect(), over
+# TCP with an authkey, through a network that breaks one answer to `add` in
+# five (a relay between them, below). A worker whose call raises makes a new
+# connection and calls again: what ran already runs again. `make test` checks,
+# under each start method, that the count comes out too high.
+# shmlab-expect fork spawn forkserver: ^the counter is [0-9]+, not 400: [0-9]+ counted twice$
+import os
+import random
+import socket
+import struct
+import threading
+from multiprocessing import Process
+from multiprocessing.managers import BaseManager
+
+WORKERS, ADDITIONS = 4, 100
+
+class Tally:
+    def __init__(self):
+        self.counts = {}
+    def add(self, key, n):          # runs in the manager's process, one call at a time
+        self.counts[key] = self.counts.get(key, 0) + n
+    def get(self, key):
+        return self.counts.get(key, 0)
+
+class TallyManager(BaseManager):
+    pass
+
+TALLY = Tally()                 # the one the manager's process serves
+
+def the_tally():
+    return TALLY
+
+TallyManager.register("tally", callable=the_tally)
+
+def work(address, authkey):
+    manager = TallyManager(address=address, authkey=authkey)
+    manager.connect()               # a manager started elsewhere, on another host
+    tally = manager.tally()
+    for _ in range(ADDITIONS):
+        while True:
+            try:
+                tally.add("events", 1)
+                break
+            except (EOFError, OSError):  # the connection broke: did add run? Unknown.
+                manager = TallyManager(address=address, authkey=authkey)
+                manager.connect()
+                tally = manager.tally()  # a new connection, and the same call again
+
+def frames(sock):
+    """The frames of multiprocessing's connections: a 4-byte length, then the bytes."""
+    data = b""
+    while True:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return
+        data += chunk
+        while len(data) >= 4 and len(data) >= 4 + struct.unpack("!i", data[:4])[0]:
+            size = 4 + struct.unpack("!i", data[:4])[0]
+            yield data[:size]
+            data = data[size:]
+
+def relay(client, upstream):
+    """Passes frames both ways; drops one answer to `add` in five, closing both ends."""
+    last = {"add": False}
+    def up():
+        try:
+            for frame in frames(client):
+                last["add"] = b"add" in frame
+                upstream.sendall(frame)
+        except OSError:
+            pass                    # the other way cut it
+        upstream.close()
+    threading.Thread(target=up, daemon=True).start()
+    try:
+        for n, frame in enumerate(frames(upstream)):
+            # After the handshake (3 frames), an answer to add: maybe never delivered.
+            if n >= 3 and last["add"] and random.randrange(5) == 0:
+                break
+            client.sendall(frame)
+    except OSError:
+        pass
+    for end in (client, upstream):
+        try:
+            end.shutdown(socket.SHUT_RDWR)   # wakes the other thread, and tells both ends
+        except OSError:
+            pass
+        end.close()
+
+def network(listener, target):
+    while True:
+        client, _ = listener.accept()
+        upstream = socket.create_connection(target)
+        threading.Thread(target=relay, args=(client, upstream), daemon=True).start()
+
+if __name__ == "__main__":
+    authkey = os.environ.get("SHMLAB_AUTHKEY", os.urandom(16).hex()).encode()
+    manager = TallyManager(address=("127.0.0.1", 0), authkey=authkey)
+    manager.start()
+    listener = socket.create_server(("127.0.0.1", 0))
+    threading.Thread(target=network, args=(listener, manager.address), daemon=True).start()
+    workers = [Process(target=work, args=(listener.getsockname(), authkey))
+               for _ in range(WORKERS)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    total = manager.tally().get("events")
+    want = WORKERS * ADDITIONS
+    if total > want:
+        print(f"the counter is {total}, not {want}: {total - want} counted twice")
+    elif total < want:
+        print(f"the counter is {total}, not {want}: {want - total} lost")
+    else:
+        print(f"the counter is {total}, as it should be")
+    manager.shutdown()
