@@ -44,6 +44,7 @@ int main(int argc, char *argv[])
         if (setenv(TALLY_KEY_ENV, DEMO_KEY, 1) == -1)
             die_errno("setenv(%s)", TALLY_KEY_ENV);
     }
+    fflush(stdout);  /* or the processes forked below print it again as they exit */
     const char *key = getenv(TALLY_KEY_ENV);
     struct manager m;
     if (manager_start_tcp(&m, "127.0.0.1", 0, key, strlen(key)) == -1)
@@ -54,12 +55,12 @@ int main(int argc, char *argv[])
         manager_shutdown(&m);
         exit(EXIT_FAILURE);
     }
+    mgr_close(c);  /* the workers, forked below, must not inherit it */
     struct cut_proxy net;
     if (cut_proxy_start(&net, "127.0.0.1", m.tcp_address, one_in) == -1) {
         manager_shutdown(&m);
         exit(EXIT_FAILURE);
     }
-    fflush(stdout);
     pid_t pids[WORKERS];
     for (int w = 0; w < WORKERS; w++) {
         pids[w] = fork();
@@ -79,7 +80,8 @@ int main(int argc, char *argv[])
     cut_proxy_stop(&net);
     int64_t total = 0;
     struct value *v;
-    if (mgr_get(c, TALLY_DICT, "events", &v) == 0) {
+    c = mgr_connect_key(m.tcp_address, key, strlen(key));
+    if (c != NULL && mgr_get(c, TALLY_DICT, "events", &v) == 0) {
         total = v->type == V_INT ? v->u.i : 0;
         value_free(v);
     }
