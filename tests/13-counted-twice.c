@@ -7,10 +7,14 @@
  * request in `one_in`, half of the breaks before the manager gets the
  * request, half after it has run it and answered. Whatever breaks, every
  * tally_add must count exactly once: the total is compared with the
- * additions made, and what the proxy did says why it differs.
+ * additions made, and what the proxy did says why it differs. The
+ * counting tests' workers run on hosts of their own (hosts.h): network
+ * namespaces joined to the test's by veth pairs, or loopback where the
+ * machine allows no namespaces.
  */
 #include "lab.h"
 #include "cut_proxy.h"
+#include "hosts.h"
 #include "manager.h"
 #include "tally.h"
 
@@ -33,6 +37,7 @@ static struct manager m;
 static struct cut_proxy net;
 static struct mgr *probe;  /* the test's own connection, straight to the manager */
 static char authkey[33];
+static char local[64];     /* the network's address from the test's own host */
 
 static double now(void)
 {
@@ -62,8 +67,10 @@ static void start(int one_in)
     probe = mgr_connect_key(m.tcp_address, authkey, strlen(authkey));
     if (probe == NULL || mgr_create(probe, TALLY_DICT, "dict") == -1)
         lab_fail("harness: the test could not use its own manager: not your code's fault");
-    if (cut_proxy_start(&net, "127.0.0.1", m.tcp_address, one_in) == -1)
+    /* On every address: workers on hosts of their own reach it by their cable's. */
+    if (cut_proxy_start(&net, "0.0.0.0", m.tcp_address, one_in) == -1)
         lab_fail("harness: the test's network (cut_proxy) did not start: not your code's fault");
+    snprintf(local, sizeof local, "tcp:127.0.0.1:%d", net.port);
 }
 
 static void stop(void)
@@ -89,9 +96,9 @@ static long long counter(const char *key)
 enum { OPEN_FAILED = 2, ADD_FAILED = 3 };
 
 /* A worker: opens a tally, makes `additions` additions of 1 to key, closes it. */
-static void worker(const char *key, int additions)
+static void worker(const char *address, const char *key, int additions)
 {
-    struct tally *t = tally_open(net.address);
+    struct tally *t = tally_open(address);
     if (t == NULL)
         _exit(OPEN_FAILED);
     for (int i = 0; i < additions; i++)
@@ -110,17 +117,19 @@ static const char *how_it_ended(int status)
     return lab_describe_status(status);
 }
 
-/* Runs n workers at once; fails the test if one failed or took too long. */
+/* Runs n workers at once, each on a host of its own; fails the test if one failed or was slow. */
 static void run_workers(int n, const char *key, int additions, const char *what)
 {
     pid_t pids[16];
     for (int w = 0; w < n; w++) {
-        fflush(stderr);
-        pids[w] = fork();
+        char server[16], address[64];
+        pids[w] = lab_host_fork(server);
         if (pids[w] == -1)
             lab_fail("harness: fork: %s", strerror(errno));
-        if (pids[w] == 0)
-            worker(key, additions);
+        if (pids[w] == 0) {
+            snprintf(address, sizeof address, "tcp:%s:%d", server, net.port);
+            worker(address, key, additions);
+        }
     }
     int slow = -1, failed = -1, status = 0;
     for (int w = 0; w < n; w++) {
@@ -203,7 +212,7 @@ START_TEST(tallies_in_one_process_and_opened_again_keep_their_own_count)
     if (pid == -1)
         lab_fail("harness: fork: %s", strerror(errno));
     if (pid == 0) {
-        struct tally *a = tally_open(net.address), *b = tally_open(net.address);
+        struct tally *a = tally_open(local), *b = tally_open(local);
         if (a == NULL || b == NULL)
             _exit(OPEN_FAILED);
         for (int i = 0; i < 100; i++)
@@ -212,7 +221,7 @@ START_TEST(tallies_in_one_process_and_opened_again_keep_their_own_count)
         tally_close(a);
         tally_close(b);
         for (int round = 0; round < 3; round++) {
-            struct tally *c = tally_open(net.address);
+            struct tally *c = tally_open(local);
             if (c == NULL)
                 _exit(OPEN_FAILED);
             for (int i = 0; i < 30; i++)
@@ -239,7 +248,7 @@ START_TEST(the_authkey_comes_from_the_environment)
     expect_counter("keyed", 5, "the authkey in SHMLAB_AUTHKEY");
     /* A wrong key: refused. */
     setenv(TALLY_KEY_ENV, "not-the-key", 1);
-    struct tally *t = tally_open(net.address);
+    struct tally *t = tally_open(local);
     if (t != NULL) {
         tally_close(t);
         lab_fail("with a wrong key in SHMLAB_AUTHKEY, tally_open returned a tally: the manager "
@@ -254,7 +263,7 @@ START_TEST(the_authkey_comes_from_the_environment)
     unlink(path);
     fflush(stderr);
     dup2(fd, 2);
-    t = tally_open(net.address);
+    t = tally_open(local);
     fflush(stderr);
     dup2(saved, 2);
     close(saved);
@@ -288,7 +297,7 @@ START_TEST(a_manager_out_of_reach_is_not_hammered)
     if (pid == -1)
         lab_fail("harness: fork: %s", strerror(errno));
     if (pid == 0)
-        worker("patient", 100000);   /* stopped by the test once it has seen enough */
+        worker(local, "patient", 100000);   /* stopped by the test once it has seen enough */
     /* Once the worker is adding, the network goes down for OUTAGE_MS. */
     double deadline = now() + WORK_SECONDS;
     while (counter("patient") < 50 && now() < deadline)
@@ -326,7 +335,7 @@ END_TEST
 START_TEST(a_manager_gone_for_good_is_given_up_on)
 {
     start(0);
-    struct tally *t = tally_open(net.address);
+    struct tally *t = tally_open(local);
     if (t == NULL)
         lab_fail("tally_open returned NULL, with the manager there and its key in "
                  "SHMLAB_AUTHKEY (its message is on stderr)");
@@ -358,7 +367,7 @@ START_TEST(a_manager_error_is_returned_not_retried)
     if (pid == -1)
         lab_fail("harness: fork: %s", strerror(errno));
     if (pid == 0) {
-        struct tally *t = tally_open(net.address);
+        struct tally *t = tally_open(local);
         if (t == NULL)
             _exit(OPEN_FAILED);
         int rc = tally_add(t, "nowhere", 1);
@@ -399,7 +408,7 @@ START_TEST(a_closed_or_killed_tally_leaves_no_connection)
     start(ONE_IN);
     int fds_before = lab_open_descriptors();
     for (int i = 0; i < 5; i++) {
-        struct tally *t = tally_open(net.address);
+        struct tally *t = tally_open(local);
         if (t == NULL)
             lab_fail("tally_open returned NULL, with the manager there and its key in "
                  "SHMLAB_AUTHKEY (its message is on stderr)");
@@ -415,7 +424,7 @@ START_TEST(a_closed_or_killed_tally_leaves_no_connection)
                  "before the next is made", fds_after - fds_before);
     pid_t pid = fork();
     if (pid == 0)
-        worker("killed", 1000000);
+        worker(local, "killed", 1000000);
     usleep(200 * 1000);
     kill(pid, SIGKILL);
     waitpid(pid, NULL, 0);

@@ -270,7 +270,8 @@ int cut_proxy_start(struct cut_proxy *p, const char *host, const char *target, i
         fprintf(stderr, "cut_proxy: listen on %s: %s\n", host, strerror(errno));
         goto fail;
     }
-    snprintf(p->address, sizeof p->address, "tcp:%s:%d", host, ntohs(at.sin_port));
+    p->port = ntohs(at.sin_port);
+    snprintf(p->address, sizeof p->address, "tcp:%s:%d", host, p->port);
     p->pid = fork();
     if (p->pid == -1) {
         perror("cut_proxy: fork");

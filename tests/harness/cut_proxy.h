@@ -20,6 +20,7 @@ struct cut_proxy_counts;  /* shared with the proxy's process */
 struct cut_proxy {
     pid_t pid;                        /* the proxy's process */
     char address[64];                 /* where clients connect: "tcp:<host>:<port>" */
+    int port;
     struct cut_proxy_counts *counts;
 };
 

@@ -143,8 +143,8 @@ def _kind_sources(lab: Lab, lesson: Lesson, mode: str) -> tuple[list[str], list[
                         for p in (lab.root / "starter/common/manager").glob("*.c"))
         # The tests' help with a manager of their own for each scenario.
         # And a network that breaks on purpose (the demos use it too).
-        tests, extras = tests + ["tests/harness/lab_manager.c"], faults + [
-            "tests/harness/fault_manager.c", "tests/harness/cut_proxy.c"] + extras
+        tests = tests + ["tests/harness/lab_manager.c", "tests/harness/hosts.c"]
+        extras = faults + ["tests/harness/fault_manager.c", "tests/harness/cut_proxy.c"] + extras
         if lesson.build == "manager-plain":
             return tests, extras, ()
         return tests, extras + ["tests/harness/amplify_manager.c"], (

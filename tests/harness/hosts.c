@@ -1,0 +1,139 @@
+/*
+ * hosts.c - worker processes on hosts of their own (hosts.h).
+ *
+ * The child makes its own network namespace (unshare), and the test, still
+ * in the first one, runs
+ *     ip link add shl<pid> type veth peer name eth0 netns <pid>
+ * which makes a cable with one end, eth0, already inside the child's
+ * namespace. Each end gets an address of a /30 of its own, picked from
+ * the child's pid in 100.64.0.0/10 (shared address space, never routed on
+ * the Internet), so that runs side by side never share one; the child
+ * brings its end up, and talks over it. When the child ends, its
+ * namespace goes, eth0 with it, and so does the other end.
+ */
+#define _GNU_SOURCE /* unshare, setns */
+#include "hosts.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <spawn.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+/* Runs `ip` with args; 0 if it succeeded. Quiet: its failure is the fallback's reason. */
+static int run_ip(char *const args[])
+{
+    posix_spawn_file_actions_t quiet;
+    pid_t pid;
+    int status;
+    if (posix_spawn_file_actions_init(&quiet) != 0)
+        return -1;
+    posix_spawn_file_actions_addopen(&quiet, 1, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addopen(&quiet, 2, "/dev/null", O_WRONLY, 0);
+    int err = posix_spawnp(&pid, "ip", &quiet, NULL, args, environ);
+    posix_spawn_file_actions_destroy(&quiet);
+    if (err != 0)
+        return -1;
+    while (waitpid(pid, &status, 0) == -1)
+        if (errno != EINTR)
+            return -1;
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+}
+
+/* The /30 of pid: the test's end is .1 of it, the child's .2. */
+static void addresses(pid_t pid, char test_end[24], char child_end[24])
+{
+    uint32_t base = (100u << 24 | 64u << 16) + ((uint32_t)pid % (1u << 20)) * 4;
+    for (int end = 1; end <= 2; end++) {
+        uint32_t a = base + (uint32_t)end;
+        snprintf(end == 1 ? test_end : child_end, 24, "%u.%u.%u.%u/30", a >> 24,
+                 a >> 16 & 255, a >> 8 & 255, a & 255);
+    }
+}
+
+static void say_loopback_once(const char *why)
+{
+    static int said;
+    if (!said++)
+        fprintf(stderr, "lab: no host of its own for a worker (%s): it uses the test's "
+                "host, over loopback\n", why);
+}
+
+/* In the test: the cable to the child, once the child has its namespace. */
+static int make_cable(pid_t child)
+{
+    char name[16], pid[16], test_end[24], child_end[24];
+    snprintf(name, sizeof name, "shl%d", (int)child);
+    snprintf(pid, sizeof pid, "%d", (int)child);
+    addresses(child, test_end, child_end);
+    char *add[] = {"ip", "link", "add", name, "type", "veth", "peer", "name", "eth0",
+                   "netns", pid, NULL};
+    char *address[] = {"ip", "address", "add", test_end, "dev", name, NULL};
+    char *up[] = {"ip", "link", "set", name, "up", NULL};
+    return run_ip(add) == 0 && run_ip(address) == 0 && run_ip(up) == 0 ? 0 : -1;
+}
+
+/* In the child: its end of the cable up, and its loopback. */
+static int bring_up(void)
+{
+    char test_end[24], child_end[24];
+    addresses(getpid(), test_end, child_end);
+    char *address[] = {"ip", "address", "add", child_end, "dev", "eth0", NULL};
+    char *up[] = {"ip", "link", "set", "eth0", "up", NULL};
+    char *lo[] = {"ip", "link", "set", "lo", "up", NULL};
+    return run_ip(address) == 0 && run_ip(up) == 0 && run_ip(lo) == 0 ? 0 : -1;
+}
+
+pid_t lab_host_fork(char server[16])
+{
+    int to_child[2], to_test[2];
+    if (pipe(to_child) == -1 || pipe(to_test) == -1)
+        return -1;
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == -1)
+        return -1;
+    if (pid == 0) {
+        close(to_child[1]);
+        close(to_test[0]);
+        int home = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+        char mine = home != -1 && unshare(CLONE_NEWNET) == 0 ? 'N' : 'L', cable = 'F';
+        if (write(to_test[1], &mine, 1) != 1 ||
+            (mine == 'N' && read(to_child[0], &cable, 1) != 1))
+            _exit(125);
+        close(to_child[0]);
+        close(to_test[1]);
+        if (mine == 'N' && cable == 'G' && bring_up() == 0) {
+            char test_end[24], child_end[24];
+            addresses(getpid(), test_end, child_end);
+            snprintf(server, 16, "%.*s", (int)(strchr(test_end, '/') - test_end), test_end);
+        } else {
+            if (mine == 'N' && setns(home, CLONE_NEWNET) == -1)
+                _exit(125);   /* in a namespace with no way out: nothing can work */
+            snprintf(server, 16, "127.0.0.1");
+        }
+        if (home != -1)
+            close(home);
+        return 0;
+    }
+    close(to_child[0]);
+    close(to_test[1]);
+    char theirs = 'L', cable = 'F';
+    if (read(to_test[0], &theirs, 1) == 1 && theirs == 'N') {
+        cable = make_cable(pid) == 0 ? 'G' : 'F';
+        if (write(to_child[1], &cable, 1) != 1)
+            perror("lab_host_fork: write");
+    }
+    if (cable != 'G')
+        say_loopback_once(theirs != 'N' ? "unshare(CLONE_NEWNET) is not allowed here"
+                                        : "`ip` could not make its cable");
+    close(to_child[1]);
+    close(to_test[0]);
+    return pid;
+}
