@@ -347,14 +347,21 @@ int dict_delete(struct value *dict, const char *key, size_t key_len)
 
 int buf_append(struct buf *b, const void *data, size_t len)
 {
+    if (b->len + len > b->cap && b->data != b->base) {
+        /* Room taken off the front first: move the bytes back to the start. */
+        size_t front = (size_t)(b->data - b->base);
+        memmove(b->base, b->data, b->len);
+        b->data = b->base;
+        b->cap += front;
+    }
     if (b->len + len > b->cap) {
         size_t cap = b->cap ? b->cap : 256;
         while (cap < b->len + len)
             cap *= 2;
-        uint8_t *bigger = realloc(b->data, cap);
+        uint8_t *bigger = realloc(b->base, cap);
         if (bigger == NULL)
             return -1;
-        b->data = bigger;
+        b->base = b->data = bigger;
         b->cap = cap;
     }
     if (len > 0)
@@ -365,13 +372,19 @@ int buf_append(struct buf *b, const void *data, size_t len)
 
 void buf_consume(struct buf *b, size_t len)
 {
-    memmove(b->data, b->data + len, b->len - len);
     b->len -= len;
+    if (b->len == 0) {         /* all of it: start again at the front */
+        b->cap += (size_t)(b->data - b->base);
+        b->data = b->base;
+    } else {
+        b->data += len;
+        b->cap -= len;
+    }
 }
 
 void buf_free(struct buf *b)
 {
-    free(b->data);
+    free(b->base);
     *b = (struct buf){0};
 }
 

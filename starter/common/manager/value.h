@@ -69,9 +69,16 @@ int dict_set(struct value *dict, const char *key, size_t key_len, struct value *
 int dict_delete(struct value *dict, const char *key, size_t key_len);  /* 0, or -1: no such key */
 
 /* A growable byte buffer, for encoding and for sockets. */
+/*
+ * A growing byte buffer: the bytes are data[0 .. len-1]. Taking bytes off
+ * the front (buf_consume) moves data forward in its allocation instead of
+ * moving the bytes: a server that takes a thousand requests off one read
+ * would otherwise move what follows a thousand times.
+ */
 struct buf {
     uint8_t *data;
-    size_t len, cap;
+    size_t len, cap;    /* cap: bytes from data to the end of the allocation */
+    uint8_t *base;      /* the allocation; data is in it */
 };
 int buf_append(struct buf *b, const void *data, size_t len);
 void buf_consume(struct buf *b, size_t len);  /* drops the first len bytes */
