@@ -408,6 +408,39 @@ START_TEST(a_closed_array_leaves_no_mapping)
 }
 END_TEST
 
+/* The manager's objects, as its info request lists them. */
+static void manager_objects(char *text, size_t size)
+{
+    struct mgr *c = mgr_connect(m.address);
+    struct value *info = NULL;
+    if (c == NULL || mgr_info(c, &info) == -1)
+        lab_fail("harness: info from the test's manager failed: not your code's fault");
+    value_format(dict_get(info, "objects", 7), text, size);
+    value_free(info);
+    mgr_close(c);
+}
+
+START_TEST(a_closed_array_leaves_nothing_in_the_manager)
+{
+    start();
+    char before[512], after[512];
+    manager_objects(before, sizeof before);
+    static double values[100], out[100];
+    for (int i = 0; i < 3; i++) {
+        struct bulk *b = bulk_open(m.address, lab_name("bulk"), 100);
+        if (b == NULL || bulk_put(m.address, 0, values, 100) != 0 || bulk_collect(b, out) != 0)
+            lab_fail("bulk_open, bulk_put or bulk_collect failed (their messages are on stderr)");
+        bulk_close(b);
+    }
+    manager_objects(after, sizeof after);
+    if (strcmp(before, after) != 0)
+        lab_fail("after three arrays opened and closed, the manager holds %s, where it held %s "
+                 "before: bulk_close must delete what bulk_open told the manager, or every "
+                 "array leaves a name behind in a server that may run for months", after, before);
+    stop();
+}
+END_TEST
+
 /* ---- the speed, against the starter's way -------------------------------- */
 
 /* The starter's way, on the test's own dict: one request per element. */
@@ -526,6 +559,7 @@ int main(void)
     lab_add(s, bad_sizes_and_indexes_are_refused);
     lab_add_long(s, bulk_put_keeps_nothing_open, 3);
     lab_add(s, a_closed_array_leaves_no_mapping);
+    lab_add(s, a_closed_array_leaves_nothing_in_the_manager);
     lab_add_long(s, moving_the_array_is_20_times_faster_than_one_request_per_element, 6);
     lab_add_long(s, a_million_doubles_from_eight_workers, 6);
     lab_add_long(s, every_failing_call_is_reported, 3);
