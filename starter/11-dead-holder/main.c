@@ -90,6 +90,7 @@ int main(int argc, char *argv[])
         die_errno("mmap(the demo's counters)");
     printf("%d workers move money between %d accounts of %d each; every few ms one of them\n"
            "is killed (SIGKILL) and a new one takes its place.\n", WORKERS, ACCOUNTS, INITIAL);
+    fflush(stdout);  /* before the forks: a worker must not carry a copy of it */
     pid_t pids[WORKERS];
     for (int i = 0; i < WORKERS; i++)
         pids[i] = start(b, w, (unsigned)i + 1);

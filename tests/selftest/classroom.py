@@ -466,29 +466,40 @@ def _cpu_seconds(pid: int) -> float:
 
 
 def a_job_weighs_as_one_on_the_cpu(lab: Lab) -> list[str]:
-    """Eight processes spinning in one job's cgroups and one spinning outside,
-    all on one CPU for 3 s: the one outside gets at least a third of what the
+    """Eight processes spinning in one job's cgroups and one spinning in another
+    job's, all on one CPU for 3 s: the one gets at least a third of what the
     eight get together (without a share of the CPU per job it gets an eighth),
-    so a submission that spins many processes cannot starve its classmates."""
+    so a submission that spins many processes cannot starve its classmates.
+    The one is in a job of its own, as a classmate's submission is: outside, it
+    would share its cgroup with whatever else the machine runs (all of make
+    test), and get less than a job for that alone."""
     if os.geteuid() != 0:
         return [f"{NOTE}a job's share of the CPU (not root: no cgroups are made)"]
     groups = sandbox.find_cgroups()
-    job = groups.make("shmlab-cpu-share", classroom.Options.from_env().limits)
+    limits = classroom.Options.from_env().limits
+    job, other = groups.make("shmlab-cpu-share", limits), groups.make("shmlab-cpu-other", limits)
     if not groups.share_cpu():   # (asked once the job is made: v2 turns cpu on then)
         groups.remove(job)
+        groups.remove(other)
         return [f"{NOTE}a job's share of the CPU: this machine's cgroups ({groups.version}) "
                 "have no cpu controller to write to"]
-    if not job:
-        return ["the job's cgroups could not be made"]
+    if not job or not other:
+        groups.remove(job)
+        groups.remove(other)
+        return ["the jobs' cgroups could not be made"]
+
+    def spinner(cgroups: tuple[Path, ...]) -> subprocess.Popen[bytes]:
+        # It enters every one of the job's cgroups, as tests/sandbox does.
+        return subprocess.Popen(
+            ["sh", "-c", "for g in $CGROUPS; do echo $$ > $g/cgroup.procs; done; "
+             'exec taskset -c 0 sh -c "while :; do :; done"'],
+            env={**os.environ, "CGROUPS": " ".join(str(d) for d in cgroups)})
+
     inside, outside = [], None
     try:
         for _ in range(8):
-            # Each enters every one of the job's cgroups, as tests/sandbox does.
-            inside.append(subprocess.Popen(
-                ["sh", "-c", "for g in $CGROUPS; do echo $$ > $g/cgroup.procs; done; "
-                 'exec taskset -c 0 sh -c "while :; do :; done"'],
-                env={**os.environ, "CGROUPS": " ".join(str(d) for d in job)}))
-        outside = subprocess.Popen(["taskset", "-c", "0", "sh", "-c", "while :; do :; done"])
+            inside.append(spinner(job))
+        outside = spinner(other)
         time.sleep(0.5)
         before = (_cpu_seconds(outside.pid), sum(_cpu_seconds(p.pid) for p in inside))
         time.sleep(3)
@@ -499,9 +510,10 @@ def a_job_weighs_as_one_on_the_cpu(lab: Lab) -> list[str]:
             proc.kill()
             proc.wait()
         groups.remove(job)
+        groups.remove(other)
     if mine < theirs / 3:
         return [f"on one CPU for 3 s, eight processes of one job got {theirs:.2f} s of it and "
-                f"one process outside {mine:.2f} s: the job weighs as eight, not one"]
+                f"the one process of another job {mine:.2f} s: the job weighs as eight, not one"]
     return []
 
 

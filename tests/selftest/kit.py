@@ -109,9 +109,7 @@ def kit_holds_no_solution(lab: Lab, manifest: Manifest) -> list[str]:
     lines = package.solution_lines(lab, manifest)
     for path in _files(kit):
         text = path.read_text(errors="replace")
-        # Whole lines: a solution's `if (x == -1)` is not in a starter's `if (x == -1) {`.
-        held = {line.strip() for line in text.splitlines()}
-        hits = [line for line in lines if line.strip() in held]
+        hits = package.solution_lines_in(text, lines)
         if hits:
             problems.append(f"lines of a solution are in {path.relative_to(kit)}: {hits[0]}")
 

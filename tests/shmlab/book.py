@@ -328,7 +328,7 @@ def editions(lab: Lab, manifest: Manifest) -> list[str]:
             problems.append(f"full edition: {lesson.name} has no diff of its fix")
         if "The whole change" in student:
             problems.append(f"student edition: {lesson.name} shows the diff of its fix")
-        hits = [line for line in lines if line in student][:3]
+        hits = package.solution_lines_in(student, lines)[:3]
         if hits:
             problems.append(f"student edition: {lesson.name} shows lines of a solution: "
                             + " | ".join(hits))

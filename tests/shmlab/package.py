@@ -134,6 +134,13 @@ def solution_lines(lab: Lab, manifest: Manifest) -> list[str]:
     return list(found)
 
 
+def solution_lines_in(text: str, lines: list[str]) -> list[str]:
+    """Those of LINES (solution_lines) that are whole lines of TEXT: a solution's
+    `if (x == -1)` is not in a starter's `if (x == -1) {`."""
+    held = {line.strip() for line in text.splitlines()}
+    return [line for line in lines if line.strip() in held]
+
+
 # ---- the kit ------------------------------------------------------------------------
 
 def kit_makefile(text: str) -> str:
