@@ -466,7 +466,7 @@ def _remove_demo_segments(before: set[Path]) -> None:
             path.unlink(missing_ok=True)
 
 
-CHAINS = 3  # kits running the lessons' commands side by side, beside the first one's
+CHAINS = 4  # kits running the lessons' commands side by side, beside the first one's
 
 
 def _run_every_command(lab: Lab, manifest: Manifest, kit: Path) -> list[str]:
@@ -507,8 +507,9 @@ def _run_every_command(lab: Lab, manifest: Manifest, kit: Path) -> list[str]:
 
 
 def _cost(commands: list[Suggested]) -> int:
-    """A guess at how long commands take: those that grade a starter run its suite."""
-    return sum(1 if c.target in ("check", "grade", "stress") else 0 for c in commands)
+    """A guess at how long commands take: those that grade a starter run its suite
+    (make stress twice: the starter, and work/, which is the starter too)."""
+    return sum({"check": 1, "grade": 1, "stress": 2}.get(c.target, 0) for c in commands)
 
 
 def _run_chain(kit: Path, queue: list[Suggested], manifest: Manifest, follow: bool) -> list[str]:
