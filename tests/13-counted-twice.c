@@ -11,6 +11,10 @@
  * counting tests' workers run on hosts of their own (hosts.h): network
  * namespaces joined to the test's by veth pairs, or loopback where the
  * machine allows no namespaces.
+ *
+ * Measured with `make stress LESSON=13 RUNS=25`, 8 at once on a 2-core
+ * machine (load 13 to 15): starter caught 200/200 (20 s a run), solution
+ * passed 200/200 (17 s a run, 14 s of it the outage and TALLY_PATIENCE).
  */
 #include "lab.h"
 #include "cut_proxy.h"
