@@ -298,11 +298,6 @@ fail:
     return -1;
 }
 
-void cut_proxy_set_rate(struct cut_proxy *p, int one_in)
-{
-    atomic_store(&p->counts->one_in, one_in);
-}
-
 void cut_proxy_outage(struct cut_proxy *p, int ms)
 {
     atomic_store(&p->counts->outage_until_ms, now_ms() + ms);

@@ -32,9 +32,6 @@ struct cut_proxy {
  */
 int cut_proxy_start(struct cut_proxy *p, const char *host, const char *target, int one_in);
 
-/* From now on, cuts one request in one_in (0: none). */
-void cut_proxy_set_rate(struct cut_proxy *p, int one_in);
-
 /* An outage of `ms` milliseconds, from now: every connection cut, every new one closed. */
 void cut_proxy_outage(struct cut_proxy *p, int ms);
 
