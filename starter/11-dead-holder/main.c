@@ -68,6 +68,24 @@ static int moving(struct watch *w)
     return 0;
 }
 
+/*
+ * A worker killed inside pthread_mutex_unlock, after it let go of the lock
+ * but before it woke a waiter, leaves that waiter asleep with the lock free
+ * (rarely: about once in 4,000 kills). A signal whose handler does nothing
+ * wakes it; SA_RESTART starts its wait again, which then finds the lock
+ * free. A lock still held by a dead worker puts it back to sleep.
+ */
+static void nothing(int sig)
+{
+    (void)sig;
+}
+
+static void wake_all(const pid_t pids[])
+{
+    for (int i = 0; i < WORKERS; i++)
+        kill(pids[i], SIGURG);
+}
+
 static void reap(pid_t pid, int i)
 {
     int status;
@@ -91,6 +109,10 @@ int main(int argc, char *argv[])
     printf("%d workers move money between %d accounts of %d each; every few ms one of them\n"
            "is killed (SIGKILL) and a new one takes its place.\n", WORKERS, ACCOUNTS, INITIAL);
     fflush(stdout);  /* before the forks: a worker must not carry a copy of it */
+    struct sigaction wake = {.sa_handler = nothing, .sa_flags = SA_RESTART};
+    sigemptyset(&wake.sa_mask);
+    if (sigaction(SIGURG, &wake, NULL) == -1)  /* the workers inherit it */
+        die_errno("sigaction(SIGURG)");
     pid_t pids[WORKERS];
     for (int i = 0; i < WORKERS; i++)
         pids[i] = start(b, w, (unsigned)i + 1);
@@ -106,9 +128,12 @@ int main(int argc, char *argv[])
             fflush(stdout);
         }
         if (!moving(w)) {
+            wake_all(pids);
+            if (moving(w))
+                continue;
             printf("kill %d: worker %d was killed, and since then nobody has moved any money "
                    "for %d ms.\nIt died holding the lock, and the others wait for it for ever.\n",
-                   k, i, STUCK_MS);
+                   k, i, 2 * STUCK_MS);
             stuck = 1;
         }
     }
@@ -116,6 +141,8 @@ int main(int argc, char *argv[])
     if (stuck) {
         for (int i = 0; i < WORKERS; i++)
             kill(pids[i], SIGKILL);  /* they would never see the stop */
+    } else {
+        wake_all(pids);  /* one may still be asleep from a lost wakeup */
     }
     for (int i = 0; i < WORKERS; i++)
         reap(pids[i], i);
