@@ -9,7 +9,8 @@
  *   3. pipelined sets: one connection sends a batch of requests before it
  *      reads any reply;
  * and prints the ratios the manager should meet: synchronous sets at least
- * 0.9 times the raw round trips; 2 and 4 clients at once, in total, no
+ * 0.9 times the raw round trips (the best of five short rounds of each,
+ * taken in turns); 2 and 4 clients at once, in total, no
  * fewer than 1 client alone; pipelined sets at least 1,000,000 a second
  * and 50 times what Python's multiprocessing.Manager does
  * (tests/bench-python-manager.py, measured by the driver when python3 is
@@ -30,6 +31,7 @@
 #include <unistd.h>
 
 #define SECONDS 1.0  /* each measurement runs about this long */
+#define ROUNDS 5     /* raw and synchronous: taken in turns, the best of each */
 
 static double now(void)
 {
@@ -39,7 +41,7 @@ static double now(void)
 }
 
 /* Round trips per second of one byte over a socketpair between two processes. */
-static double raw_round_trips(void)
+static double raw_round_trips(double seconds)
 {
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == -1)
@@ -63,14 +65,14 @@ static double raw_round_trips(void)
             if (write(sv[0], &b, 1) != 1 || read(sv[0], &b, 1) != 1)
                 die_errno("ping-pong");
         end = now();
-    } while (end - start < SECONDS);
+    } while (end - start < seconds);
     close(sv[0]);
     waitpid(echo, NULL, 0);
     return n / (end - start);
 }
 
 /* Sets per second from one connection, each waiting for its reply. */
-static double sync_sets(const char *address, int key)
+static double sync_sets(const char *address, int key, double seconds)
 {
     struct mgr *c = mgr_connect(address);
     if (c == NULL)
@@ -89,7 +91,7 @@ static double sync_sets(const char *address, int key)
             }
         }
         end = now();
-    } while (end - start < SECONDS);
+    } while (end - start < seconds);
     mgr_close(c);
     return n / (end - start);
 }
@@ -106,7 +108,7 @@ static double parallel_sync_sets(const char *address, int clients)
         if (pid == -1)
             die_errno("fork");
         if (pid == 0) {
-            double rate = sync_sets(address, i);
+            double rate = sync_sets(address, i, SECONDS);
             if (write(fds[1], &rate, sizeof rate) != sizeof rate)
                 _exit(1);
             _exit(0);
@@ -190,8 +192,18 @@ int main(int argc, char *argv[])
         return EXIT_FAILURE;
     fflush(stdout);
 
-    double raw = raw_round_trips();
-    double one = sync_sets(m.address, 0);
+    /*
+     * On a shared machine the rate drifts from second to second: raw round
+     * trips and synchronous sets are measured in turns, in short rounds,
+     * and the best round of each is compared (the one least disturbed).
+     */
+    double raw = 0, one = 0;
+    for (int r = 0; r < ROUNDS; r++) {
+        double a = raw_round_trips(SECONDS / ROUNDS);
+        double b = sync_sets(m.address, 0, SECONDS / ROUNDS);
+        raw = a > raw ? a : raw;
+        one = b > one ? b : one;
+    }
     double two = parallel_sync_sets(m.address, 2);
     double four = parallel_sync_sets(m.address, 4);
     double piped = pipelined_sets(m.address, 1000);
