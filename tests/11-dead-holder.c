@@ -634,6 +634,135 @@ START_TEST(a_stopped_holder_is_not_a_dead_one)
 END_TEST
 
 /*
+ * Once a process has let go of the lock, the record belongs to the next
+ * holder. A process is stopped (SIGSTOP) at each step of its transfer where
+ * it holds no lock (before its lock, or after its unlock and before it
+ * returns); the next process transfers, and is killed at each step of that
+ * transfer; then the stopped one goes on, and a third transfers and looks.
+ * A record disarmed after the unlock disarms the next holder's, and its
+ * death is never repaired.
+ */
+struct between {
+    struct bank *bank;
+    struct outcome *o;    /* 0: the stopped one, 1: the next, killed; 2: the third */
+    pid_t stopped;
+    char death[900];
+};
+
+/* The first process stopped at step k of `second`; 0 if it holds a lock there or never got there. */
+static int stop_first_at(struct between *s, long k)
+{
+    s->bank = open_bank();
+    s->o = shared_outcomes(3);
+    const struct op ops[] = {{OP_TRANSFER, first}, {OP_TRANSFER, second}};
+    s->stopped = fork();
+    if (s->stopped == -1)
+        lab_fail("harness: fork: %s", strerror(errno));
+    if (s->stopped == 0) {
+        run_ops(s->bank, ops, 2, 1, k, SIGSTOP, &s->o[0]);
+        _exit(0);
+    }
+    int status;
+    if (waitpid(s->stopped, &status, WUNTRACED) == -1)
+        lab_fail("harness: waitpid: %s", strerror(errno));
+    if (WIFSTOPPED(status) && s->o[0].death.holding == 0)
+        return 1;
+    if (WIFSTOPPED(status)) {
+        kill(s->stopped, SIGKILL);
+        waitpid(s->stopped, &status, 0);
+    }
+    munmap(s->o, 3 * sizeof *s->o);
+    bank_close(s->bank);
+    return 0;
+}
+
+/* Returns 0 if the next process waited for the lock (the stopped one holds one the
+   harness cannot see): then this step tells nothing. */
+static int kill_next_then_go_on(struct between *s, long j)
+{
+    const char *said;
+    const struct op next[] = {{OP_TRANSFER, third}};
+    int status;
+    if (!play(s->bank, next, 1, 0, j, SIGKILL, &s->o[1], &said)) {
+        kill(s->stopped, SIGKILL);
+        waitpid(s->stopped, &status, 0);
+        return 0;
+    }
+    char stopped_at[300];  /* lab_describe_step's text is overwritten by its next call */
+    snprintf(stopped_at, sizeof stopped_at, "%s", lab_describe_step(&s->o[0].death));
+    snprintf(s->death, sizeof s->death,
+             "A process was stopped (SIGSTOP) at %s, in its transfer of %s; meanwhile the "
+             "next process %s%s, in its transfer of %s; then the first went on",
+             stopped_at, describe_transfer(&second),
+             s->o[1].death.happened ? "was killed at " : "made it whole",
+             s->o[1].death.happened ? lab_describe_step(&s->o[1].death) : "",
+             describe_transfer(&third));
+    kill(s->stopped, SIGCONT);
+    if (!lab_wait_child(s->stopped, &status, CALL_SECONDS))
+        lab_fail("%s, and waited for %g s in its bank_transfer%s. %s", s->death, CALL_SECONDS,
+                 quoted(said), hang_hint);
+    return 1;
+}
+
+static void check_after(struct between *s)
+{
+    const struct outcome *a = &s->o[0], *n = &s->o[1];
+    if (a->returned != 2 || a->rc[0] != 0 || a->rc[1] != 0)
+        lab_fail("%s, and its bank_transfer returned %d", s->death, a->rc[1]);
+    struct transfer done[4] = {first, second}, maybe[1];
+    int n_done = 2, n_maybe = 0;
+    if (n->death.happened)
+        maybe[n_maybe++] = third;
+    else if (n->returned == 1 && n->rc[0] == 0)
+        done[n_done++] = third;
+    const char *said;
+    const struct op last[] = {{OP_TRANSFER, fourth}, {OP_BALANCES, {0, 0, 0}}};
+    if (!play(s->bank, last, 2, -1, 0, 0, &s->o[2], &said))
+        lab_fail("%s; a third process's %s waited for %g s, and would wait for ever%s. %s",
+                 s->death, op_name(&last[s->o[2].returned]), CALL_SECONDS, quoted(said),
+                 hang_hint);
+    for (int i = 0; i < 2; i++)
+        if (s->o[2].rc[i] != 0)
+            lab_fail("%s; a third process's %s returned %d%s", s->death, op_name(&last[i]),
+                     s->o[2].rc[i], quoted(said));
+    done[n_done++] = fourth;
+    char why[900];
+    if (!explained(s->o[2].balances[1], done, n_done, maybe, n_maybe, why, sizeof why))
+        lab_fail("%s; after a third process's transfer of %s, %s Here, it was the first "
+                 "process: once it has let go of the lock, the record is the next holder's, "
+                 "and a write to it (a flag cleared after the unlock) can disarm the record of "
+                 "a transfer half made. Disarm before the unlock.",
+                 s->death, describe_transfer(&fourth), why);
+}
+
+START_TEST(a_process_that_let_go_of_the_lock_leaves_the_record_to_the_next_holder)
+{
+    long steps = count_steps();
+    for (long k = 1; k <= steps; k++) {
+        struct between s;
+        if (!stop_first_at(&s, k))
+            continue;
+        /* It holds no lock at step k: a new first process, stopped there, for each death. */
+        kill(s.stopped, SIGKILL);
+        waitpid(s.stopped, NULL, 0);
+        munmap(s.o, 3 * sizeof *s.o);
+        bank_close(s.bank);
+        for (long j = 1; j <= steps + 1; j++) {
+            if (!stop_first_at(&s, k))
+                break;
+            int told = kill_next_then_go_on(&s, j);
+            if (told)
+                check_after(&s);
+            munmap(s.o, 3 * sizeof *s.o);
+            bank_close(s.bank);
+            if (!told)
+                break;
+        }
+    }
+}
+END_TEST
+
+/*
  * Three processes already waiting for the lock when its holder dies: the
  * kernel wakes one, which gets EOWNERDEAD, and each of the others must get
  * the lock in turn. (A mutex made anew with pthread_mutex_init under its
@@ -996,6 +1125,7 @@ int main(void)
     lab_add_long(s, after_a_death_the_first_call_may_be_a_look_at_the_balances, 3);
     lab_add_long(s, a_repairer_killed_while_it_repairs_leaves_it_to_the_next, 3);
     lab_add_long(s, a_stopped_holder_is_not_a_dead_one, 3);
+    lab_add_long(s, a_process_that_let_go_of_the_lock_leaves_the_record_to_the_next_holder, 3);
     lab_add_long(s, processes_already_waiting_when_the_holder_dies_all_go_on, 3);
     lab_add_long(s, workers_killed_at_random_moments_block_nobody_and_lose_nothing, 3);
     lab_add_long(s, every_failing_call_of_bank_open_is_reported, 3);
