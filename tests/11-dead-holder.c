@@ -76,7 +76,9 @@ struct outcome {
 static const char *hang_hint =
     "A bank call waited for the lock: its holder had died, and nobody lets go of a lock whose "
     "holder is dead, be it an ordinary mutex or a semaphore. The kernel lets go of a robust "
-    "mutex (pthread_mutexattr_setrobust): the next locker then gets it, with EOWNERDEAD.";
+    "mutex (pthread_mutexattr_setrobust): the next locker then gets it, with EOWNERDEAD. "
+    "EOWNERDEAD means the caller holds the lock already: a second pthread_mutex_lock then "
+    "waits for ever, and a repair that does not end holds it for ever.";
 
 static struct outcome *shared_outcomes(int n)
 {
@@ -222,7 +224,9 @@ static int explained_from(const long start[], const long got[], const struct tra
               "wrong values. Whoever takes the lock after a death must put right what the dead "
               "holder left half done, from a record in the shared mapping (the balances as they "
               "were: an undo record), armed only once it is whole and before the first change, "
-              "and disarmed before the lock is let go; and only then carry on."
+              "and disarmed before the lock is let go; and only then carry on. (If the source "
+              "writes them in that order, the compiler may not have: it may move or merge "
+              "plain stores; atomic_signal_fence between the steps keeps them in order.)"
         : undone
             ? "A transfer that had returned 0 was undone: a repair applied the record of a "
               "transfer that had finished. Disarm the record (a flag cleared) once both "
@@ -230,7 +234,9 @@ static int explained_from(const long start[], const long got[], const struct tra
             : "No set of whole transfers gives these balances: a repair put back values that "
               "were not the accounts' as they were (from a record half written, or of another "
               "transfer), or put them into the wrong accounts. Arm the record only after "
-              "everything in it is written, and put each value back where it came from.";
+              "everything in it is written, and put each value back where it came from. (If "
+              "the source does, the compiler may still move plain stores: atomic_signal_fence "
+              "between the steps keeps them in order.)";
     snprintf(why, size, "the accounts hold %s (%ld in all) where they should hold %s%s%s.%s%s",
              describe_balances(got), total, describe_balances(all),
              n_maybe > 0 ? ", or, without the transfers that were in flight, " : "",
@@ -337,7 +343,7 @@ static void one_death(long k, const struct op *ops, int n, int armed, long j)
                  death, op_name(&ops[o[1].returned]), CALL_SECONDS, quoted(said), hang_hint);
     if (o[1].returned < n && ops[o[1].returned].kind == OP_TRANSFER)
         maybe[n_maybe++] = ops[o[1].returned].t;
-    char why[900];
+    char why[1600];
     /* A first look at the balances, by the process after the death, is checked at once. */
     if (o[1].returned > 0 && ops[0].kind == OP_BALANCES &&
         !explained(o[1].balances[0], done, done_before, maybe, maybe_before, why, sizeof why))
@@ -616,7 +622,7 @@ START_TEST(a_stopped_holder_is_not_a_dead_one)
         if (bank_balances(banks[k], got) != 0)
             lab_fail("bank_balances returned -1 after a stopped holder went on%s", quoted(said));
         const struct transfer done[] = {first, second, back};
-        char why[900];
+        char why[1600];
         if (!explained_from(NULL, got, done, 3, NULL, 0, 0, why, sizeof why))
             lab_fail("A process was stopped (SIGSTOP) for %d s at %s, in its transfer of %s, "
                      "while another transferred %s; then it went on, and both transfers "
@@ -726,7 +732,7 @@ static void check_after(struct between *s)
             lab_fail("%s; a third process's %s returned %d%s", s->death, op_name(&last[i]),
                      s->o[2].rc[i], quoted(said));
     done[n_done++] = fourth;
-    char why[900];
+    char why[1600];
     if (!explained(s->o[2].balances[1], done, n_done, maybe, n_maybe, why, sizeof why))
         lab_fail("%s; after a third process's transfer of %s, %s Here, it was the first "
                  "process: once it has let go of the lock, the record is the next holder's, "
@@ -849,7 +855,7 @@ START_TEST(processes_already_waiting_when_the_holder_dies_all_go_on)
         long got[ACCOUNTS];
         if (bank_balances(b, got) != 0)
             lab_fail("bank_balances returned -1 after the waiters went on%s", quoted(said));
-        char why[900];
+        char why[1600];
         if (!explained(got, done, 1 + WAITERS, maybe, 1, why, sizeof why))
             lab_fail("%d processes were waiting for the lock when its holder was killed "
                      "(SIGKILL) at %s, in its transfer of %s; each then made its transfer of "
@@ -1066,7 +1072,7 @@ START_TEST(workers_killed_at_random_moments_block_nobody_and_lose_nothing)
             start[a] += j->slots[s].net[j->slots[s].current][a];
         made += j->slots[s].n;
     }
-    char why[900];
+    char why[1600];
     if (!explained_from(start, got, NULL, 0, maybe, n_maybe, 1, why, sizeof why))
         lab_fail("Workers made %ld transfers while %d of them were killed (SIGKILL) at random "
                  "moments%s; %s", made, RANDOM_KILLS, lab_seed_note(), why);

@@ -97,12 +97,22 @@ static const char *describe(double d)
 static void expect_array(const double *out, size_t n, uint64_t salt, const char *how,
                          int (*was_put)(size_t i, size_t n))
 {
-    size_t wrong = 0, first_wrong = 0;
+    size_t wrong = 0, first_wrong = 0, zero = 0;
+    const double nothing = 0.0;
     for (size_t i = 0; i < n; i++) {
         double want = was_put == NULL || was_put(i, n) ? element(i, salt) : 0.0;
-        if (memcmp(&out[i], &want, sizeof want) != 0 && wrong++ == 0)
-            first_wrong = i;
+        if (memcmp(&out[i], &want, sizeof want) != 0) {
+            if (wrong++ == 0)
+                first_wrong = i;
+            zero += memcmp(&out[i], &nothing, sizeof nothing) == 0;
+        }
     }
+    if (wrong > 0 && zero == wrong)
+        lab_fail("%s: bulk_collect gave %zu of the %zu elements as 0.0, as if nothing had been "
+                 "put there (the first, element %zu). Every bulk_put returned 0, so "
+                 "the elements went somewhere the gatherer does not see: a mapping that is "
+                 "not shared (MAP_PRIVATE gives each process its own copy), or a copy of the "
+                 "array taken before the workers put.", how, wrong, n, first_wrong);
     if (wrong > 0) {
         double want = was_put == NULL || was_put(first_wrong, n) ? element(first_wrong, salt)
                                                                   : 0.0;
@@ -132,8 +142,10 @@ struct crew {
 
 typedef int (*put_fn)(const char *address, size_t first, const double *values, size_t count);
 
-/* Starts the workers: each waits for its go, then puts its slice of n with put. */
-static void start_workers(struct crew *crew, int workers, size_t n, uint64_t salt, put_fn put)
+/* Starts the workers: each waits for its go, then puts its slice of n with put,
+   through the manager at address. */
+static void start_workers_at(struct crew *crew, const char *address, int workers, size_t n,
+                             uint64_t salt, put_fn put)
 {
     int fds[2];
     if (pipe(fds) == -1)
@@ -154,11 +166,16 @@ static void start_workers(struct crew *crew, int workers, size_t n, uint64_t sal
             double *slice = array_of(count);
             for (size_t i = 0; i < count; i++)
                 slice[i] = element(first + i, salt);
-            int rc = put(m.address, first, slice, count);
+            int rc = put(address, first, slice, count);
             _exit(rc == 0 ? 0 : 3);
         }
     }
     close(fds[0]);
+}
+
+static void start_workers(struct crew *crew, int workers, size_t n, uint64_t salt, put_fn put)
+{
+    start_workers_at(crew, m.address, workers, n, salt, put);
 }
 
 static void let_workers_go(struct crew *crew)
@@ -287,6 +304,61 @@ START_TEST(two_arrays_one_after_the_other)
     start();
     move_array(3000, 2, 4, "bulk-a", "a first array of 3000 doubles");
     move_array(5000, 3, 5, "bulk-b", "a second array of 5000, the first closed, same manager");
+    stop();
+}
+END_TEST
+
+/*
+ * Two gatherers, each with a manager of its own, their arrays open at the
+ * same time: two students graded at once, or the demo run twice. Each
+ * array must get its own workers' elements, and nothing of the other's.
+ */
+START_TEST(two_arrays_open_at_once_each_with_its_manager)
+{
+    start();
+    struct manager other;
+    if (manager_start(&other) == -1)
+        lab_fail("harness: the test's second manager did not start (see stderr): not your "
+                 "code's fault");
+    const size_t na = 3000, nb = 5000;
+    struct crew ca, cb;
+    start_workers_at(&ca, m.address, 2, na, 8, bulk_put);
+    start_workers_at(&cb, other.address, 3, nb, 9, bulk_put);
+    const char *what = "two arrays open at once, of 3000 and 5000 doubles, each with a manager "
+                       "of its own";
+    char name_a[128];
+    snprintf(name_a, sizeof name_a, "%s", lab_name("bulk-a"));
+    struct bulk *a = bulk_open(m.address, name_a, na);
+    struct bulk *b = a == NULL ? NULL : bulk_open(other.address, lab_name("bulk-b"), nb);
+    if (a == NULL || b == NULL) {
+        close(ca.go);
+        close(cb.go);
+        wait_workers(&ca, what, PUT_SECONDS);
+        wait_workers(&cb, what, PUT_SECONDS);
+        lab_fail("%s: the %s bulk_open returned NULL (its message is on stderr)%s", what,
+                 a == NULL ? "first" : "second",
+                 a == NULL ? "" : ", the first array still open. Each array is its own: a "
+                                  "segment named in the code, not by the name bulk_open is "
+                                  "given, can be made only once at a time");
+    }
+    let_workers_go(&ca);
+    let_workers_go(&cb);
+    wait_workers(&ca, what, PUT_SECONDS);
+    wait_workers(&cb, what, PUT_SECONDS);
+    double *out_a = array_of(na), *out_b = array_of(nb);
+    if (bulk_collect(a, out_a) != 0 || bulk_collect(b, out_b) != 0)
+        lab_fail("%s: bulk_collect returned -1 (its message is on stderr)", what);
+    bulk_close(a);
+    bulk_close(b);
+    expect_array(out_a, na, 8, "two arrays open at once, each with a manager of its own (one "
+                 "segment for both, named in the code and not by bulk_open's name, mixes "
+                 "them): the first", NULL);
+    expect_array(out_b, nb, 9, "two arrays open at once, each with a manager of its own (one "
+                 "segment for both, named in the code and not by bulk_open's name, mixes "
+                 "them): the second", NULL);
+    free(out_a);
+    free(out_b);
+    manager_shutdown(&other);
     stop();
 }
 END_TEST
@@ -556,6 +628,7 @@ int main(void)
     lab_add(s, elements_never_put_are_zero_and_one_process_may_do_it_all);
     lab_add_long(s, four_workers_put_a_slice_each, 3);
     lab_add_long(s, two_arrays_one_after_the_other, 3);
+    lab_add_long(s, two_arrays_open_at_once_each_with_its_manager, 3);
     lab_add(s, bad_sizes_and_indexes_are_refused);
     lab_add_long(s, bulk_put_keeps_nothing_open, 3);
     lab_add(s, a_closed_array_leaves_no_mapping);

@@ -1335,7 +1335,8 @@ static void judge(const char *api, const struct scenario_run *run, int kind, cha
         else if (names_in_messages && r->target_name[0] != '\0' &&
                  strstr(run->printed, r->target_name + (r->target_name[0] == '/')) == NULL)
             report_add(report, "%s returned an error and named %s, but not the name it "
-                       "failed on (%s): the header promises which call failed on which name. "
+                       "failed on (%s): a failure's message says which call failed on which "
+                       "object, as in shm_open(\"/shmlab-x\"): No such file or directory. "
                        "It said: %.300s", api, fault_call_name(r->target_fn), r->target_name,
                        run->printed);
         else if (!message_says_why(run->printed, r->target_fn, r->injected_errno))

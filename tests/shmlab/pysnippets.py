@@ -30,7 +30,9 @@ from .manifest import Lesson
 DIR = "docs/python"
 EXPECT = re.compile(r"^# shmlab-expect ([a-z ]+): (.*)$", re.MULTILINE)
 METHODS = ("default", "fork", "spawn", "forkserver")
-SECONDS = 120   # a file's run; they take a second or two, 99 spawned workers under load more
+# A file's run: a second or two, but lesson 08's 99 spawned workers take 19 s of
+# CPU; at load 30 on two cores that ran past 120 s. Only a hang takes 600.
+SECONDS = 600
 SHOWN = 12      # lines of output shown per run
 # Runs a file as its own main module under one start method (spawn's children
 # find the file through the main module's __file__, as for `python3 file.py`).
@@ -89,9 +91,28 @@ def _segments() -> set[str]:
         return set()
 
 
+def _semaphores() -> set[str]:
+    """Python's named semaphores in /dev/shm (a Lock is one: sem.mp-...)."""
+    try:
+        return {n for n in os.listdir("/dev/shm") if n.startswith("sem.mp-")}
+    except OSError:
+        return set()
+
+
+def _remove_new_semaphores(before: set[str]) -> None:
+    """A program killed with its resource tracker leaves its semaphores: they go.
+    (One of another run beside it may go too; that run keeps the semaphore it opened.)"""
+    for name in _semaphores() - before:
+        try:
+            os.unlink(f"/dev/shm/{name}")
+        except OSError:
+            pass
+
+
 def run(path: Path, expect: Expectation) -> Outcome:
     """One file under one start method, its output held against the pattern."""
     before = _segments()
+    before_semaphores = _semaphores()
     proc = subprocess.Popen([sys.executable, "-c", BOOT, expect.method, str(path)],
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, start_new_session=True)
@@ -100,6 +121,7 @@ def run(path: Path, expect: Expectation) -> Outcome:
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
         out, err = proc.communicate()
+        _remove_new_semaphores(before_semaphores)
         return Outcome(path, expect.method, out, f"still running after {SECONDS} s; stopped")
     finally:
         try:  # a worker that outlived its parent
