@@ -8,7 +8,8 @@
 #                         WERROR=0 builds your file despite warnings, for an exercise's wrong fix)
 #   make grade            grade strictly: exit 0 all pass, 1 some fail, 2 cannot grade
 #   make submit           pack what you hand in, build/submission.tar.gz, and check it
-#   make watch            grade a lesson each time you save one of its files (Ctrl-C stops)
+#   make watch            grade a lesson each time you save one of its files (Ctrl-C stops;
+#                         LESSON=NN: that lesson first)
 #   make reset LESSON=01  put a lesson's starter back (asks first; keeps yours)
 #   make stress LESSON=02 RUNS=20    a lesson's tests RUNS times, on the starter and on yours
 #   make python LESSON=02 run the Python the lesson shows, under each start method it names
@@ -21,7 +22,8 @@
 #
 # For instructors and the lab's own development:                          (lab-only)
 #   make docs             the book, both editions (docs-student, docs-full: one)
-#   make grade-all SUBMISSIONS=dir   grade a class, each submission sandboxed (OUT=build/class)
+#   make grade-all SUBMISSIONS=dir   grade a class, each submission sandboxed (OUT=build/class;
+#                         LESSONS="11 12": only those lessons, only they compiled)
 #   make dist             the student kit, build/dist/shmlab-student.tar.gz
 #   make gradescope       the Gradescope autograder, build/gradescope/shmlab-autograder.zip
 #   make test             the project's own tests (what CI runs); LESSON=NN or a part: only that
@@ -77,8 +79,7 @@ submit: deps
 	+@$(LAB) submit $(WORK)
 
 watch: deps
-	@$(if $(LESSON),echo "make watch grades whichever lesson you save: LESSON=$(LESSON) is not needed")
-	@$(LAB) watch $(WORK)
+	@$(LAB) watch $(WORK) $(LESSON)
 
 reset: deps
 	+@$(LAB) reset "$(LESSON)" $(WORK)

@@ -169,6 +169,11 @@ static void run_workers(int n, const char *key, int additions, const char *what)
     if (failed != -1 && WIFEXITED(status) && WEXITSTATUS(status) == OPEN_FAILED)
         lab_fail("%s: in worker %d, tally_open returned NULL, with the manager there and its "
                  "key in SHMLAB_AUTHKEY (its message is on stderr)", what, failed);
+    if (failed != -1 && strstr(said, "older than its last one") != NULL)
+        lab_fail("%s: in worker %d, %s; on stderr: %s. The manager took requests of two tallies "
+                 "for one client's: two tallies had the same name. These workers run on hosts "
+                 "of their own, as on other machines: a pid, or a seed made of one, may be "
+                 "another worker's too.", what, failed, how_it_ended(status), said);
     if (failed != -1)
         lab_fail("%s: in worker %d, %s%s%s. If that was a broken connection, it is no reason "
                  "to fail: connect again and send the addition again.", what, failed,
@@ -192,7 +197,9 @@ static void expect_counter(const char *key, long long want, const char *what)
     lab_fail("%s: the counter is %lld after %lld additions: %lld lost. The network broke %ld "
              "connections before the manager got the addition, and %ld after it ran it: an "
              "addition whose answer never came must be sent again, and one that ran must not be "
-             "counted again; and two tallies must never share a name.", what, got, want,
+             "counted again; and two tallies must never share a name (these workers run on "
+             "hosts of their own, as on other machines: a pid, or a seed made of one, may be "
+             "another worker's too).", what, got, want,
              want - got, seen.cut_before, seen.cut_after);
 }
 
@@ -277,6 +284,7 @@ START_TEST(the_authkey_comes_from_the_environment)
     }
     /* No key at all: a clear message that names the variable. */
     unsetenv(TALLY_KEY_ENV);
+    long connections_before = cut_proxy_seen(&net).connections;
     char path[] = "/tmp/shmlab-stderr-XXXXXX";
     int fd = mkstemp(path), saved = dup(2);
     if (fd == -1 || saved == -1)
@@ -298,6 +306,12 @@ START_TEST(the_authkey_comes_from_the_environment)
                  "code is no secret (it is in every copy of the program, and in the repository); "
                  "take it from the environment, and refuse to go on without it");
     }
+    if (cut_proxy_seen(&net).connections > connections_before)
+        lab_fail("with SHMLAB_AUTHKEY not set, tally_open connected to the manager all the same "
+                 "(with a key of its own?), and returned NULL only once the manager refused it. "
+                 "A key written in the code is no secret, and a manager that has it lets anyone "
+                 "in: without the key in the environment, refuse at once, before connecting. "
+                 "It said: %s", said[0] ? said : "(nothing on stderr)");
     if (strstr(said, TALLY_KEY_ENV) == NULL)
         lab_fail("with SHMLAB_AUTHKEY not set, tally_open returned NULL but its message does not "
                  "name SHMLAB_AUTHKEY, where the key should be: %s",
@@ -378,12 +392,14 @@ START_TEST(a_manager_gone_for_good_is_given_up_on)
 END_TEST
 
 #define ERROR_SECONDS 5.0   /* an error answered is returned in milliseconds */
+#define MOST_REQUESTS 6     /* an open's, one addition, a close's: the solution sends 1 */
 
 START_TEST(a_manager_error_is_returned_not_retried)
 {
     start(0);
     mgr_delete(probe, TALLY_DICT, NULL);
     mgr_create(probe, TALLY_DICT, "list");   /* an incr on a key of a list: "bad path" */
+    long requests_before = cut_proxy_seen(&net).requests;
     pid_t pid = fork();
     if (pid == -1)
         lab_fail("harness: fork: %s", strerror(errno));
@@ -408,6 +424,13 @@ START_TEST(a_manager_error_is_returned_not_retried)
         lab_fail("tally_add on a manager that answers an error (the tally is a list, not a "
                  "dict) %s: it must return the manager's error, -1",
                  WIFEXITED(st) ? "returned 0" : lab_describe_status(st));
+    long requests = cut_proxy_seen(&net).requests - requests_before;
+    if (requests > MOST_REQUESTS)
+        lab_fail("tally_open, one tally_add and tally_close, on a manager that answers the "
+                 "addition with an error (the tally is a list, not a dict), sent %ld requests: "
+                 "the addition was sent again and again. An error answered is not a broken "
+                 "connection: sent again, it gets the same answer, for ever. Return the "
+                 "manager's error at once (-1, its message on stderr).", requests);
     stop();
 }
 END_TEST

@@ -17,10 +17,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -90,6 +92,79 @@ static int bring_up(void)
     return run_ip(address) == 0 && run_ip(up) == 0 && run_ip(lo) == 0 ? 0 : -1;
 }
 
+/*
+ * In the child: process ids of its own, as on another machine, where a
+ * worker's pid may well be another worker's too (a name made of a pid is
+ * then no name). The child stays outside, as the test's child, and only
+ * relays: it makes a pid namespace, whose first process (its pid 1) does
+ * nothing but wait, and returns in that one's child, the worker. Killing
+ * the relay ends them all: the first process is sent SIGKILL when its
+ * parent dies, and the namespace's other processes go with it. The worker
+ * is not the namespace's pid 1, which signals without a handler do not
+ * reach (a worker killed by SIGPIPE must still be). Where no namespace
+ * can be made, the worker is the child itself.
+ */
+static void relay_status(int from, pid_t first)
+{
+    int status, ended;
+    ssize_t got = read(from, &status, sizeof status);
+    /* Reaped here: the test reaps what its children leave, and calls it a zombie. */
+    while (waitpid(first, &ended, 0) == -1 && errno == EINTR)
+        continue;
+    if (got != (ssize_t)sizeof status)
+        _exit(125);
+    if (WIFSIGNALED(status)) {
+        signal(WTERMSIG(status), SIG_DFL);
+        sigset_t sig;
+        sigemptyset(&sig);
+        sigaddset(&sig, WTERMSIG(status));
+        sigprocmask(SIG_UNBLOCK, &sig, NULL);
+        raise(WTERMSIG(status));
+    }
+    _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 125);
+}
+
+static void own_process_ids(void)
+{
+    /* Its own name too: a name made of the host's name and a pid is as good as on
+       machines of their own. Without that, no pids of its own either. */
+    char host[32];
+    snprintf(host, sizeof host, "host-%d", (int)getpid());
+    if (unshare(CLONE_NEWUTS) == -1 || sethostname(host, strlen(host)) == -1)
+        return;
+    int up[2];
+    if (pipe(up) == -1)
+        return;
+    if (unshare(CLONE_NEWPID) == -1) {
+        close(up[0]);
+        close(up[1]);
+        return;
+    }
+    pid_t first = fork();
+    if (first == -1)
+        _exit(125);
+    if (first > 0) {            /* the relay */
+        close(up[1]);
+        relay_status(up[0], first);
+    }
+    close(up[0]);
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    pid_t worker = fork();      /* pid 2 in the namespace */
+    if (worker == -1)
+        _exit(125);
+    if (worker == 0) {
+        close(up[1]);
+        return;
+    }
+    int status;
+    while (waitpid(worker, &status, 0) == -1)
+        if (errno != EINTR)
+            _exit(125);
+    if (write(up[1], &status, sizeof status) != (ssize_t)sizeof status)
+        _exit(125);
+    _exit(0);
+}
+
 pid_t lab_host_fork(char server[16])
 {
     int to_child[2], to_test[2];
@@ -120,6 +195,7 @@ pid_t lab_host_fork(char server[16])
         }
         if (home != -1)
             close(home);
+        own_process_ids();
         return 0;
     }
     close(to_child[0]);

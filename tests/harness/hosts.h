@@ -8,6 +8,9 @@
  * on that cable, never by 127.0.0.1. Where namespaces cannot be made (no
  * CAP_NET_ADMIN, as in most sandboxes, or no `ip` command), the worker
  * stays on the test's host and uses loopback; that is said once on stderr.
+ * A host also has a name (uname) and process ids of its own, where the
+ * machine allows: every worker has the same pid, as workers on machines
+ * of their own may.
  */
 #ifndef HOSTS_H
 #define HOSTS_H

@@ -418,7 +418,7 @@ def _judge(command: Suggested, expect: Expect, status: int | None, output: str,
         return [f"{said}: the kit's Makefile has no such target"]
 
     wanted = command.variable("LESSON")
-    if command.target == "watch":
+    if command.target == "watch" and not wanted:
         wanted = manifest.lessons[0].id      # the lesson in progress: the first
     if not wanted:
         return []

@@ -17,6 +17,7 @@ import re
 import shutil
 import subprocess
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -469,10 +470,11 @@ def files_digest(lesson: Lesson, src: Path) -> str:
     return _digest(parts)
 
 
-def prepare(lab: Lab, tc: Toolchain, manifest: Manifest) -> int:
-    """Compiles the lab's side of every lesson (the class grader, before its
-    sandboxes, which see the lab read-only) and pins it, with each suite's
-    list of tests."""
-    for lesson in manifest.lessons:
+def prepare(lab: Lab, tc: Toolchain, manifest: Manifest,
+            lessons: Sequence[Lesson] = ()) -> int:
+    """Compiles the lab's side of LESSONS (or every lesson) for the class
+    grader, before its sandboxes, which see the lab read-only; and pins it,
+    with each suite's list of tests."""
+    for lesson in lessons or manifest.lessons:
         lab_objects(lab, tc, lesson, "normal")
     return 0

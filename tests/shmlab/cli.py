@@ -19,7 +19,8 @@ For students (WORK is your workspace, work/ unless you say otherwise):
   check LESSON [WORK]          grade one lesson
   submit [WORK]                pack what is handed in (build/submission.tar.gz), and check it
   grade [WORK] [LESSON]        grade every lesson: exit 0 all pass, 1 some fail, 2 cannot grade
-  watch [WORK]                 grade a lesson each time one of its files is saved
+  watch [WORK] [LESSON]        grade a lesson each time one of its files is saved (LESSON,
+                               or the first not passing, graded first)
   reset LESSON [WORK] [--yes]  put the lesson's starter back (after asking; yours is kept)
   stress LESSON [RUNS] [WORK]  the suite RUNS (20) times on the starter and on WORK (or the solution)
   python [LESSON]              run the book's Python for a lesson (or all), under each start method
@@ -58,7 +59,7 @@ def _parser() -> argparse.ArgumentParser:
     verb("check", ("lesson", {}), work)
     verb("submit", work)
     verb("grade", work, ("lesson", {"nargs": "?", "default": ""}))
-    verb("watch", work)
+    verb("watch", work, ("lesson", {"nargs": "?", "default": ""}))
     verb("reset", ("lesson", {}), work, ("--yes", {"action": "store_true"}))
     verb("stress", ("lesson", {}), ("runs", {"nargs": "?", "default": "20"}),
          ("work", {"nargs": "?", "default": ""}))
@@ -75,7 +76,7 @@ def _parser() -> argparse.ArgumentParser:
     verb("bench")
     verb("measure", ("--quick", {"action": "store_true"}))
     # Used by the class grader, the packaging and the project's tests.
-    verb("prepare")
+    verb("prepare", ("lessons", {"nargs": "*"}))
     verb("sandboxed-grade", ("src", {}), ("lesson", {}), ("out", {}))
     verb("solution-lines")
     return p
@@ -113,7 +114,8 @@ def _dispatch(ctx: Context, a: argparse.Namespace) -> int:
             only = ctx.manifest.find(a.lesson) if a.lesson else None
             return student.grade(ctx, work, only)
         if a.command == "watch":
-            return student.watch(ctx, work)
+            first = ctx.manifest.find(a.lesson) if a.lesson else None
+            return student.watch(ctx, work, first)
         return student.reset(ctx, ctx.manifest.find(a.lesson), work, a.yes)
     if a.command == "python":
         from . import pysnippets
@@ -121,7 +123,8 @@ def _dispatch(ctx: Context, a: argparse.Namespace) -> int:
                                ctx.style)
     if a.command == "prepare":
         from . import build
-        return build.prepare(ctx.lab, ctx.toolchain(), ctx.manifest)
+        return build.prepare(ctx.lab, ctx.toolchain(), ctx.manifest,
+                             [ctx.manifest.find(x) for x in a.lessons])
     if a.command == "sandboxed-grade":
         from . import grade
         return grade.sandboxed_grade(ctx.lab, ctx.toolchain(), Path(a.src),

@@ -154,7 +154,12 @@ def _gradescope(path: Path, mine: list[Verdict], note: str, about: str) -> None:
         "output": f"{note}\n{v.text}" if note else v.text,
         "visibility": "visible",
     } for v in mine]
-    said = [note or OWN_SANDBOX, f"Your submission: {about}." if about else ""]
+    unusual = _worth_noting(about)
+    again = [v.lesson.id for v in mine if v.status.startswith("REGRADE")]
+    said = [note or OWN_SANDBOX, f"Your submission: {unusual}." if unusual else "",
+            f"Lesson{'s' if len(again) > 1 else ''} {', '.join(again)} ran out of time on a "
+            "busy machine: that is no grade, and not your fail; your instructor will grade "
+            f"{'them' if len(again) > 1 else 'it'} again." if again else ""]
     results = {
         "score": sum(v.score for v in mine),
         "execution_time": round(sum(v.seconds for v in mine)),

@@ -277,7 +277,8 @@ def _signal_name(number: int) -> str:
 
 def reset(ctx: Context, lesson: Lesson, work: Path, yes: bool) -> int:
     """make reset LESSON=NN: the starter's files back, after asking; the
-    student's are kept in WORK/.backup/. Exits 1 when the answer is no."""
+    student's are kept in WORK/.backup/. Answered no, it changes nothing and exits 0:
+    a choice, not an error (make would say "Error 1")."""
     ws = workspace(ctx, work)
     if ws.tree in ("starter", "solutions"):
         raise LabError(f"{ws.tree}/ is the lab's own: reset puts a lesson of a workspace back")
@@ -294,7 +295,7 @@ def reset(ctx: Context, lesson: Lesson, work: Path, yes: bool) -> int:
             print()  # end of input: the prompt's line still needs its end
         if answer.strip() not in ("y", "Y", "yes", "YES"):
             print(f"Nothing changed: lesson {lesson.id} is as you left it.")
-            return 1
+            return 0
     _back_up_and_restore(ws, lesson, starter, backup)
     progress.forget_grade(ws, lesson)
     print(f"Lesson {lesson.id} is back to its starter; your version is in {backup}/.")
@@ -316,6 +317,6 @@ def _back_up_and_restore(ws: Workspace, lesson: Lesson, starter: Path, backup: P
             raise LabError(f"cannot restore {mine} of lesson {lesson.id}: {e.strerror}") from None
 
 
-def watch(ctx: Context, work: Path) -> int:
+def watch(ctx: Context, work: Path, first: Lesson | None = None) -> int:
     from .watch import watch as watching  # its own module: the one command that loops
-    return watching(ctx, work)
+    return watching(ctx, work, first)

@@ -73,10 +73,11 @@ def _after(ctx: Context, ws: Workspace, lesson: Lesson, passed: bool) -> None:
               f"{make_args(ctx, ws, after)} if stuck)")
 
 
-def _start(ctx: Context, ws: Workspace, line: StatusLine) -> None:
-    """Grades the first lesson not passing, the one the student is likely on."""
+def _start(ctx: Context, ws: Workspace, line: StatusLine, named: Lesson | None) -> None:
+    """Grades the lesson NAMED, or else the first lesson not passing, the one the
+    student is likely on."""
     style = ctx.style
-    first = _first_not_passing(ctx, ws)
+    first = named or _first_not_passing(ctx, ws)
     if first is None:
         print(style.green("Every lesson passes.") + " Well done. A save grades its lesson again.")
         return
@@ -95,8 +96,9 @@ def _changed(ws: Workspace, lessons: tuple[Lesson, ...], seen: Seen) -> tuple[li
     return [lesson for lesson in lessons if now[lesson.id] != seen[lesson.id]], now
 
 
-def watch(ctx: Context, work: Path) -> int:
-    """make watch: until Ctrl-C (then exits 0, quietly)."""
+def watch(ctx: Context, work: Path, first: Lesson | None = None) -> int:
+    """make watch [LESSON=NN]: FIRST (or the first lesson not passing) graded, then
+    each lesson saved, until Ctrl-C (then exits 0, quietly)."""
     # Each line as it comes, even into a pipe or a file: watch runs for hours.
     if isinstance(sys.stdout, io.TextIOWrapper):
         sys.stdout.reconfigure(line_buffering=True)
@@ -108,7 +110,7 @@ def watch(ctx: Context, work: Path) -> int:
         print(ctx.style.bold(f"Watching every lesson of {ws.path}/: a lesson is graded when "
                              "you save one of its files"))
         seen = _look(ws, lessons)
-        _start(ctx, ws, line)
+        _start(ctx, ws, line, first)
         print(waiting)
         while True:
             time.sleep(POLL)
