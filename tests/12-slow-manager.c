@@ -24,10 +24,12 @@
 #include "manager.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -284,6 +286,54 @@ START_TEST(elements_never_put_are_zero_and_one_process_may_do_it_all)
     bulk_close(NULL);
     free(values);
     free(out);
+    stop();
+}
+END_TEST
+
+/*
+ * A segment left under the name bulk_open is given, of the same size, full
+ * of 1.0 (a run killed before its bulk_close): its contents are not the new
+ * array's. bulk_open may refuse (O_EXCL: EEXIST), or start afresh; either
+ * way, an element never put must not come back as a leftover.
+ */
+START_TEST(a_segment_left_under_the_name_is_not_taken_over)
+{
+    start();
+    const size_t n = 1000;
+    char name[128];
+    snprintf(name, sizeof name, "%s", lab_name("bulk-left"));
+    int fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600);
+    if (fd == -1 || ftruncate(fd, (off_t)(n * sizeof(double))) == -1)
+        lab_fail("harness: a segment %s to leave behind: %s", name, strerror(errno));
+    double *left = mmap(NULL, n * sizeof(double), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (left == MAP_FAILED)
+        lab_fail("harness: mmap(%s): %s", name, strerror(errno));
+    for (size_t i = 0; i < n; i++)
+        left[i] = 1.0;
+    munmap(left, n * sizeof(double));
+    close(fd);
+    struct bulk *b = bulk_open(m.address, name, n);
+    if (b != NULL) {
+        double *values = array_of(n), *out = array_of(n);
+        for (size_t i = 0; i < n; i++)
+            values[i] = element(i, 10);
+        if (bulk_put(m.address, 0, values, n / 2) != 0)
+            lab_fail("bulk_put returned -1 (its message is on stderr)");
+        if (bulk_collect(b, out) != 0)
+            lab_fail("bulk_collect returned -1 (its message is on stderr)");
+        bulk_close(b);
+        for (size_t i = n / 2; i < n; i++)
+            if (out[i] == 1.0) {
+                shm_unlink(name);
+                lab_fail("a segment of that name was left behind, full of 1.0, and bulk_open "
+                         "used it: element %zu, never put, came back 1.0, not 0.0. Make the "
+                         "segment with O_CREAT | O_EXCL, so that a name already taken is an "
+                         "error (EEXIST), never another run's array", i);
+            }
+        free(values);
+        free(out);
+    }
+    shm_unlink(name);  /* the test's own, if bulk_open refused it */
     stop();
 }
 END_TEST
@@ -630,6 +680,7 @@ int main(void)
     lab_add_long(s, two_arrays_one_after_the_other, 3);
     lab_add_long(s, two_arrays_open_at_once_each_with_its_manager, 3);
     lab_add(s, bad_sizes_and_indexes_are_refused);
+    lab_add(s, a_segment_left_under_the_name_is_not_taken_over);
     lab_add_long(s, bulk_put_keeps_nothing_open, 3);
     lab_add(s, a_closed_array_leaves_no_mapping);
     lab_add(s, a_closed_array_leaves_nothing_in_the_manager);
