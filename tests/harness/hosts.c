@@ -67,6 +67,15 @@ static void say_loopback_once(const char *why)
                 "host, over loopback\n", why);
 }
 
+/* Which it was, said once: a failure's stderr then tells how its workers ran. */
+static void say_hosts_once(void)
+{
+    static int said;
+    if (!said++)
+        fprintf(stderr, "lab: each worker on a host of its own (a network namespace, joined "
+                "to the test's by a veth cable)\n");
+}
+
 /* In the test: the cable to the child, once the child has its namespace. */
 static int make_cable(pid_t child)
 {
@@ -209,6 +218,8 @@ pid_t lab_host_fork(char server[16])
     if (cable != 'G')
         say_loopback_once(theirs != 'N' ? "unshare(CLONE_NEWNET) is not allowed here"
                                         : "`ip` could not make its cable");
+    else
+        say_hosts_once();
     close(to_child[1]);
     close(to_test[0]);
     return pid;
