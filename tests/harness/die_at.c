@@ -13,11 +13,13 @@
  * a call before every store (tsan_calls.h); this file stands in for
  * ThreadSanitizer's runtime and counts them. The lock calls reach it
  * renamed (pthread_mutex_lock -> lab_fault_pthread_mutex_lock, the way the
- * fault injector's calls are, fault.h). In a build without the compiler's
+ * fault injector's calls are, fault.h; a semaphore's wait stays the fault
+ * injector's, which calls this file back). In a build without the compiler's
  * calls (the sanitizers' build), the lock calls are the only steps.
  */
 #define _GNU_SOURCE  /* F_OFD_SETLK: a student may lock that way */
 #include "lab.h"
+#include "fault.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -39,8 +41,13 @@ static int holding;                   /* locks held, as far as the calls show */
 static struct lab_step *die_where;    /* the test's, in memory it shares */
 static uint64_t slow_state;           /* lab_steps_slow: 0 off, else a random state */
 
+static void before_sem_wait(uintptr_t pc);
+static void after_sem_wait(int rc);
+
 void lab_die_at(long n, int sig, struct lab_step *where)
 {
+    fault_before_sem_wait = before_sem_wait;
+    fault_after_sem_wait = after_sem_wait;
     steps = 0;
     die_at = n;
     die_signal = sig;
@@ -169,11 +176,26 @@ int lab_fault_pthread_mutex_consistent(pthread_mutex_t *m)
     return pthread_mutex_consistent(m);
 }
 
+/* A semaphore used as a lock: its wait (in fault.c, which calls these) and its post. */
+static void before_sem_wait(uintptr_t pc)
+{
+    step('L', pc);
+}
+
+static void after_sem_wait(int rc)
+{
+    if (rc == 0)
+        holding++;
+}
+
 int lab_fault_sem_post(sem_t *s);
 int lab_fault_sem_post(sem_t *s)
 {
     step('U', HERE);
-    return sem_post(s);
+    int rc = sem_post(s);
+    if (rc == 0 && holding > 0)
+        holding--;
+    return rc;
 }
 
 /* Record locks: F_SETLK(W) takes or lets go, by l_type. */

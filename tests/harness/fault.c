@@ -315,17 +315,30 @@ int lab_fault_sem_init(sem_t *sem, int pshared, unsigned value)
     return sem_init(sem, pshared, value);
 }
 
+void (*fault_before_sem_wait)(uintptr_t pc);
+void (*fault_after_sem_wait)(int rc);
+
 int lab_fault_sem_wait(sem_t *sem)
 {
+    if (fault_before_sem_wait != NULL)
+        fault_before_sem_wait(HERE);
     FAIL_OR(sem_wait, -1);
-    return sem_wait(sem);
+    int rc = sem_wait(sem);
+    if (fault_after_sem_wait != NULL)
+        fault_after_sem_wait(rc);
+    return rc;
 }
 
 /* Made to time out at once, as under a reader or writer slower than the timeout. */
 int lab_fault_sem_timedwait(sem_t *sem, const struct timespec *deadline)
 {
+    if (fault_before_sem_wait != NULL)
+        fault_before_sem_wait(HERE);
     FAIL_OR(sem_timedwait, -1);
-    return sem_timedwait(sem, deadline);
+    int rc = sem_timedwait(sem, deadline);
+    if (fault_after_sem_wait != NULL)
+        fault_after_sem_wait(rc);
+    return rc;
 }
 
 /* The pthread calls return their error instead of setting errno. */

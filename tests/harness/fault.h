@@ -143,4 +143,13 @@ int fault_should_fail(int fn, uintptr_t pc, int *err);
 /* Writes down that pc created the /dev/shm entry `entry` ("x" or "sem.x"). */
 void fault_note_name(const char *entry, uintptr_t pc);
 
+/*
+ * A wait on a semaphore may be a student's lock. In a lesson built `kill`,
+ * die_at.c sets these so that such a wait is a step that takes a lock (it
+ * can die right before it) and the messages know it holds one; elsewhere
+ * they stay NULL.
+ */
+extern void (*fault_before_sem_wait)(uintptr_t pc);
+extern void (*fault_after_sem_wait)(int rc);
+
 #endif

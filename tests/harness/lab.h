@@ -165,7 +165,7 @@ const char *lab_race_explain(void);
  * is a store to memory (in the sanitizers' build, which has no compiler's
  * calls, stores are not steps), or a call that takes or lets go of a lock:
  * pthread_mutex_lock, _trylock, _timedlock, _unlock, _consistent,
- * sem_post, fcntl's F_SETLK(W), flock, lockf.
+ * sem_wait, sem_timedwait, sem_post, fcntl's F_SETLK(W), flock, lockf.
  *
  * lab_die_at(n, sig, where): from now on this process counts its steps,
  * and raises sig (SIGKILL; or SIGSTOP, and it goes on once continued)
