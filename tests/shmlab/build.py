@@ -228,6 +228,15 @@ def lab_objects(lab: Lab, tc: Toolchain, lesson: Lesson, mode: str) -> LabObject
     return _load_objects(done)
 
 
+def lab_objects_ready(lab: Lab, tc: Toolchain, lesson: Lesson, mode: str = "normal") -> bool:
+    """Whether the lab's side of LESSON in MODE is compiled already (if not,
+    the next build of the lesson compiles it first, which takes a while)."""
+    root = objects_root(lab)
+    if os.environ.get("LAB_OBJECTS_PINNED") and (root / f"{lesson.name}-{mode}.current").is_file():
+        return True
+    return (root / f"{lesson.name}-{mode}-{lab_stamp(lab, tc, lesson, mode)}" / "done").is_file()
+
+
 def _pin(path: Path, text: str) -> None:
     tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}")
     try:

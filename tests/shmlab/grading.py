@@ -12,7 +12,7 @@ import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from . import progress
-from .build import Toolchain, files_digest
+from .build import Toolchain, files_digest, lab_objects_ready
 from .context import Context
 from .grade import Verdict, describe, grade_lesson
 from .manifest import Lesson
@@ -33,6 +33,15 @@ def grade_one(ctx: Context, tc: Toolchain, ws: Workspace, lesson: Lesson, *, reu
     verdict = grade_lesson(ctx.lab, tc, lesson, ws.lesson_dir(lesson), ws.out(lesson),
                            reuse=reuse, progress=report)
     return verdict, files
+
+
+def say_if_compiling(ctx: Context, tc: Toolchain, lesson: Lesson, line: StatusLine,
+                     label: str = "") -> None:
+    """A lesson's first grade compiles the lab's tests of it first, which
+    takes a while: the status line says so until a test runs."""
+    if not lab_objects_ready(ctx.lab, tc, lesson):
+        line.set(lesson.id, f"{label}compiling the lab's tests of lesson {lesson.id} "
+                            "(once, before its first grade)…")
 
 
 def _workers() -> int:
@@ -59,6 +68,7 @@ def grade_lessons(ctx: Context, ws: Workspace, lessons: tuple[Lesson, ...], *, r
                 raise _Stopped()
             shown(number, of, name, seconds)
         try:
+            say_if_compiling(ctx, tc, lesson, line, f"{lesson.id}: " if several else "")
             return grade_one(ctx, tc, ws, lesson, reuse=reuse, report=report)
         finally:
             line.set(lesson.id, "")
