@@ -378,6 +378,10 @@ def out_of_time_on_a_busy_machine(lab: Lab) -> list[str]:
         problems.append(f"the gradebook says {row}, not 0 for lesson 01 with the note REGRADE 01")
     if not verdict.startswith("REGRADE") or "the first time: FAIL stopped after 25 s" not in verdict:
         problems.append(f"its verdict is not REGRADE after two tries: {verdict[:300]}")
+    results = sandbox.read_text(here / "out" / "gradescope" / "endless-loop" / "results.json")
+    if "REGRADE: not graded yet" not in results or "not your fail" not in results:
+        problems.append("Gradescope's results.json does not say lesson 01 is not graded yet: "
+                        f"{results[:300]}")
     log = sandbox.read_text(here / "log.txt")
     if "grading them again" not in log:
         problems.append("grade-all did not say it graded the lesson again")
