@@ -337,9 +337,50 @@ int lab_fault_sem_unlink(const char *name)
     return sem_unlink(name);
 }
 
+/*
+ * Whether P lies in a shared mapping ("rw-s" in /proc/self/maps): there,
+ * other processes may use a lock made at P, and it must be process-shared.
+ * (glibc happens to wake other processes for a robust mutex that is not;
+ * POSIX promises nothing, and other C libraries do not.)
+ */
+static int in_shared_mapping(const void *p)
+{
+    FILE *maps = fopen("/proc/self/maps", "r");
+    if (maps == NULL)
+        return 0;
+    char line[512];
+    int shared = 0;
+    uintptr_t at = (uintptr_t)p;
+    while (fgets(line, sizeof line, maps) != NULL) {
+        unsigned long start, end;
+        char perms[5];
+        if (sscanf(line, "%lx-%lx %4s", &start, &end, perms) == 3 && at >= start && at < end) {
+            shared = perms[3] == 's';
+            break;
+        }
+    }
+    fclose(maps);
+    return shared;
+}
+
+static void note_private_sync(const void *p, const char *what, uintptr_t pc)
+{
+    struct fault_record *r = fault_record;
+    if (r == NULL || r->private_sync_pc != 0 || !in_shared_mapping(p))
+        return;
+    lock_record(r);
+    if (r->private_sync_pc == 0) {
+        snprintf(r->private_sync_what, sizeof r->private_sync_what, "%s", what);
+        r->private_sync_pc = pc;
+    }
+    unlock_record(r);
+}
+
 int lab_fault_sem_init(sem_t *sem, int pshared, unsigned value)
 {
     FAIL_OR(sem_init, -1);
+    if (pshared == 0)
+        note_private_sync(sem, "semaphore", HERE);
     return sem_init(sem, pshared, value);
 }
 
@@ -398,6 +439,11 @@ int lab_fault_pthread_mutexattr_setrobust(pthread_mutexattr_t *a, int robust)
 int lab_fault_pthread_mutex_init(pthread_mutex_t *m, const pthread_mutexattr_t *a)
 {
     FAIL_WITH_CODE(pthread_mutex_init);
+    int shared = PTHREAD_PROCESS_PRIVATE;
+    if (a != NULL)
+        pthread_mutexattr_getpshared(a, &shared);
+    if (shared != PTHREAD_PROCESS_SHARED)
+        note_private_sync(m, "mutex", HERE);
     return pthread_mutex_init(m, a);
 }
 
@@ -416,6 +462,11 @@ int lab_fault_pthread_condattr_setpshared(pthread_condattr_t *a, int shared)
 int lab_fault_pthread_cond_init(pthread_cond_t *c, const pthread_condattr_t *a)
 {
     FAIL_WITH_CODE(pthread_cond_init);
+    int shared = PTHREAD_PROCESS_PRIVATE;
+    if (a != NULL)
+        pthread_condattr_getpshared(a, &shared);
+    if (shared != PTHREAD_PROCESS_SHARED)
+        note_private_sync(c, "condition variable", HERE);
     return pthread_cond_init(c, a);
 }
 

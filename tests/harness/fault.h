@@ -123,6 +123,10 @@ struct fault_record {
        once a fork failed for real with EAGAIN, 1 + that count at the time. */
     int live;
     int fork_short;
+    /* The first mutex, condition variable or semaphore the code made in memory
+       that processes share without making it process-shared: where, and what. */
+    uintptr_t private_sync_pc;
+    char private_sync_what[24];
     int n_children;
     pid_t children[FAULT_CHILDREN];
     pid_t parents[FAULT_CHILDREN];     /* who forked each */

@@ -622,6 +622,30 @@ static void before_test(void)
     fds_at_start = count_dir_entries("/proc/self/fd");
 }
 
+/*
+ * A lock made in shared memory without being process-shared may happen to
+ * work (glibc wakes other processes for a robust mutex all the same), but
+ * nothing promises it: the test fails even though what it saw was right.
+ */
+static void check_private_sync(void)
+{
+    const struct fault_record *r = fault_record;
+    if (r == NULL || r->private_sync_pc == 0)
+        return;
+    char where[160];
+    describe_site(r->private_sync_pc, where, sizeof where);
+    lab_fail("the test itself passed, but a %s was made%s%s in memory that processes share "
+             "without being made process-shared (%s): POSIX promises nothing of such a %s "
+             "in any process but its maker's, and other C libraries, or another glibc, "
+             "leave the others waiting for ever", r->private_sync_what, where[0] ? " at " : "",
+             where, strcmp(r->private_sync_what, "semaphore") == 0
+                 ? "sem_init's second argument 1"
+                 : strcmp(r->private_sync_what, "mutex") == 0
+                       ? "pthread_mutexattr_setpshared(PTHREAD_PROCESS_SHARED)"
+                       : "pthread_condattr_setpshared(PTHREAD_PROCESS_SHARED)",
+             r->private_sync_what);
+}
+
 static void after_test(void)
 {
     char report[REPORT_MAX] = "";
@@ -635,6 +659,7 @@ static void after_test(void)
                    fds - fds_at_start);
     if (report[0] != '\0')
         lab_fail("the test itself passed, but it left things behind: %s", report);
+    check_private_sync();
     mark('E');
     fflush(NULL);
     _exit(done_status);
