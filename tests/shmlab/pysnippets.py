@@ -158,6 +158,10 @@ def show(lab: Lab, lesson: Lesson | None, style: Style) -> int:
     if not paths:
         print(f"lesson {lesson.id if lesson else ''} has no Python in the book")
         return 0
+    if lesson is None:
+        runs = sum(len(expectations(path)) for path in paths)
+        print(f"Every lesson's Python: {runs} runs, some a minute or more on a busy machine "
+              "(make python LESSON=NN runs one lesson's).")
     wrong = 0
     for path in paths:
         for e in expectations(path):
