@@ -734,10 +734,11 @@ static void check_after(struct between *s)
     done[n_done++] = fourth;
     char why[1600];
     if (!explained(s->o[2].balances[1], done, n_done, maybe, n_maybe, why, sizeof why))
-        lab_fail("%s; after a third process's transfer of %s, %s Here, it was the first "
-                 "process: once it has let go of the lock, the record is the next holder's, "
-                 "and a write to it (a flag cleared after the unlock) can disarm the record of "
-                 "a transfer half made. Disarm before the unlock.",
+        lab_fail("%s; after a third process's transfer of %s, %s If the other tests of a "
+                 "holder killed in a transfer pass, it was the first process: once it has let "
+                 "go of the lock, the record is the next holder's, and a write to it (a flag "
+                 "cleared after the unlock) can disarm the record of a transfer half made. "
+                 "Disarm before the unlock.",
                  s->death, describe_transfer(&fourth), why);
 }
 
