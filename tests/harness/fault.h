@@ -119,10 +119,6 @@ struct fault_record {
     uintptr_t name_pcs[FAULT_NAMES];
     unsigned name_modes[FAULT_NAMES];         /* permission bits it was made with */
     int exits_in_children;             /* processes other than the test's that called exit() */
-    /* Forked by the code and not yet waited for (as fork and waitpid show), and,
-       once a fork failed for real with EAGAIN, 1 + that count at the time. */
-    int live;
-    int fork_short;
     /* The first mutex, condition variable or semaphore the code made in memory
        that processes share without making it process-shared: where, and what. */
     uintptr_t private_sync_pc;

@@ -94,11 +94,8 @@ struct test_clock {
     double began[MAX_TESTS];
     int busy_seen;      /* a test's process found the machine busy (machine_busy) */
     double progressed;  /* when a test's process last saw a child of its own end */
-    int short_of[MAX_TESTS];  /* failed after a fork failed for real (EAGAIN): fault.h's
-                                 fork_short, 1 + the processes the code had then */
 };
 static struct test_clock *test_clock;
-static int current_test;  /* in a test's processes: its number, from 0 */
 
 /*
  * A child of the test ended: the test is getting on. A test that ran out of
@@ -128,8 +125,6 @@ static void mark(char c)
 void lab_test_ended(void)
 {
     mark('E');
-    if (test_clock != NULL && fault_record != NULL && current_test < MAX_TESTS)
-        test_clock->short_of[current_test] = fault_record->fork_short;
 }
 
 /* How many tests started, and how many of them never ended on their own. */
@@ -584,10 +579,6 @@ static void before_test(void)
 {
     if (test_clock != NULL && retrying_index == 0 && test_clock->started < MAX_TESTS)
         test_clock->began[test_clock->started++] = now_seconds();
-    current_test = retrying_index > 0 ? retrying_index - 1
-                   : test_clock != NULL ? test_clock->started - 1 : 0;
-    if (test_clock != NULL && current_test < MAX_TESTS)
-        test_clock->short_of[current_test] = 0;
     if (progress_path[0] != '\0') {
         int started;
         int lost = count_marks(&started);
@@ -1689,61 +1680,6 @@ static void retry_timeouts(struct outcome *outcomes, int n)
 }
 
 /*
- * A fork that fails with EAGAIN when the code has no more than a lesson
- * needs (lesson 01's collect forks 1024) is the machine's shortage, not the
- * code's: the processes the grader allows a class's jobs, or the machine's
- * own, were taken by others (two classes graded at once on a busy machine).
- * So is a fork of the harness's own that fails so. Such a test runs once
- * more, a moment later; short again, it is REGRADE, never the student's fail.
- */
-#define MANY_PROCESSES 1100  /* more than any lesson's code needs at once */
-#define SPARE_PROCESSES 64   /* under RLIMIT_NPROC: the grader's and the harness's */
-
-static int short_of_processes(const struct outcome *o, int i)
-{
-    if (o->passed)
-        return 0;
-    if (strstr(o->text, "harness: fork") != NULL && strstr(o->text, strerror(EAGAIN)) != NULL)
-        return 1;
-    int had = i < MAX_TESTS ? test_clock->short_of[i] - 1 : -1;
-    if (had < 0)
-        return 0;
-    struct rlimit most;
-    long limit = getrlimit(RLIMIT_NPROC, &most) == 0 && most.rlim_cur != RLIM_INFINITY
-                     ? (long)most.rlim_cur : LONG_MAX;
-    return had < MANY_PROCESSES && had < limit - SPARE_PROCESSES;
-}
-
-static void retry_short_of_processes(struct outcome *outcomes, int n)
-{
-    int retried = 0;
-    for (int i = 0; i < n && i < n_tests; i++) {
-        struct outcome *o = &outcomes[i];
-        if (!short_of_processes(o, i) || strcmp(o->name, tests_added[i]->name) != 0)
-            continue;
-        int had = test_clock->short_of[i] - 1;
-        if (retried < RETRIES) {
-            retried++;
-            sleep(2);   /* for the others' processes to end */
-            run_alone(o, i, test_seconds * test_times[i]);
-            if (!short_of_processes(o, i))
-                continue;
-            had = test_clock->short_of[i] - 1;
-        }
-        size_t len = strlen(o->text);
-        if (had >= 0)
-            snprintf(o->text + len, sizeof o->text - len, " (a fork failed for real with EAGAIN "
-                     "while the code had only %d process(es) of its own going: the machine, "
-                     "or the grader's limit on processes, had none to spare, which is not the "
-                     "code's fault; REGRADE on a quieter machine)", had);
-        else
-            snprintf(o->text + len, sizeof o->text - len, " (the grader's own fork failed: "
-                     "the machine had no process to spare, which is not the code's fault; "
-                     "REGRADE on a quieter machine)");
-    }
-}
-
-/*
  * For a grader (LAB_RESULTS=path): one line per test, "ok|FAIL<TAB>name<TAB>
  * seconds<TAB>limit<TAB>message" (how long it ran, and had), written only once every process of the tests has been stopped,
  * to a file that must not exist yet. Code under test cannot have written it
@@ -1898,7 +1834,6 @@ int lab_main(Suite *suite)
     free(results);
     srunner_free(runner);
     retry_timeouts(outcomes, n);
-    retry_short_of_processes(outcomes, n);
 
     /* Whatever a failed test left behind goes, before anything is reported. */
     kill_children(NULL);

@@ -112,38 +112,3 @@ int make_file_in_dev_shm_and_keep_it(const char *path)
     close(fd);
     return 0;
 }
-
-/*
- * Right: N children at once, each waiting on the pipe's read end until
- * the parent closes its write end; all reaped. Returns how many it forked
- * (fewer than N when a fork failed).
- */
-int fork_many_at_once(int n)
-{
-    int gate[2];
-    if (pipe(gate) == -1) {
-        perror("pipe");
-        return -1;
-    }
-    int forked = 0;
-    pid_t pids[64];
-    while (forked < n && forked < 64) {
-        pid_t pid = fork();
-        if (pid == -1) {
-            perror("fork");
-            break;
-        }
-        if (pid == 0) {
-            char c;
-            close(gate[1]);
-            (void)read(gate[0], &c, 1);  /* returns 0 once the parent closes its end */
-            _exit(0);
-        }
-        pids[forked++] = pid;
-    }
-    close(gate[0]);
-    close(gate[1]);
-    for (int i = 0; i < forked; i++)
-        waitpid(pids[i], NULL, 0);
-    return forked;
-}
