@@ -137,14 +137,18 @@ static const char *last_line(const char *said)
     return line;
 }
 
-/* Runs n workers at once, each on a host of its own; fails the test if one failed or was slow. */
-static void run_workers(int n, const char *key, int additions, const char *what)
+/*
+ * Runs n workers at once, each on a host of its own (named `host`, or NULL:
+ * a name of its own); fails the test if one failed or was slow.
+ */
+static void run_workers(int n, const char *key, int additions, const char *what,
+                        const char *host)
 {
     pid_t pids[16];
     lab_capture_begin();
     for (int w = 0; w < n; w++) {
         char server[16], address[64];
-        pids[w] = lab_host_fork(server);
+        pids[w] = lab_host_fork_named(server, host);
         if (pids[w] == -1)
             lab_fail("harness: fork: %s", strerror(errno));
         if (pids[w] == 0) {
@@ -174,8 +178,9 @@ static void run_workers(int n, const char *key, int additions, const char *what)
     if (failed != -1 && strstr(said, "older than its last one") != NULL)
         lab_fail("%s: in worker %d, %s; on stderr: %s. The manager took requests of two tallies "
                  "for one client's: two tallies had the same name. These workers run on hosts "
-                 "of their own, as on other machines: a pid, or a seed made of one, may be "
-                 "another worker's too.", what, failed, how_it_ended(status), said);
+                 "of their own, as on other machines: a pid, a seed made of one, or a host's "
+                 "name and a pid (a host started again has both again) may be another "
+                 "worker's too.", what, failed, how_it_ended(status), said);
     if (failed != -1)
         lab_fail("%s: in worker %d, %s%s%s. If that was a broken connection, it is no reason "
                  "to fail: connect again and send the addition again.", what, failed,
@@ -210,7 +215,7 @@ static void expect_counter(const char *key, long long want, const char *what)
 START_TEST(with_a_network_that_never_breaks_every_addition_counts)
 {
     start(0);
-    run_workers(WORKERS, "events", 50, "4 workers, 50 additions each, nothing broken");
+    run_workers(WORKERS, "events", 50, "4 workers, 50 additions each, nothing broken", NULL);
     expect_counter("events", WORKERS * 50, "4 workers, 50 additions each, nothing broken");
     stop();
 }
@@ -222,7 +227,7 @@ START_TEST(every_addition_counts_once_when_the_network_breaks)
     char what[128];
     snprintf(what, sizeof what, "%d workers, %d additions each, one request in %d broken",
              WORKERS, ADDITIONS, ONE_IN);
-    run_workers(WORKERS, "events", ADDITIONS, what);
+    run_workers(WORKERS, "events", ADDITIONS, what, NULL);
     struct cut_proxy_seen seen = cut_proxy_seen(&net);
     if (seen.cut_after == 0 || seen.cut_before == 0)
         lab_fail("harness: the network broke no connection (%ld before, %ld after): the test "
@@ -271,10 +276,141 @@ START_TEST(tallies_in_one_process_and_opened_again_keep_their_own_count)
 }
 END_TEST
 
+/*
+ * Waits for the child that made the additions of `what`; fails the test
+ * unless it ended well, with `why` if the manager said two tallies had one name.
+ */
+static void expect_child_done(pid_t pid, const char *what, const char *why)
+{
+    int st;
+    if (!lab_wait_child(pid, &st, WORK_SECONDS))
+        lab_fail("%s: the additions had not ended after %g s", what, WORK_SECONDS);
+    const char *said = last_line(lab_capture_end());
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+        lab_fail("%s: %s%s%s%s%s", what, how_it_ended(st), said[0] ? "; on stderr: " : "", said,
+                 strstr(said, "older than its last one") != NULL ? ". " : "",
+                 strstr(said, "older than its last one") != NULL ? why : "");
+}
+
+/*
+ * A process counts, then forks children that count, each with a tally of
+ * its own: whatever the name is made of, fork copies it into every child.
+ */
+START_TEST(a_process_and_the_children_it_forks_keep_their_own_count)
+{
+    start(3);
+    const char *what = "a process that counted and then forked 3 children, each with a tally "
+                       "of its own";
+    lab_capture_begin();
+    pid_t pid = fork();
+    if (pid == -1)
+        lab_fail("harness: fork: %s", strerror(errno));
+    if (pid == 0) {
+        struct tally *mine = tally_open(local);
+        if (mine == NULL)
+            _exit(OPEN_FAILED);
+        for (int i = 0; i < 20; i++)
+            if (tally_add(mine, "families", 1) != 0)
+                _exit(ADD_FAILED);
+        pid_t kids[3];
+        for (int k = 0; k < 3; k++) {
+            if ((kids[k] = fork()) == -1)
+                _exit(ADD_FAILED);
+            if (kids[k] == 0) {     /* the parent's tally is left alone: it is the parent's */
+                struct tally *t = tally_open(local);
+                if (t == NULL)
+                    _exit(OPEN_FAILED);
+                for (int i = 0; i < 60; i++)
+                    if (tally_add(t, "families", 1) != 0)
+                        _exit(ADD_FAILED);
+                tally_close(t);
+                _exit(0);
+            }
+        }
+        int code = 0, st;
+        for (int i = 0; i < 20; i++)
+            if (code == 0 && tally_add(mine, "families", 1) != 0)
+                code = ADD_FAILED;
+        for (int k = 0; k < 3; k++)
+            if (waitpid(kids[k], &st, 0) == kids[k] && code == 0 && WIFEXITED(st))
+                code = WEXITSTATUS(st);
+        tally_close(mine);
+        _exit(code);
+    }
+    const char *why = "A name made once in the parent, or drawn from a generator seeded there "
+                      "(rand, a count of the process's tallies), is copied into every child by "
+                      "fork: children then send the parent's name with its numbers, which the "
+                      "manager takes for requests it has answered. Draw each tally's name when "
+                      "it is opened, from a source fork does not copy (getrandom).";
+    expect_child_done(pid, what, why);
+    long long got = counter("families");
+    if (got != 220)
+        lab_fail("%s: the counter is %lld after 220 additions (20 by the parent, 60 by each "
+                 "child, 20 more by the parent). %s", what, got, why);
+    stop();
+}
+END_TEST
+
+#define MANY_TALLIES 2000
+
+/* Tallies opened one after another: never two of one name while the manager remembers it. */
+START_TEST(two_thousand_tallies_one_after_another_each_count)
+{
+    start(0);
+    char what[96];
+    snprintf(what, sizeof what, "%d tallies opened one after another, one addition each",
+             MANY_TALLIES);
+    lab_capture_begin();
+    pid_t pid = fork();
+    if (pid == -1)
+        lab_fail("harness: fork: %s", strerror(errno));
+    if (pid == 0) {
+        for (int i = 0; i < MANY_TALLIES; i++) {
+            struct tally *t = tally_open(local);
+            if (t == NULL)
+                _exit(OPEN_FAILED);
+            if (tally_add(t, "many", 1) != 0)
+                _exit(ADD_FAILED);
+            tally_close(t);
+        }
+        _exit(0);
+    }
+    const char *why = "A tally that took a name an earlier one had sent its first addition as "
+                      "that name's request 1, which the manager had answered (it remembers the "
+                      "last request of 4,096 names), so it ran nothing. Names must never meet: "
+                      "16 random bytes (getrandom) never do; 2 bytes meet within a few hundred "
+                      "tallies.";
+    expect_child_done(pid, what, why);
+    long long got = counter("many");
+    if (got != MANY_TALLIES)
+        lab_fail("%s: the counter is %lld, %lld lost. %s", what, got,
+                 (long long)MANY_TALLIES - got, why);
+    stop();
+}
+END_TEST
+
+/* A host stopped and started again, as a container is: the same host name, the same pids. */
+START_TEST(a_host_started_again_counts_anew)
+{
+    start(0);
+    const char *what = "a worker, then another on its host started again";
+    run_workers(1, "again", 30, "a worker on host \"shmlab-box\"", "shmlab-box");
+    run_workers(1, "again", 30, "a worker on host \"shmlab-box\" started again", "shmlab-box");
+    long long got = counter("again");
+    if (got != 60)
+        lab_fail("%s: the counter is %lld after 60 additions. The host started again has the "
+                 "name it had, and its worker the pid the first one had (as in a container "
+                 "started again): a name made of those is the name the manager remembers, "
+                 "with the numbers it has answered. Draw the name at random (16 bytes of "
+                 "getrandom): a host's name and a pid are not unique over time.", what, got);
+    stop();
+}
+END_TEST
+
 START_TEST(the_authkey_comes_from_the_environment)
 {
     start(0);
-    run_workers(1, "keyed", 5, "the authkey in SHMLAB_AUTHKEY, a new one for this test");
+    run_workers(1, "keyed", 5, "the authkey in SHMLAB_AUTHKEY, a new one for this test", NULL);
     expect_counter("keyed", 5, "the authkey in SHMLAB_AUTHKEY");
     /* A wrong key: refused. */
     setenv(TALLY_KEY_ENV, "not-the-key", 1);
@@ -323,9 +459,19 @@ START_TEST(the_authkey_comes_from_the_environment)
 }
 END_TEST
 
-/* Connection attempts made in an outage of OUTAGE_MS, by one worker. */
-#define OUTAGE_MS 4000
+/*
+ * One worker, cut off by an outage of OUTAGE_MS. tally.h's waits (about
+ * 10 ms, doubling, to about 1 s; a quarter either way) make at most 16
+ * attempts in 7 s, at most 6 in its last 4 s (one each 0.75 s at the
+ * least), and never wait more than 1.25 s: LONGEST_WAIT leaves room for a
+ * busy machine's late wake-up, and a doubling without a cap waits 3.8 s
+ * at the least before its attempt after 7 s.
+ */
+#define OUTAGE_MS 7000
 #define MOST_ATTEMPTS 25
+#define LATE_SECONDS 4.0
+#define MOST_LATE_ATTEMPTS 6
+#define LONGEST_WAIT 3.0
 
 START_TEST(a_manager_out_of_reach_is_not_hammered)
 {
@@ -334,7 +480,7 @@ START_TEST(a_manager_out_of_reach_is_not_hammered)
     if (pid == -1)
         lab_fail("harness: fork: %s", strerror(errno));
     if (pid == 0)
-        worker(local, "patient", 100000);   /* stopped by the test once it has seen enough */
+        worker(local, "patient", 1000000);   /* stopped by the test once it has seen enough */
     /* Once the worker is adding, the network goes down for OUTAGE_MS. */
     double deadline = now() + WORK_SECONDS;
     while (counter("patient") < 50 && now() < deadline)
@@ -345,26 +491,51 @@ START_TEST(a_manager_out_of_reach_is_not_hammered)
         lab_fail("the worker made fewer than 50 additions in %g s, with nothing broken",
                  WORK_SECONDS);
     }
-    long refused_before = cut_proxy_seen(&net).refused;
+    long first = cut_proxy_seen(&net).attempts, refused_before = cut_proxy_seen(&net).refused;
+    double down = now(), up = down + OUTAGE_MS / 1000.0;
     cut_proxy_outage(&net, OUTAGE_MS);
     usleep(OUTAGE_MS * 1000);
-    long attempts = cut_proxy_seen(&net).refused - refused_before;
     long long at_end = counter("patient"), later = at_end;
     deadline = now() + WORK_SECONDS;    /* back up: the additions go on */
     while ((later = counter("patient")) <= at_end && now() < deadline)
         usleep(10 * 1000);
     kill(pid, SIGKILL);
     waitpid(pid, NULL, 0);
-    if (attempts > MOST_ATTEMPTS)
-        lab_fail("while the network was down for %d s, one worker tried to connect %ld times: a "
-                 "hundred workers doing so would hammer the manager as it comes back. Wait "
-                 "longer after each attempt that fails (10 ms, 20 ms, 40 ms ... up to about 1 s); "
-                 "at most %d attempts in those %d s are expected.", OUTAGE_MS / 1000, attempts,
-                 MOST_ATTEMPTS, OUTAGE_MS / 1000);
+    /* Its attempts, from the outage to the first one after it (the proxy keeps the
+       times of its last thousand: more than MOST_ATTEMPTS fails on the count alone). */
+    long attempts = cut_proxy_seen(&net).refused - refused_before, late = 0;
+    double longest = 0, last = down;
+    for (long i = first; attempts <= MOST_ATTEMPTS && i < cut_proxy_seen(&net).attempts; i++) {
+        double t = cut_proxy_attempt_time(&net, i);
+        if (t < 0)
+            break;
+        longest = t - last > longest ? t - last : longest;
+        last = t;
+        if (t >= up)
+            break;
+        late += t >= up - LATE_SECONDS;
+    }
+    if (attempts > MOST_ATTEMPTS || late > MOST_LATE_ATTEMPTS) {
+        char how_many[64] = "";
+        if (attempts <= MOST_ATTEMPTS)
+            snprintf(how_many, sizeof how_many, ", %ld of them in the last %g s", late,
+                     LATE_SECONDS);
+        lab_fail("while the network was down for %d s, one worker tried to connect %ld "
+                 "times%s: a hundred workers doing so would hammer the manager as it comes "
+                 "back. Wait longer after each attempt that fails (10 ms, 20 ms, 40 ms ... up "
+                 "to about 1 s): at most %d attempts in those %d s, %d in the last %g, are "
+                 "expected.", OUTAGE_MS / 1000, attempts, how_many, MOST_ATTEMPTS,
+                 OUTAGE_MS / 1000, MOST_LATE_ATTEMPTS, LATE_SECONDS);
+    }
     if (later <= at_end)
         lab_fail("the network came back, but in %g s the worker made no more additions: it "
                  "must go on trying to connect, for at least %d s (TALLY_PATIENCE)",
                  WORK_SECONDS, TALLY_PATIENCE);
+    if (longest > LONGEST_WAIT)
+        lab_fail("while the network was down for %d s, one worker once waited %.1f s between "
+                 "two attempts to connect: a network back in the meantime sat unused. Double "
+                 "the wait up to about 1 s, no more (tally.h): %g s at the most is expected, "
+                 "even on a busy machine.", OUTAGE_MS / 1000, longest, LONGEST_WAIT);
     stop();
 }
 END_TEST
@@ -491,8 +662,11 @@ int main(void)
     lab_add(s, with_a_network_that_never_breaks_every_addition_counts);
     lab_add_long(s, every_addition_counts_once_when_the_network_breaks, 3);
     lab_add_long(s, tallies_in_one_process_and_opened_again_keep_their_own_count, 3);
+    lab_add_long(s, a_process_and_the_children_it_forks_keep_their_own_count, 3);
+    lab_add_long(s, two_thousand_tallies_one_after_another_each_count, 3);
+    lab_add_long(s, a_host_started_again_counts_anew, 3);
     lab_add_long(s, the_authkey_comes_from_the_environment, 3);
-    lab_add_long(s, a_manager_out_of_reach_is_not_hammered, 5);
+    lab_add_long(s, a_manager_out_of_reach_is_not_hammered, 6);
     lab_add_long(s, a_manager_gone_for_good_is_given_up_on, 4);
     lab_add_long(s, a_manager_error_is_returned_not_retried, 3);
     lab_add_long(s, a_closed_or_killed_tally_leaves_no_connection, 2);

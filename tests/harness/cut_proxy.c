@@ -27,10 +27,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#define TIMES 1024            /* connection attempts whose times are kept: the last ones */
+
 struct cut_proxy_counts {
     _Atomic long connections, refused, requests, cut_before, cut_after, open;
     _Atomic int one_in;
     _Atomic long long outage_until_ms;
+    _Atomic long attempts;
+    _Atomic long long attempt_ms[TIMES];
 };
 
 #define PAIRS 256             /* connections at once; more are closed at once */
@@ -172,6 +176,9 @@ static void accept_one(int listener, const struct sockaddr_in *target, struct pa
     int fd = accept4(listener, NULL, NULL, SOCK_CLOEXEC);
     if (fd == -1)
         return;
+    long k = atomic_load(&n->attempts);
+    atomic_store(&n->attempt_ms[k % TIMES], now_ms());
+    atomic_store(&n->attempts, k + 1);   /* the time first: a reader never sees a stale one */
     if (now_ms() < atomic_load(&n->outage_until_ms)) {
         atomic_fetch_add(&n->refused, 1);
         close(fd);
@@ -309,7 +316,17 @@ struct cut_proxy_seen cut_proxy_seen(const struct cut_proxy *p)
     return (struct cut_proxy_seen){
         atomic_load(&n->connections), atomic_load(&n->refused), atomic_load(&n->requests),
         atomic_load(&n->cut_before), atomic_load(&n->cut_after), atomic_load(&n->open),
+        atomic_load(&n->attempts),
     };
+}
+
+double cut_proxy_attempt_time(const struct cut_proxy *p, long i)
+{
+    struct cut_proxy_counts *n = p->counts;
+    long k = atomic_load(&n->attempts);
+    if (i < 0 || i >= k || i < k - TIMES + 1)
+        return -1;
+    return (double)atomic_load(&n->attempt_ms[i % TIMES]) / 1000;
 }
 
 void cut_proxy_stop(struct cut_proxy *p)

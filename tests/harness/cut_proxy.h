@@ -42,10 +42,18 @@ struct cut_proxy_seen {
     long cut_before;    /* connections cut before their request ran */
     long cut_after;     /* connections cut after their request ran, its answer lost */
     long open;          /* connections open now */
+    long attempts;      /* connections made to it: accepted or refused */
 };
 
 /* What the proxy has done so far. */
 struct cut_proxy_seen cut_proxy_seen(const struct cut_proxy *p);
+
+/*
+ * When the i-th attempt to connect (from 0, accepted or refused) was made,
+ * in seconds of CLOCK_MONOTONIC; -1 for one not made yet, or too long ago
+ * (the last thousand are kept).
+ */
+double cut_proxy_attempt_time(const struct cut_proxy *p, long i);
 
 /* Stops it and reaps it. */
 void cut_proxy_stop(struct cut_proxy *p);

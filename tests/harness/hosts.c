@@ -133,12 +133,15 @@ static void relay_status(int from, pid_t first)
     _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 125);
 }
 
-static void own_process_ids(void)
+static void own_process_ids(const char *name)
 {
     /* Its own name too: a name made of the host's name and a pid is as good as on
        machines of their own. Without that, no pids of its own either. */
     char host[32];
-    snprintf(host, sizeof host, "host-%d", (int)getpid());
+    if (name != NULL)
+        snprintf(host, sizeof host, "%s", name);
+    else
+        snprintf(host, sizeof host, "host-%d", (int)getpid());
     if (unshare(CLONE_NEWUTS) == -1 || sethostname(host, strlen(host)) == -1)
         return;
     int up[2];
@@ -176,6 +179,11 @@ static void own_process_ids(void)
 
 pid_t lab_host_fork(char server[16])
 {
+    return lab_host_fork_named(server, NULL);
+}
+
+pid_t lab_host_fork_named(char server[16], const char *name)
+{
     int to_child[2], to_test[2];
     if (pipe(to_child) == -1 || pipe(to_test) == -1)
         return -1;
@@ -204,7 +212,7 @@ pid_t lab_host_fork(char server[16])
         }
         if (home != -1)
             close(home);
-        own_process_ids();
+        own_process_ids(name);
         return 0;
     }
     close(to_child[0]);

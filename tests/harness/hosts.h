@@ -27,4 +27,11 @@
  */
 pid_t lab_host_fork(char server[16]);
 
+/*
+ * lab_host_fork, on a host called `name` (at most 31 bytes; NULL: a name
+ * of its own). Two hosts of one name, one after the other, are one machine
+ * started again, as a container is: the same name, and the same pids.
+ */
+pid_t lab_host_fork_named(char server[16], const char *name);
+
 #endif
