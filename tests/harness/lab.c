@@ -85,6 +85,16 @@ static int n_tests;
 static int retrying_index;         /* while a test is run again: its number, from 1 */
 
 /*
+ * A grader's time for the whole suite (LAB_SUITE_SECONDS; 0: none): a class's
+ * sandbox stops a lesson at its wall clock, and what was seen till then would
+ * be lost. At that time the test running is stopped, and it and those after
+ * it are "not graded"; the results of those before it stand.
+ */
+static int suite_seconds;
+static double suite_deadline;
+#define NOT_GRADED "not graded: the grader's time for the whole suite"
+
+/*
  * When each test began, written by the test's own process into memory the
  * runner shares: Check says how a test ended, not how long it took. A test
  * took until the next one began (its fork, fixture and checks included).
@@ -94,6 +104,8 @@ struct test_clock {
     double began[MAX_TESTS];
     int busy_seen;      /* a test's process found the machine busy (machine_busy) */
     double progressed;  /* when a test's process last saw a child of its own end */
+    pid_t running;      /* the test's process (and group), while it runs */
+    int cut;            /* the test stopped at suite_deadline, from 1; -1: none was running */
 };
 static struct test_clock *test_clock;
 
@@ -579,6 +591,12 @@ static void before_test(void)
 {
     if (test_clock != NULL && retrying_index == 0 && test_clock->started < MAX_TESTS)
         test_clock->began[test_clock->started++] = now_seconds();
+    signal(SIGUSR2, SIG_DFL);   /* the runner's, for its deadline: not the test's */
+    if (suite_deadline > 0 && (test_clock->cut != 0 || now_seconds() >= suite_deadline))
+        lab_fail(NOT_GRADED " (%d s) ran out before this test began: not the code's fail. "
+                 "REGRADE on a quieter machine", suite_seconds);
+    if (test_clock != NULL)
+        test_clock->running = getpid();
     if (progress_path[0] != '\0') {
         int started;
         int lost = count_marks(&started);
@@ -651,6 +669,8 @@ static void after_test(void)
     if (report[0] != '\0')
         lab_fail("the test itself passed, but it left things behind: %s", report);
     check_private_sync();
+    if (test_clock != NULL)
+        test_clock->running = 0;
     mark('E');
     fflush(NULL);
     _exit(done_status);
@@ -1578,6 +1598,58 @@ static void keep_outcome(struct outcome *o, TestResult *r, int seconds)
     o->line = tr_lno(r);
 }
 
+/* In the runner, at suite_deadline: the test running is stopped, and is not graded. */
+static void suite_out_of_time(int sig, siginfo_t *info, void *context)
+{
+    (void)sig;
+    (void)context;
+    if (info->si_code != SI_TIMER || test_clock == NULL)
+        return;   /* sent by the code under test: only the timer's counts */
+    pid_t running = test_clock->running;
+    test_clock->cut = running > 0 ? (retrying_index > 0 ? retrying_index : test_clock->started)
+                                  : -1;
+    if (running > 0)
+        kill(-running, SIGKILL);
+}
+
+/* A timer for LAB_SUITE_SECONDS, if set; 0, or -1 having said why. */
+static int start_suite_clock(void)
+{
+    const char *given = getenv("LAB_SUITE_SECONDS");
+    if (given == NULL || atoi(given) <= 0)
+        return 0;
+    suite_seconds = atoi(given);
+    suite_deadline = now_seconds() + suite_seconds;
+    struct sigaction sa = {.sa_sigaction = suite_out_of_time, .sa_flags = SA_SIGINFO | SA_RESTART};
+    sigemptyset(&sa.sa_mask);
+    struct sigevent ev = {.sigev_notify = SIGEV_SIGNAL, .sigev_signo = SIGUSR2};
+    timer_t timer;
+    struct itimerspec at = {.it_value = {.tv_sec = suite_seconds}};
+    if (sigaction(SIGUSR2, &sa, NULL) == -1 || timer_create(CLOCK_MONOTONIC, &ev, &timer) == -1 ||
+        timer_settime(timer, 0, &at, NULL) == -1) {
+        fprintf(stderr, "harness: a timer for LAB_SUITE_SECONDS: %s\n", strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* Outcome o of test `index` (from 1): if the suite's deadline stopped it, not graded. */
+static void note_cut(struct outcome *o, int index)
+{
+    if (o->passed || test_clock == NULL || test_clock->cut != index)
+        return;
+    o->timed_out = 0;
+    o->error = 1;
+    snprintf(o->text, sizeof o->text, NOT_GRADED " (%d s) ran out while this test ran, and "
+             "it was stopped: not the code's fail. REGRADE on a quieter machine", suite_seconds);
+}
+
+/* Time left for `seconds` more before the suite's deadline? */
+static int time_left_for(int seconds)
+{
+    return suite_deadline == 0 || (test_clock->cut == 0 && now_seconds() + seconds < suite_deadline);
+}
+
 /* Runs test i alone, with `seconds`, and keeps its outcome in o. */
 static void run_alone(struct outcome *o, int i, int seconds)
 {
@@ -1593,6 +1665,7 @@ static void run_alone(struct outcome *o, int i, int seconds)
     TestResult **results = srunner_results(runner);
     if (srunner_ntests_run(runner) == 1) {
         keep_outcome(o, results[0], seconds);
+        note_cut(o, i + 1);
         o->seconds = took;
     }
     free(results);
@@ -1647,6 +1720,13 @@ static void retry_timeouts(struct outcome *outcomes, int n)
         struct outcome *o = &outcomes[i];
         if (!o->timed_out || strcmp(o->name, tests_added[i]->name) != 0 || !machine_was_busy())
             continue;
+        if (!time_left_for(test_seconds * test_times[i] * RETRY_FACTOR)) {
+            size_t len = strlen(o->text);
+            snprintf(o->text + len, sizeof o->text - len, " (not run again: the machine was "
+                     "busy, and the grader's time for the whole suite (%d s) was running out; "
+                     "REGRADE on a quieter machine)", suite_seconds);
+            continue;
+        }
         if (retried == retries) {
             /* Out of time on a busy machine, and never shown to hang: a grader grades it
                again (tests/shmlab/classroom.py reads this mark). */
@@ -1668,7 +1748,7 @@ static void retry_timeouts(struct outcome *outcomes, int n)
     for (int i = 0; i < n && i < n_tests && hung < give_up_after; i++) {
         struct outcome *o = &outcomes[i];
         if (o->passed || strncmp(o->text, "not run:", 8) != 0 ||
-            strcmp(o->name, tests_added[i]->name) != 0)
+            strcmp(o->name, tests_added[i]->name) != 0 || !time_left_for(test_seconds * test_times[i]))
             continue;
         run_alone(o, i, test_seconds * test_times[i]);
         if (o->timed_out && machine_was_busy() && retried < retries) {
@@ -1813,6 +1893,8 @@ int lab_main(Suite *suite)
         return EXIT_FAILURE;
     }
 
+    if (start_suite_clock() == -1)
+        return EXIT_FAILURE;
     SRunner *runner = srunner_create(suite);
     srunner_set_fork_status(runner, CK_FORK);
     srunner_run_all(runner, CK_SILENT);
@@ -1827,6 +1909,7 @@ int lab_main(Suite *suite)
     for (int i = 0; i < n; i++) {
         int same = i < n_tests && strcmp(tr_tcname(results[i]), tests_added[i]->name) == 0;
         keep_outcome(&outcomes[i], results[i], test_seconds * (same ? test_times[i] : 1));
+        note_cut(&outcomes[i], i + 1);
         if (i < test_clock->started)
             outcomes[i].seconds = (i + 1 < test_clock->started ? test_clock->began[i + 1]
                                                                 : ended) - test_clock->began[i];

@@ -36,6 +36,9 @@
  *                       busy one, a test that ran out of time runs once more,
  *                       with three times its time, before it is called a hang
  *   LAB_RETRIES=n       at most n tests a run are run again so (3 unless told)
+ *   LAB_SUITE_SECONDS=n the grader's time for the whole suite: at n s the test
+ *                       running is stopped, and it and those after it are "not
+ *                       graded" (REGRADE); the results before it stand
  */
 int lab_main(Suite *suite);
 

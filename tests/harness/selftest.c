@@ -398,6 +398,13 @@ static char *run_inner_suite(pid_t *inner, int mode)
             setenv("LAB_RETRIES", "1", 1);  /* the slow test takes it; hangs has none left */
             lab_add(s, slow_but_done_in_time_when_given_more);
             lab_add(s, hangs);
+        } else if (mode == 3) {
+            setenv("LAB_TEST_SECONDS", "30", 1);
+            setenv("LAB_SUITE_SECONDS", "3", 1);  /* hangs is stopped at 3 s, not 30 */
+            lab_add(s, fails_with_its_own_words);
+            lab_add(s, passes_cleanly);
+            lab_add(s, hangs);
+            lab_add(s, leaks_a_file_descriptor);
         } else {
             for (int i = 0; i < N_EXPECTED; i++)
                 lab_add(s, *expected[i].test);
@@ -406,7 +413,7 @@ static char *run_inner_suite(pid_t *inner, int mode)
     }
     int status;
     waitpid(*inner, &status, 0);
-    static char texts[3][1 << 16];
+    static char texts[4][1 << 16];
     char *text = texts[mode];
     ssize_t n = pread(fd, text, sizeof texts[0] - 1, 0);
     close(fd);
@@ -480,6 +487,25 @@ int main(void)
     if (!regrade)
         printf("        but lab_main printed:\n%s\n", no_retry_left);
     regrade ? passed++ : failed++;
+
+    /* A grader's time for the suite: what was seen before it stands, the rest is not graded. */
+    pid_t cut;
+    const char *out_of_time = run_inner_suite(&cut, 3);
+    char s1[4096], s2[4096], s3[4096], s4[4096];
+    int kept = section_for(out_of_time, fails_with_its_own_words->name, s1, sizeof s1) != NULL &&
+               strstr(s1, "the counter says 97") != NULL &&
+               section_for(out_of_time, passes_cleanly->name, s2, sizeof s2) != NULL &&
+               strncmp(s2 + 2, "ok", 2) == 0 &&
+               section_for(out_of_time, hangs->name, s3, sizeof s3) != NULL &&
+               strstr(s3, "(3 s) ran out while this test ran") != NULL &&
+               section_for(out_of_time, leaks_a_file_descriptor->name, s4, sizeof s4) != NULL &&
+               strstr(s4, "(3 s) ran out before this test began") != NULL;
+    printf("  %s  with a grader's time for the suite (LAB_SUITE_SECONDS), a test that hangs "
+           "is stopped then, those before it keep their results, those after are not graded\n",
+           kept ? "ok  " : "FAIL");
+    if (!kept)
+        printf("        but lab_main printed:\n%s\n", out_of_time);
+    kept ? passed++ : failed++;
 
     /* The summary line Check prints, for CI and the before-stop hook. */
     const char *line = strstr(text, "%: Checks: ");

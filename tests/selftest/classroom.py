@@ -69,6 +69,10 @@ def parts(ctx: Context) -> list[Part]:
               partial(a_class_waits_for_a_free_slot, lab)),
         Check("graded again: only what the load may explain, never a hang the harness judged",
               partial(only_what_may_be_load_is_graded_again, lab, manifest)),
+        Check("a suite stopped by the grader's time keeps what it saw: a check failed "
+              "before is a FAIL at once, none failed is graded again; a sandbox's limit met "
+              "is named",
+              partial(what_the_suite_saw_before_its_time_ran_out_stands, lab, manifest)),
         Check("a class that is missing, a file, empty or holds no lesson's file, and a "
               "lesson that does not exist: a clear error, no gradebook",
               partial(bad_classes_are_refused, lab)),
@@ -382,9 +386,16 @@ def out_of_time_on_a_busy_machine(lab: Lab) -> list[str]:
     if "REGRADE: not graded yet" not in results or "not your fail" not in results:
         problems.append("Gradescope's results.json does not say lesson 01 is not graded yet: "
                         f"{results[:300]}")
+    try:
+        suite = ET.parse(here / "out" / "junit" / "endless-loop.xml").getroot().find("testsuite")
+        if suite is None or suite.get("failures") != "0" or suite.get("skipped") == "0" or \
+                suite.find(".//failure") is not None or suite.find(".//skipped") is None:
+            problems.append("JUnit calls lesson 01, REGRADE, failed, not skipped")
+    except (OSError, ET.ParseError) as e:
+        problems.append(f"cannot read junit/endless-loop.xml: {e}")
     log = sandbox.read_text(here / "log.txt")
-    if "grading them again" not in log:
-        problems.append("grade-all did not say it graded the lesson again")
+    if "grading it again" not in log or "endless-loop 01-unshared-list: FAIL" not in log:
+        problems.append("grade-all did not say it graded the lesson again, and why")
     return problems
 
 
@@ -526,10 +537,16 @@ def only_what_may_be_load_is_graded_again(lab: Lab, manifest: Manifest) -> list[
     harness's own words: a test Check stopped once, or a wall clock that stopped
     the sandbox, may have been the load; a test that ran out of time twice, and
     workers the harness called deadlocked (given more time already when the
-    machine was busy), are the code's. (Every lesson 03 starter of a class of 100
-    was once graded again, each waiting out its hangs a second time.)"""
+    machine was busy), are the code's; so is a lesson with a check that failed
+    for another reason, whatever ran out of time beside it. (Every lesson 03
+    starter of a class of 100 was once graded again, each waiting out its hangs a
+    second time; starters of 09 and 10 stopped by the wall clock were graded again
+    though a check had failed before.)"""
     lesson = manifest.lessons[0]
     timed_out = f"{classroom.TEST_TIMED_OUT} 10 s and was stopped (something waits for ...)"
+    cut = (f"{classroom.NOT_GRADED} (155 s) ran out while this test ran, and it was stopped: "
+           "not the code's fail. REGRADE on a quieter machine")
+    plain = "the parent saw none of the items"
     cases = (
         ("a test stopped at its limit once", "FAIL 1 of 2 checks failed", timed_out, True),
         ("the wall clock", "FAIL stopped after 180 s: the tests never finished", "", True),
@@ -538,17 +555,61 @@ def only_what_may_be_load_is_graded_again(lab: Lab, manifest: Manifest) -> list[
         ("workers the harness called deadlocked", "FAIL 1 of 2 checks failed",
          "deadlock or endless loop: 1 of 2 workers were still running after 5 s and were "
          "killed.", False),
-        ("a plain failure", "FAIL 1 of 2 checks failed", "the parent saw none of the items",
-         False),
+        ("a plain failure", "FAIL 1 of 2 checks failed", plain, False),
+        ("the suite's time, ran out in a test", "FAIL stopped after 180 s: 1 of 2 checks not "
+         "graded", cut, True),
+        ("a plain failure, and a test stopped once", "FAIL 2 of 3 checks failed",
+         (plain, timed_out), False),
+        ("a plain failure, and the suite's time ran out", "FAIL 1 of 3 checks failed",
+         (plain, cut), False),
     )
     problems = []
     for what, status, message, again in cases:
-        rows = (reports.Row("ok", "first", ""), reports.Row("FAIL", "second", message)) \
+        failed = (message,) if isinstance(message, str) else message
+        rows = (reports.Row("ok", "first", ""),
+                *(reports.Row("FAIL", f"check {i}", m) for i, m in enumerate(failed))) \
             if message else ()
         v = reports.Verdict("ana", lesson, status, (), rows)
         if classroom.unsettled(v) != again:
             problems.append(f"{what}: {'not ' if again else ''}graded again, though "
                             f"{'it may have been the load' if again else 'the code is why'}")
+    return problems
+
+
+def what_the_suite_saw_before_its_time_ran_out_stands(lab: Lab, manifest: Manifest) -> list[str]:
+    """A suite stopped by the grader's time for it (LAB_SUITE_SECONDS, from the
+    sandbox's wall clock) writes what it saw: a check failed before is the
+    lesson's FAIL at once; with none failed, the lesson is graded again."""
+    lesson = manifest.lessons[0]
+    names = ("a", "b", "c")
+    cut = (f"{classroom.NOT_GRADED} (155 s) ran out while this test ran, and it was stopped: "
+           "not the code's fail. REGRADE on a quieter machine")
+    problems = []
+    for what, first, want, again in (
+            ("a check failed before", "FAIL\ta\t1.0\t10\tthe parent saw none of the items",
+             "FAIL 1 of 3 checks failed (2 more not graded", False),
+            ("none failed before", "ok\ta\t1.0\t10\t", "FAIL stopped after 180 s: 2 of 3 "
+             "checks not graded", True)):
+        tsv = "\n".join((first, f"FAIL\tb\t150.0\t10\t{cut}",
+                         f"FAIL\tc\t0.0\t10\t{cut.replace('while this test ran', 'before')}"))
+        v = classroom.verdict("ana", lesson, names, 180, 1, 178, tsv + "\n", "", "")
+        if not v.status.startswith(want) or classroom.unsettled(v) != again:
+            problems.append(f"{what}: the verdict is {v.status!r}, "
+                            f"{'' if classroom.unsettled(v) else 'not '}graded again; "
+                            f"expected {want!r}, {'' if again else 'not '}graded again")
+    # A sandbox's limit met is named: the student cannot know it.
+    limits = sandbox.Limits(wall=180, cpu=120, nproc=1200, mem_mb=1024, fsize_mb=64,
+                            disk_mb=256, shm_mb=64)
+    tsv = ("FAIL\ta\t1.0\t10\tfork (child 3 of 20): Resource temporarily unavailable\n"
+           "ok\tb\t1.0\t10\t\nok\tc\t1.0\t10\t\n")
+    v = classroom.verdict("ana", lesson, names, 180, 1, 3, tsv, "", "", limits)
+    if "at most 1200 processes" not in v.text:
+        problems.append(f"a fork that failed with EAGAIN: the verdict does not name the "
+                        f"sandbox's limit of 1200 processes: {v.text}")
+    v = classroom.verdict("ana", lesson, names, 180, 128 + 25, 3, "", "", "", limits)
+    if "at most 64 MiB" not in v.text:
+        problems.append(f"a suite killed by SIGXFSZ: the verdict does not name the sandbox's "
+                        f"limit of 64 MiB on a file: {v.text}")
     return problems
 
 

@@ -54,6 +54,8 @@ ARCHIVES = (".tar.gz", ".tgz", ".zip")
 # What comes back out of a sandbox, and how much of it: a page or so.
 # How the harness (lab.c, describe_message) says Check stopped a test at its time limit.
 TEST_TIMED_OUT = "deadlock or endless loop: the test was still running after"
+NOT_GRADED = "not graded: the grader's time for the whole suite"   # lab.c's
+REGRADE_MARK = "REGRADE on a quieter machine"                       # lab.c's
 STDERR_HEADER = ("# What the tests and the student's code printed (the first 4 KiB); it "
                  "counts for nothing: the grade is in the .verdict beside this file.\n")
 RESULTS, BUILD_LOG, STDERR = ("results.tsv", 65536), ("build.log", 16384), ("stderr.txt", 4096)
@@ -266,7 +268,7 @@ def job(g: Grading, seq: int, student: str, lesson: Lesson) -> Verdict | None:
                 sandbox.remove_files_of(uid)
     v = replace(verdict(student, lesson, g.expected[lesson.id], g.options.limits.wall, status,
                         seconds, came_out.get("tsv", ""), came_out.get("build", ""),
-                        came_out.get("stderr", "")), seconds=seconds)
+                        came_out.get("stderr", ""), g.options.limits), seconds=seconds)
     Path(f"{log}.verdict").write_text(v.text + "\n", encoding="utf-8")
     return v
 
@@ -278,6 +280,7 @@ def _grade_in_sandbox(g: Grading, uid: int, work: Path, lesson: Lesson,
     o = g.options
     command = ["env", f"BUILD={w}/build", f"LAB_OBJECTS={objects}", "LAB_NO_PROGRESS=1",
                f"LAB_TEST_SECONDS={o.test_seconds}", f"LAB_GIVE_UP_AFTER={o.give_up_after}",
+               f"LAB_WALL={o.limits.wall}",
                "LAB_OBJECTS_PINNED=1", f"{lab}/tests/lab", "sandboxed-grade", f"{w}/sub",
                lesson.id, f"{w}/out"]
     # bubblewrap binds the whole system, other sandboxes' work directories
@@ -293,10 +296,14 @@ def _grade_in_sandbox(g: Grading, uid: int, work: Path, lesson: Lesson,
 
 
 def verdict(student: str, lesson: Lesson, expected: Sequence[str], wall: int,
-            status: int | None, seconds: int, tsv: str, build: str, stderr: str) -> Verdict:
-    """"pass", or "FAIL" and why, from what came out of the sandbox."""
+            status: int | None, seconds: int, tsv: str, build: str, stderr: str,
+            limits: Limits | None = None) -> Verdict:
+    """"pass", or "FAIL" and why, from what came out of the sandbox. LIMITS,
+    the sandbox's, are named where a message shows the code ran into one."""
     def fail(why: str, details: Sequence[str] = (), rows: tuple[Row, ...] = ()) -> Verdict:
-        return Verdict(student, lesson, "FAIL " + why, tuple(details), rows)
+        said = "\n".join((why, stderr, *(row.message for row in rows)))
+        notes = _limits_met(said, status, limits) if limits else []
+        return Verdict(student, lesson, "FAIL " + why, (*details, *notes), rows)
 
     if not tsv:
         if build:
@@ -319,14 +326,36 @@ def verdict(student: str, lesson: Lesson, expected: Sequence[str], wall: int,
         return fail("the results file does not list the suite's checks: not the suite's own",
                     rows=rows)
     failed = [row for row in rows if row.status != "ok"]
-    if failed:
-        return fail(f"{len(failed)} of {len(rows)} checks failed",
+    cut = [row for row in failed if row.message.startswith(NOT_GRADED)]
+    if cut and not any(_failed_for_sure(row) for row in rows):
+        # Stopped by the grader's clock with nothing failed so far: graded again.
+        return fail(f"stopped after {wall} s: {len(cut)} of {len(rows)} checks not graded in "
+                    "the grader's time, none failed before",
                     [f"  {row.title}: {row.message}" for row in failed], rows)
+    if failed:
+        return fail(f"{len(failed) - len(cut)} of {len(rows)} checks failed"
+                    + (f" ({len(cut)} more not graded: the grader's time ran out)" if cut else ""),
+                    [f"  {row.title}: {row.message}" for row in failed if row not in cut], rows)
     # All ok, but the test program did not end well: the file was not its own.
     if status != 0:
         return fail("the results file says every check passed, but the test program did not "
                     "end as a passing suite does: something else wrote the file", rows=rows)
     return Verdict(student, lesson, "pass", (), rows)
+
+
+def _limits_met(said: str, status: int | None, limits: Limits) -> list[str]:
+    """What the sandbox's limits explain of what was said: they are the grader's,
+    set for a class, and a student reading "Resource temporarily unavailable"
+    cannot know them."""
+    notes = []
+    if status == 128 + signal.SIGXFSZ or "File size limit exceeded" in said:
+        notes.append(f"  (the grader lets a process write files of at most {limits.fsize_mb} "
+                     "MiB: a bigger one is killed by SIGXFSZ, File size limit exceeded)")
+    if re.search(r"fork[^\n]*Resource temporarily unavailable", said):
+        notes.append(f"  (the grader lets a submission run at most {limits.nproc} processes at "
+                     "once: a fork past that fails with EAGAIN, Resource temporarily "
+                     "unavailable; a process that forks in a loop without end meets it)")
+    return notes
 
 
 def _row(line: str) -> Row:
@@ -520,17 +549,20 @@ def _grade_again(g: Grading, jobs: list[tuple[str, Lesson]], verdicts: reports.V
     if not again:
         return {}
     fewer = max(1, g.options.jobs // 4)
-    print(f"class: {len(again)} lessons ran out of time without being shown to hang (the "
-          f"machine's load may be why): grading them again, {fewer} at a time",
+    print(f"class: {len(again)} lesson{'s' if len(again) != 1 else ''} ran out of time "
+          f"without being shown to hang (the machine's load may be why): grading "
+          f"{'them' if len(again) != 1 else 'it'} again, {fewer} at a time",
           file=say, flush=True)
+    for student, lesson in again:
+        print(f"class:   {student} {lesson.name}: {verdicts[student, lesson.id].status}",
+              file=say, flush=True)
     redone = _run_jobs(replace(g, options=replace(g.options, jobs=fewer)), again, say,
                        first=len(jobs))
     settled = {}
     for key, v in redone.items():
         first = verdicts[key].status
         if unsettled(v) and (v.status.startswith("FAIL stopped after") and machine_busy()
-                              or any("REGRADE on a quieter machine" in row.message
-                                     for row in v.rows)):
+                              or any(REGRADE_MARK in row.message for row in v.rows)):
             v = replace(v, status="REGRADE: out of time twice on a busy machine, never shown "
                         "to hang (the grader's load, not the student's fail): grade it again "
                         "on a quieter machine", details=(f"  the first time: {first}",
@@ -550,10 +582,24 @@ def unsettled(v: Verdict) -> bool:
     Check stopped at its limit and the harness did not run again with more time,
     or did, and saw it getting on to the end when it stopped it (REGRADE).
     (Workers the harness calls deadlocked were given more time already if the
-    machine was busy: that verdict is the harness's own, and stands.)"""
-    return v.status.startswith("FAIL stopped after") or any(
-        row.message.startswith(TEST_TIMED_OUT) and "again when run once more" not in row.message
-        or "REGRADE on a quieter machine" in row.message for row in v.rows)
+    machine was busy: that verdict is the harness's own, and stands.) Never if
+    a check failed for another reason: more time would not change the grade."""
+    if any(_failed_for_sure(row) for row in v.rows):
+        return False
+    return v.status.startswith("FAIL stopped after") or any(_out_of_time(row) for row in v.rows)
+
+
+def _out_of_time(row: Row) -> bool:
+    """A check stopped by a clock, and never shown to hang."""
+    return (row.message.startswith(TEST_TIMED_OUT) and "again when run once more" not in
+            row.message or REGRADE_MARK in row.message or row.message.startswith(NOT_GRADED))
+
+
+def _failed_for_sure(row: Row) -> bool:
+    """A check that failed, not by time: the lesson fails whatever the rest do. (Not
+    one not run after another hung, nor the harness's own trouble.)"""
+    return (row.status != "ok" and not _out_of_time(row)
+            and not row.message.startswith(("not run:", "harness:")))
 
 
 def _duration(seconds: float) -> str:

@@ -11,6 +11,7 @@ import dataclasses
 import os
 import signal
 import textwrap
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -20,6 +21,10 @@ from .manifest import Lesson
 from .suite import SUITE_LIMIT, Progress, SuiteRun, run_suite
 
 VERDICT_VERSION = 1
+# Seconds of a sandbox's wall clock kept for what comes before and after the
+# suite: the sandbox's start, the harness's clean-up and its results file (a
+# sixth of a shorter wall clock).
+WALL_MARGIN = 25
 
 
 @dataclass(frozen=True)
@@ -163,8 +168,11 @@ def sandboxed_grade(lab: Lab, tc: Toolchain, src: Path, lesson: Lesson, out: Pat
     Builds from SRC/<lesson> into OUT/build (no demo, no symbols) and runs the
     suite once: its results go to OUT/results.tsv (written by the harness once
     every test process is stopped), a failed build's reasons to OUT/build.log.
+    With LAB_WALL (the sandbox's wall clock), the suite gets what is left of it
+    less a margin (LAB_SUITE_SECONDS): the checks done by then are kept.
     Nothing printed is trusted: the grader reads only those files.
     """
+    began = time.monotonic()
     out.mkdir(parents=True, exist_ok=True)
     tc = dataclasses.replace(tc, student_flags=())   # a class is graded with warnings as errors
     built = build(lab, tc, lesson, src / lesson.name, out / "build", demo=False, strip=True)
@@ -173,6 +181,12 @@ def sandboxed_grade(lab: Lab, tc: Toolchain, src: Path, lesson: Lesson, out: Pat
         return 1
     assert built.objects is not None
     env = {**os.environ, "LAB_RESULTS": str(out / "results.tsv")}
+    # The sandbox stops everything at its wall clock (LAB_WALL): the suite is
+    # told to stop a little before, so that what it saw till then is kept.
+    wall = int(os.environ.get("LAB_WALL", "0") or 0)
+    if wall > 0:
+        left = wall - (time.monotonic() - began) - min(WALL_MARGIN, wall / 6)
+        env["LAB_SUITE_SECONDS"] = str(max(1, int(left)))
     # The student's object: the harness reads from it the line of a call it made
     # fail, or of the step at which it killed a process.
     objects = sorted((out / "build").glob("*.o"))
