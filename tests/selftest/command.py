@@ -226,6 +226,42 @@ def failures_show_the_codes_stderr(ctx: Context) -> list[str]:
     return []
 
 
+BOMBER = 59999     # a user of no one's: the limit on processes binds no root
+
+
+def a_fork_bomb_stops_at_a_limit_and_is_killed(ctx: Context) -> list[str]:
+    """Code that forks without end, checked by a student (not root) outside any
+    sandbox: its processes stop at the user's limit the command sets (its
+    headroom made 300 here), and none is left running once the check ends. (One
+    such check once left 32,500 processes running, the machine full.)"""
+    root = scratch_lab(ctx, "bomb")
+    work = root / "work"
+    shutil.copytree(ctx.lab.root / "tests" / "submissions" / "fork-bomb", work)
+    for path in [root, *root.rglob("*")]:
+        os.lchown(path, BOMBER, BOMBER)
+    env = environment(ctx, {"LAB_NPROC_HEADROOM": "300", "LAB_TEST_SECONDS": "2",
+                            "HOME": str(root), "BUILD": str(root / "build")})
+    try:
+        done = subprocess.run(["setpriv", f"--reuid={BOMBER}", f"--regid={BOMBER}",
+                               "--clear-groups", str(root / "tests" / "lab"), "check", "01",
+                               str(work)], cwd=root, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, env=env, timeout=600, check=False)
+        out = done.stdout.decode(errors="replace")
+    except subprocess.TimeoutExpired as e:
+        out = (e.stdout or b"").decode(errors="replace") + "\n(stopped after 600 s)"
+    left = subprocess.run(["pgrep", "-c", "-u", str(BOMBER)], capture_output=True, text=True,
+                          check=False).stdout.strip() or "0"
+    problems = []
+    if left != "0":
+        subprocess.run(["pkill", "-9", "-u", str(BOMBER)], check=False)
+        problems.append(f"after check 01 of a fork bomb ended, {left} of its processes were "
+                        "still running")
+    if not re.search(r"01 The unshared list\s+FAIL", out) or "forks without end" not in out:
+        problems.append("check 01 of a fork bomb did not fail it, saying the code forks "
+                        f"without end; it said:\n{out[-2000:]}")
+    return problems
+
+
 CHECKS: tuple[tuple[str, Callable[[Context], list[str]]], ...] = (
     ("make: with nothing changed, no suite runs; a change regrades that lesson alone",
      overview_grades_only_what_changed),
@@ -239,6 +275,8 @@ CHECKS: tuple[tuple[str, Callable[[Context], list[str]]], ...] = (
      slow_test_is_named_on_a_terminal),
     ("a failing test shows what the code printed on stderr", failures_show_the_codes_stderr),
     ("colour on a terminal only", colour_only_on_a_terminal),
+    ("a fork bomb, checked by a student: stopped at a limit, and nothing left running",
+     a_fork_bomb_stops_at_a_limit_and_is_killed),
 )
 
 

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TextIO
 
+from . import processes
+
 
 class LabError(Exception):
     """A reason the command cannot go on, said to the user as is; exits with STATUS."""
@@ -87,11 +89,13 @@ def tail(path: Path, lines: int, limit: int = 65536) -> list[str]:
 def run_in_group(argv: list[str], *, stdout: int | IO[bytes], stderr: int | IO[bytes],
                  timeout: float | None, cwd: Path | None = None,
                  env: dict[str, str] | None = None) -> int:
-    """Runs ARGV in a session of its own; past TIMEOUT seconds, kills it and all it
-    started. Its exit status, or 124 when it ran out of time (as timeout(1) says)."""
+    """Runs ARGV in a session of its own, under the suite's limit on processes;
+    past TIMEOUT seconds, kills it; when it ends, whatever it left in its session.
+    Its exit status, or 124 when it ran out of time (as timeout(1) says)."""
     try:
         proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=stdout, stderr=stderr,
-                                stdin=subprocess.DEVNULL, start_new_session=True)
+                                stdin=subprocess.DEVNULL, start_new_session=True,
+                                preexec_fn=processes.limit_for_suite(env))
     except OSError as e:
         raise LabError(f"cannot run {argv[0]}: {e.strerror}") from None
     try:
@@ -100,3 +104,5 @@ def run_in_group(argv: list[str], *, stdout: int | IO[bytes], stderr: int | IO[b
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
         return 124
+    finally:
+        processes.kill_session(proc.pid)   # what it left, in groups of their own

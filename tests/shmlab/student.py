@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from . import progress
+from . import processes, progress
 from .build import build, files_digest
 from .common import LabError
 from .context import Context
@@ -258,7 +258,9 @@ def run(ctx: Context, lesson: Lesson, work: Path, args: list[str]) -> int:
     demo = out / "demo"
     print(ctx.style.bold(" ".join([ctx.lab.rel(demo), *map(shlex.quote, args)])), flush=True)
     try:
-        done = subprocess.run([str(demo), *args], check=False)
+        # Under the suite's limit on processes: a demo that forks without end stops there.
+        done = subprocess.run([str(demo), *args], check=False,
+                              preexec_fn=processes.limit_for_suite())
     except OSError as e:
         raise LabError(f"cannot run {demo}: {e.strerror}") from None
     if done.returncode < 0:

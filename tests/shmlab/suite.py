@@ -11,11 +11,13 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
+from . import processes
 from .common import tail
 
 SUITE_LIMIT = 300   # seconds for a whole suite; each test has its own, shorter, limit
@@ -113,13 +115,24 @@ def run_suite(check: Path, tests: tuple[str, ...], *, progress: Progress | None 
         run_env["LAB_STDERR_DIR"] = str(stderr_dir)
     with open(out / "report.txt", "wb") as report, open(out / "stderr.txt", "wb") as err:
         proc = subprocess.Popen([str(check)], stdout=report, stderr=err, stdin=subprocess.DEVNULL,
-                                env=run_env, start_new_session=True)
+                                env=run_env, start_new_session=True,
+                                preexec_fn=processes.limit_for_suite(run_env))
         try:
             timed_out = _wait(proc, tests, marks, progress, limit)
         except BaseException:
             _kill_group(proc)  # interrupted (Ctrl-C): the suite goes too
             raise
-    return SuiteRun(results=read_results(results, stderr_dir if per_test_stderr else None),
+        finally:
+            # Whatever the code left running, in groups of its own: a fork bomb's.
+            killed, left = processes.kill_session(proc.pid)
+            if killed >= processes.MANY_LEFT or left:
+                print(f"lab: the suite's code left {killed} processes running, killed now"
+                      + (f", and {left} that fork faster than they are killed (`pkill -9 -s "
+                         f"{proc.pid}`)" if left else "")
+                      + f": {processes.FORKS_WITHOUT_END}", file=sys.stderr)
+    found = read_results(results, stderr_dir if per_test_stderr else None)
+    return SuiteRun(results=tuple(replace(r, message=processes.explain(r.message))
+                                  for r in found),
                     tests=tests, status=proc.returncode, timed_out=timed_out)
 
 
