@@ -360,8 +360,9 @@ def not_gradescope(data: object) -> str:
 
 def out_of_time_on_a_busy_machine(lab: Lab) -> list[str]:
     """The endless loop, on a machine the grader is told is busy (LAB_BUSY=1), with
-    a wall clock shorter than the harness's second try (10 s, then 30 s): stopped
-    twice, never shown to hang, it is REGRADE. (On a quiet machine the harness
+    a wall clock shorter than the harness's second try (10 s, then 30 s): the
+    harness, told the time it has (LAB_SUITE_SECONDS), does not try again, and
+    says REGRADE; graded again, the same: never shown to hang, it is REGRADE. (On a quiet machine the harness
     does not run a timed-out test again, and the loop is a plain fail: see
     grades_the_submissions.)"""
     subs, out, _ = _where(lab)
@@ -380,7 +381,7 @@ def out_of_time_on_a_busy_machine(lab: Lab) -> list[str]:
     problems = []
     if row is None or row[1] != "0" or not row[-1].startswith("REGRADE 01"):
         problems.append(f"the gradebook says {row}, not 0 for lesson 01 with the note REGRADE 01")
-    if not verdict.startswith("REGRADE") or "the first time: FAIL stopped after 25 s" not in verdict:
+    if not verdict.startswith("REGRADE") or "the grader's time for the whole suite" not in verdict:
         problems.append(f"its verdict is not REGRADE after two tries: {verdict[:300]}")
     results = sandbox.read_text(here / "out" / "gradescope" / "endless-loop" / "results.json")
     if "REGRADE: not graded yet" not in results or "not your fail" not in results:
