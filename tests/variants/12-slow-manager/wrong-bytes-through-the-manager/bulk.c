@@ -1,7 +1,8 @@
 /*
- * Right: the array stays in the manager, but a request carries a whole
+ * Wrong fix: the array stays in the manager, and a request carries a whole
  * chunk of elements, as bytes, not one element: a million doubles are a
- * few dozen requests, not two million.
+ * few dozen requests, fast enough, but every byte still crosses two
+ * sockets and the server's memory.
  */
 #include "bulk.h"
 #include "errors.h"
