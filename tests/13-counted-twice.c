@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -540,20 +541,45 @@ START_TEST(a_manager_out_of_reach_is_not_hammered)
 }
 END_TEST
 
+#define GIVE_UP_SECONDS (TALLY_PATIENCE + 10.0)
+
 START_TEST(a_manager_gone_for_good_is_given_up_on)
 {
     start(0);
-    struct tally *t = tally_open(local);
-    if (t == NULL)
-        lab_fail("tally_open returned NULL, with the manager there and its key in "
-                 "SHMLAB_AUTHKEY (its message is on stderr)");
-    if (tally_add(t, "given-up", 1) != 0)
-        lab_fail("tally_add returned -1, with nothing broken");
-    cut_proxy_outage(&net, 3600 * 1000);
-    double began = now();
-    int rc = tally_add(t, "given-up", 1);
-    double took = now() - began;
-    tally_close(t);
+    /* In a child, so that a tally_add that never gives up is stopped, and said so. */
+    struct { int rc; double took; } *seen = mmap(NULL, sizeof *seen, PROT_READ | PROT_WRITE,
+                                                 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (seen == MAP_FAILED)
+        lab_fail("harness: mmap: %s", strerror(errno));
+    pid_t pid = fork();
+    if (pid == -1)
+        lab_fail("harness: fork: %s", strerror(errno));
+    if (pid == 0) {
+        struct tally *t = tally_open(local);
+        if (t == NULL)
+            _exit(OPEN_FAILED);
+        if (tally_add(t, "given-up", 1) != 0)
+            _exit(ADD_FAILED);
+        cut_proxy_outage(&net, 3600 * 1000);
+        double began = now();
+        seen->rc = tally_add(t, "given-up", 1);
+        seen->took = now() - began;
+        tally_close(t);
+        _exit(0);
+    }
+    int st;
+    if (!lab_wait_child(pid, &st, GIVE_UP_SECONDS))
+        lab_fail("with the network down for good, tally_add had not returned after %g s, and "
+                 "was stopped: it must give up, and return -1, once it has had no connection "
+                 "for TALLY_PATIENCE (%d s), as tally.h says; a worker that waits for ever "
+                 "for a manager gone for good never ends", GIVE_UP_SECONDS, TALLY_PATIENCE);
+    if (WIFEXITED(st) && WEXITSTATUS(st) == ADD_FAILED)
+        lab_fail("tally_add returned -1, with nothing broken (its message is on stderr)");
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+        lab_fail("with the network down for good: %s", how_it_ended(st));
+    int rc = seen->rc;
+    double took = seen->took;
+    munmap(seen, sizeof *seen);
     if (rc != -1)
         lab_fail("with the network down for good, tally_add returned %d, not -1", rc);
     if (took < TALLY_PATIENCE - 1)
@@ -667,7 +693,7 @@ int main(void)
     lab_add_long(s, a_host_started_again_counts_anew, 3);
     lab_add_long(s, the_authkey_comes_from_the_environment, 3);
     lab_add_long(s, a_manager_out_of_reach_is_not_hammered, 6);
-    lab_add_long(s, a_manager_gone_for_good_is_given_up_on, 4);
+    lab_add_long(s, a_manager_gone_for_good_is_given_up_on, 6);
     lab_add_long(s, a_manager_error_is_returned_not_retried, 3);
     lab_add_long(s, a_closed_or_killed_tally_leaves_no_connection, 2);
     return lab_main(s);
