@@ -14,6 +14,7 @@
 #   make stress LESSON=02 RUNS=20    a lesson's tests RUNS times, on the starter and on yours
 #   make python LESSON=02 run the Python the lesson shows, under each start method it names
 #   make lessons          list the lessons
+#   make book             where the book is (the kit has it built; the lab: make docs)
 #   make help             this list
 #   make clean
 #
@@ -48,7 +49,7 @@ ifneq ($(WERROR),)
 export LAB_WERROR := $(WERROR)
 endif
 
-.PHONY: all list hint check grade submit watch reset run stress python docs docs-student \
+.PHONY: all list hint check grade submit watch reset run stress python book docs docs-student \
         docs-full lessons help clean deps test grade-all dist gradescope bench fuzz \
         measure
 
@@ -95,6 +96,11 @@ python: deps
 
 lessons:
 	@$(LAB) lessons
+
+# The kit ships the book built; in the lab, `make docs` builds it.
+book:
+	@if [ -f docs/book/index.html ]; then echo "The book: docs/book/index.html (open it in a browser)"; \
+	else echo "The book is not built here: make docs builds it, into build/book/"; fi
 
 # The comment at the top of this file, without its marks.
 help:

@@ -214,27 +214,34 @@ def lab_objects(lab: Lab, tc: Toolchain, lesson: Lesson, mode: str) -> LabObject
     A class's sandboxes (LAB_OBJECTS_PINNED) use what `prepare` compiled, even
     if the lab changed since. Raises LabError with the compiler's messages.
     """
-    root = objects_root(lab)
-    pin = root / f"{lesson.name}-{mode}.current"
-    if os.environ.get("LAB_OBJECTS_PINNED") and pin.is_file():
-        return _load_objects(root / pin.read_text().strip())
-    stamp = lab_stamp(lab, tc, lesson, mode)
-    done = root / f"{lesson.name}-{mode}-{stamp}"
+    pin, done = _objects_paths(lab, tc, lesson, mode)
+    if done is None:
+        return _load_objects(objects_root(lab) / pin.read_text().strip())
     if not (done / "done").is_file():
         _compile_objects(lab, tc, lesson, mode, done)
     _pin(pin, done.name)
     if mode == "normal":
-        _pin(root / f"{lesson.name}-normal.tests", (done / "tests.txt").read_text())
+        _pin(objects_root(lab) / f"{lesson.name}-normal.tests", (done / "tests.txt").read_text())
     return _load_objects(done)
 
 
 def lab_objects_ready(lab: Lab, tc: Toolchain, lesson: Lesson, mode: str = "normal") -> bool:
     """Whether the lab's side of LESSON in MODE is compiled already (if not,
     the next build of the lesson compiles it first, which takes a while)."""
+    _, done = _objects_paths(lab, tc, lesson, mode)
+    return done is None or (done / "done").is_file()
+
+
+def _objects_paths(lab: Lab, tc: Toolchain, lesson: Lesson,
+                   mode: str) -> tuple[Path, Path | None]:
+    """Where the lab's side of LESSON in MODE is: the file naming the version in
+    use, and the directory of this version of the lab; None where a class's
+    sandbox must use the version named (LAB_OBJECTS_PINNED)."""
     root = objects_root(lab)
-    if os.environ.get("LAB_OBJECTS_PINNED") and (root / f"{lesson.name}-{mode}.current").is_file():
-        return True
-    return (root / f"{lesson.name}-{mode}-{lab_stamp(lab, tc, lesson, mode)}" / "done").is_file()
+    pin = root / f"{lesson.name}-{mode}.current"
+    if os.environ.get("LAB_OBJECTS_PINNED") and pin.is_file():
+        return pin, None
+    return pin, root / f"{lesson.name}-{mode}-{lab_stamp(lab, tc, lesson, mode)}"
 
 
 def _pin(path: Path, text: str) -> None:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Callable
 
 from . import processes, progress
-from .build import build, files_digest
+from .build import build, files_digest, lab_objects_ready
 from .common import LabError
 from .context import Context
 from .grade import Verdict
@@ -250,6 +250,9 @@ def run(ctx: Context, lesson: Lesson, work: Path, args: list[str]) -> int:
     ws = workspace(ctx, work)
     # Apart from the grading's build, whose kept verdict `make` reuses.
     out = ws.build / "run" / lesson.name
+    if not lab_objects_ready(ctx.lab, ctx.toolchain(), lesson):
+        print(f"compiling the lab's side of lesson {lesson.id} first (once; seconds, or "
+              "minutes on a busy machine)…", flush=True)
     built = build(ctx.lab, ctx.toolchain(), lesson, ws.lesson_dir(lesson), out)
     if not built.ok:
         print(f"lesson {lesson.id} does not build:")
