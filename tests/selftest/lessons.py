@@ -192,8 +192,17 @@ def _outcome(ctx: Context, lesson: Lesson, expect: str, src: Path, out: Path, *,
     # wait three times as long, and it fails all the same (a right one keeps it).
     if expect == "fail":
         env["LAB_BUSY"] = "0"
-    return _judge(ctx.lab, expect, run_suite(out / "check", built.objects.tests, env=env),
-                  src, out)
+    run = run_suite(out / "check", built.objects.tests, env=env)
+    problems = _judge(ctx.lab, expect, run, src, out)
+    if problems and expect == "fail" and any(
+            r.message.startswith("deadlock or endless loop") for r in run.results if not r.ok):
+        # On a loaded machine a check that says why may run out of time before it
+        # does (lesson 01's never-unmaps once, at load 60): once more, given more
+        # time if the harness finds the machine busy.
+        del env["LAB_BUSY"]
+        run = run_suite(out / "check", built.objects.tests, env=env)
+        problems = _judge(ctx.lab, expect, run, src, out)
+    return problems
 
 
 def _demo_under_valgrind(lab: Lab, out: Path) -> list[str]:
