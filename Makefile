@@ -27,6 +27,7 @@
 #                         LESSONS="11 12": only those lessons, only they compiled)
 #   make dist             the student kit, build/dist/shmlab-student.tar.gz
 #   make gradescope       the Gradescope autograder, build/gradescope/shmlab-autograder.zip
+#                         (LESSONS="01 02": only those lessons)
 #   make test             the project's own tests (what CI runs); LESSON=NN or a part: only that
 #   make bench            the manager's speed, beside raw round trips and Python's Manager
 #   make fuzz             fuzz the manager's parser (FUZZ_SECONDS=600; 0: until stopped)

@@ -17,6 +17,7 @@ import re
 import shutil
 import subprocess
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -490,7 +491,12 @@ def prepare(lab: Lab, tc: Toolchain, manifest: Manifest,
             lessons: Sequence[Lesson] = ()) -> int:
     """Compiles the lab's side of LESSONS (or every lesson) for the class
     grader, before its sandboxes, which see the lab read-only; and pins it,
-    with each suite's list of tests."""
-    for lesson in lessons or manifest.lessons:
+    with each suite's list of tests. Says each lesson as it is ready: all of
+    them take minutes."""
+    chosen = lessons or manifest.lessons
+    for n, lesson in enumerate(chosen, 1):
+        began = time.monotonic()
         lab_objects(lab, tc, lesson, "normal")
+        print(f"prepare: lesson {lesson.id} ready ({n} of {len(chosen)}, "
+              f"{time.monotonic() - began:.0f} s)", flush=True)
     return 0

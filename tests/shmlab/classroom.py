@@ -445,7 +445,9 @@ def _grade_class(lab: Lab, g: Grading, submissions: Path, say: TextIO, warn: Tex
                                   cwd=lab.root,
                                   env={**os.environ, "LAB_OBJECTS": str(g.sandbox.objects)},
                                   capture_output=True, text=True, errors="replace", check=False)
-        print(prepared.stdout + prepared.stderr, end="", file=warn)
+        # Its "ready" lines are said here, as the class's; the rest, and all of a failure, is shown.
+        print(prepared.stderr + (prepared.stdout if prepared.returncode != 0 else ""), end="",
+              file=warn)
         if prepared.returncode != 0:
             raise LabError(f"the lab's own code of lesson {lesson_id} does not build "
                            "(tests/lab prepare failed)")

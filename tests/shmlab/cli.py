@@ -151,7 +151,7 @@ def _dispatch(ctx: Context, a: argparse.Namespace) -> int:
         if a.command == "dist":
             return package.dist(ctx.lab, ctx.manifest)
         if a.command == "gradescope":
-            return package.gradescope(ctx.lab, ctx.manifest)
+            return package.gradescope(ctx.lab, ctx.manifest, os.environ.get("LESSONS", ""))
         print("\n".join(package.solution_lines(ctx.lab, ctx.manifest)))
         return 0
     if a.command in ("grade-all", "class-bench"):

@@ -311,16 +311,23 @@ def dist(lab: Lab, manifest: Manifest) -> int:
 
 # ---- the Gradescope bundle -----------------------------------------------------------
 
-def gradescope(lab: Lab, manifest: Manifest) -> int:
+def gradescope(lab: Lab, manifest: Manifest, lessons: str = "") -> int:
     """make gradescope: BUILD/gradescope/shmlab-autograder.zip: setup.sh,
-    run_autograder, and the lab's grading side in shmlab/."""
+    run_autograder, and the lab's grading side in shmlab/. LESSONS ("01 02"):
+    only those are compiled by setup.sh and graded (else every lesson)."""
+    ids = " ".join(lesson.id for lesson in manifest.select(lessons)) if lessons.strip() else ""
+    scripts = (("setup.sh", SETUP_SH.replace("tests/lab prepare\n", f"tests/lab prepare {ids}\n")
+                if ids else SETUP_SH),
+               ("run_autograder", RUN_AUTOGRADER.replace("SANDBOX=platform ",
+                                                         f'SANDBOX=platform LESSONS="{ids}" ')
+                if ids else RUN_AUTOGRADER))
     out = lab.build / "gradescope"
     bundle = out / "bundle"
     try:
         shutil.rmtree(out, ignore_errors=True)
         bundle.mkdir(parents=True)
         copy_lab(lab, manifest, bundle / "shmlab")
-        for name, text in (("setup.sh", SETUP_SH), ("run_autograder", RUN_AUTOGRADER)):
+        for name, text in scripts:
             (bundle / name).write_text(text)
             (bundle / name).chmod(0o755)
     except OSError as e:
@@ -333,5 +340,7 @@ def gradescope(lab: Lab, manifest: Manifest) -> int:
                     z.write(path, path.relative_to(bundle))  # keeps the files' modes
     except OSError as e:
         raise LabError(f"cannot write {lab.rel(archive)}: {e.strerror}") from None
-    print(f"package: {lab.rel(archive)}")
+    print(f"package: {lab.rel(archive)}"
+          + (f": lessons {ids} (LESSONS)" if ids else ": every lesson (LESSONS=\"01 02\": "
+             "only those)"))
     return 0

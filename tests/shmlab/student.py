@@ -101,7 +101,11 @@ def submit(ctx: Context, work: Path) -> int:
                 problems.append(f"{lesson.name}/{f} does not come out of it as it is in "
                                 f"{ws.path.name}/")
         tc = dataclasses.replace(ctx.toolchain(), student_flags=())  # as the grader builds
-        for lesson in lessons:
+        for n, lesson in enumerate(lessons, 1):
+            # A lesson never graded here compiles the lab's side first: minutes, all of them.
+            if not lab_objects_ready(ctx.lab, tc, lesson):
+                print(f"submit: building lesson {lesson.id} as the grader will ({n} of "
+                      f"{len(lessons)}; the lab's side first, once)…", flush=True)
             built = build(ctx.lab, tc, lesson, taken / lesson.name,
                           Path(scratch) / "build" / lesson.name, demo=False)
             if not built.ok:
