@@ -102,8 +102,16 @@ static long long counter(const char *key)
 
 enum { OPEN_FAILED = 2, ADD_FAILED = 3 };
 
-/* A worker: opens a tally, makes `additions` additions of 1 to key, closes it. */
-static void worker(const char *address, const char *key, int additions)
+static pid_t fork_child(void)
+{
+    pid_t pid = fork();
+    if (pid == -1)
+        lab_fail("harness: fork: %s", strerror(errno));
+    return pid;
+}
+
+/* In a child of the test: opens a tally, adds 1 to key `additions` times, closes it. */
+static void add_with_a_tally(const char *address, const char *key, int additions)
 {
     struct tally *t = tally_open(address);
     if (t == NULL)
@@ -112,6 +120,12 @@ static void worker(const char *address, const char *key, int additions)
         if (tally_add(t, key, 1) != 0)
             _exit(ADD_FAILED);
     tally_close(t);
+}
+
+/* A worker: its additions, then it ends. */
+static void worker(const char *address, const char *key, int additions)
+{
+    add_with_a_tally(address, key, additions);
     _exit(0);
 }
 
@@ -239,44 +253,6 @@ START_TEST(every_addition_counts_once_when_the_network_breaks)
 }
 END_TEST
 
-/* Two tallies at once in one process, and one opened again: each needs a name of its own. */
-START_TEST(tallies_in_one_process_and_opened_again_keep_their_own_count)
-{
-    start(3);
-    const char *what = "two tallies of one process, taking turns, then one opened again";
-    pid_t pid = fork();
-    if (pid == -1)
-        lab_fail("harness: fork: %s", strerror(errno));
-    if (pid == 0) {
-        struct tally *a = tally_open(local), *b = tally_open(local);
-        if (a == NULL || b == NULL)
-            _exit(OPEN_FAILED);
-        for (int i = 0; i < 100; i++)
-            if (tally_add(a, "pairs", 1) != 0 || tally_add(b, "pairs", 1) != 0)
-                _exit(ADD_FAILED);
-        tally_close(a);
-        tally_close(b);
-        for (int round = 0; round < 3; round++) {
-            struct tally *c = tally_open(local);
-            if (c == NULL)
-                _exit(OPEN_FAILED);
-            for (int i = 0; i < 30; i++)
-                if (tally_add(c, "pairs", 1) != 0)
-                    _exit(ADD_FAILED);
-            tally_close(c);
-        }
-        _exit(0);
-    }
-    int st;
-    if (!lab_wait_child(pid, &st, WORK_SECONDS))
-        lab_fail("%s: the additions had not ended after %g s", what, WORK_SECONDS);
-    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
-        lab_fail("%s: %s (its message is on stderr)", what, how_it_ended(st));
-    expect_counter("pairs", 290, what);
-    stop();
-}
-END_TEST
-
 /*
  * Waits for the child that made the additions of `what`; fails the test
  * unless it ended well, with `why` if the manager said two tallies had one name.
@@ -293,6 +269,32 @@ static void expect_child_done(pid_t pid, const char *what, const char *why)
                  strstr(said, "older than its last one") != NULL ? why : "");
 }
 
+/* Two tallies at once in one process, and one opened again: each needs a name of its own. */
+START_TEST(tallies_in_one_process_and_opened_again_keep_their_own_count)
+{
+    start(3);
+    const char *what = "two tallies of one process, taking turns, then one opened again";
+    lab_capture_begin();
+    pid_t pid = fork_child();
+    if (pid == 0) {
+        struct tally *a = tally_open(local), *b = tally_open(local);
+        if (a == NULL || b == NULL)
+            _exit(OPEN_FAILED);
+        for (int i = 0; i < 100; i++)
+            if (tally_add(a, "pairs", 1) != 0 || tally_add(b, "pairs", 1) != 0)
+                _exit(ADD_FAILED);
+        tally_close(a);
+        tally_close(b);
+        for (int round = 0; round < 3; round++)
+            add_with_a_tally(local, "pairs", 30);
+        _exit(0);
+    }
+    expect_child_done(pid, what, "Two tallies had one name: each must have one of its own.");
+    expect_counter("pairs", 290, what);
+    stop();
+}
+END_TEST
+
 /*
  * A process counts, then forks children that count, each with a tally of
  * its own: whatever the name is made of, fork copies it into every child.
@@ -303,9 +305,7 @@ START_TEST(a_process_and_the_children_it_forks_keep_their_own_count)
     const char *what = "a process that counted and then forked 3 children, each with a tally "
                        "of its own";
     lab_capture_begin();
-    pid_t pid = fork();
-    if (pid == -1)
-        lab_fail("harness: fork: %s", strerror(errno));
+    pid_t pid = fork_child();
     if (pid == 0) {
         struct tally *mine = tally_open(local);
         if (mine == NULL)
@@ -317,16 +317,8 @@ START_TEST(a_process_and_the_children_it_forks_keep_their_own_count)
         for (int k = 0; k < 3; k++) {
             if ((kids[k] = fork()) == -1)
                 _exit(ADD_FAILED);
-            if (kids[k] == 0) {     /* the parent's tally is left alone: it is the parent's */
-                struct tally *t = tally_open(local);
-                if (t == NULL)
-                    _exit(OPEN_FAILED);
-                for (int i = 0; i < 60; i++)
-                    if (tally_add(t, "families", 1) != 0)
-                        _exit(ADD_FAILED);
-                tally_close(t);
-                _exit(0);
-            }
+            if (kids[k] == 0)       /* the parent's tally is left alone: it is the parent's */
+                worker(local, "families", 60);
         }
         int code = 0, st;
         for (int i = 0; i < 20; i++)
@@ -362,18 +354,10 @@ START_TEST(two_thousand_tallies_one_after_another_each_count)
     snprintf(what, sizeof what, "%d tallies opened one after another, one addition each",
              MANY_TALLIES);
     lab_capture_begin();
-    pid_t pid = fork();
-    if (pid == -1)
-        lab_fail("harness: fork: %s", strerror(errno));
+    pid_t pid = fork_child();
     if (pid == 0) {
-        for (int i = 0; i < MANY_TALLIES; i++) {
-            struct tally *t = tally_open(local);
-            if (t == NULL)
-                _exit(OPEN_FAILED);
-            if (tally_add(t, "many", 1) != 0)
-                _exit(ADD_FAILED);
-            tally_close(t);
-        }
+        for (int i = 0; i < MANY_TALLIES; i++)
+            add_with_a_tally(local, "many", 1);
         _exit(0);
     }
     const char *why = "A tally that took a name an earlier one had sent its first addition as "
@@ -477,9 +461,7 @@ END_TEST
 START_TEST(a_manager_out_of_reach_is_not_hammered)
 {
     start(0);
-    pid_t pid = fork();
-    if (pid == -1)
-        lab_fail("harness: fork: %s", strerror(errno));
+    pid_t pid = fork_child();
     if (pid == 0)
         worker(local, "patient", 1000000);   /* stopped by the test once it has seen enough */
     /* Once the worker is adding, the network goes down for OUTAGE_MS. */
@@ -551,9 +533,7 @@ START_TEST(a_manager_gone_for_good_is_given_up_on)
                                                  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (seen == MAP_FAILED)
         lab_fail("harness: mmap: %s", strerror(errno));
-    pid_t pid = fork();
-    if (pid == -1)
-        lab_fail("harness: fork: %s", strerror(errno));
+    pid_t pid = fork_child();
     if (pid == 0) {
         struct tally *t = tally_open(local);
         if (t == NULL)
@@ -599,9 +579,7 @@ START_TEST(a_manager_error_is_returned_not_retried)
     mgr_delete(probe, TALLY_DICT, NULL);
     mgr_create(probe, TALLY_DICT, "list");   /* an incr on a key of a list: "bad path" */
     long requests_before = cut_proxy_seen(&net).requests;
-    pid_t pid = fork();
-    if (pid == -1)
-        lab_fail("harness: fork: %s", strerror(errno));
+    pid_t pid = fork_child();
     if (pid == 0) {
         struct tally *t = tally_open(local);
         if (t == NULL)
