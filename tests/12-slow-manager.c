@@ -652,7 +652,7 @@ START_TEST(moving_the_array_is_20_times_faster_than_one_request_per_element)
     if (theirs / mine < FASTER)
         lab_fail("moving %d doubles from %d workers (bulk_open, the workers' bulk_put, "
                  "bulk_collect, bulk_close) took %.3f s at best; one manager request per element "
-                 "put and per element collected, the starter's way, took %.3f s at best in the "
+                 "put and per element collected, the starter's way, took %.3f s in the "
                  "same run: %.1f times as fast, where %d times is asked. Each request is a round "
                  "trip to the server, whatever it carries: let the bytes go through a shared "
                  "segment, and the manager say only where it is.", REFERENCE_N, workers, mine,
