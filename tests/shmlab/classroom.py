@@ -43,7 +43,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Mapping, Sequence, TextIO
 
-from . import reports, sandbox, suite
+from . import processes, reports, sandbox, suite
 from .common import Lab, LabError
 from .manifest import Lesson, Manifest
 from .reports import Row, Verdict
@@ -461,6 +461,14 @@ def _grade_class(lab: Lab, g: Grading, submissions: Path, say: TextIO, warn: Tex
     if not students:
         raise LabError(f"no submissions in {submissions}")
     jobs = [(student, lesson) for student in students for lesson in g.lessons]
+    fit = processes.jobs_that_fit(g.options.jobs, g.options.limits.nproc)
+    if fit < g.options.jobs:
+        print(f"class: {fit} at a time, not {g.options.jobs}: each sandbox may run "
+              f"{g.options.limits.nproc} processes, and the machine has room for "
+              f"{processes.pids_free()} more in all (kernel.pid_max), half of it kept for "
+              "another class graded beside: right answers must never find it full",
+              file=warn, flush=True)
+        g = replace(g, options=replace(g.options, jobs=fit))
     print(f"class: {len(students)} submissions, {len(jobs)} lessons to grade, "
           f"{g.options.jobs} at a time", file=say, flush=True)
     start = time.monotonic()

@@ -43,6 +43,30 @@ def user_tasks(uid: int) -> int:
     return n
 
 
+def pids_free() -> int:
+    """Process ids the kernel has left to give (kernel.pid_max, less every task's)."""
+    try:
+        pid_max = int(Path("/proc/sys/kernel/pid_max").read_text())
+    except (OSError, ValueError):
+        pid_max = 32768
+    tasks = 0
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                tasks += len(os.listdir(entry / "task"))
+            except OSError:
+                continue
+    return pid_max - tasks
+
+
+def jobs_that_fit(jobs: int, nproc: int) -> int:
+    """How many of JOBS sandboxes, each allowed NPROC processes, fit in half of
+    the process ids left (the other half for another class, and the machine):
+    at 64 jobs of 1,200 a kernel's 32,768 would run out, and a right answer's
+    fork fail."""
+    return max(1, min(jobs, pids_free() // 2 // nproc))
+
+
 def limit_for_suite(env: dict[str, str] | None = None) -> Callable[[], None] | None:
     """For Popen's preexec_fn: the suite's limit on the user's processes; None for
     root (whom it does not bind). LAB_NPROC_HEADROOM sets the headroom (tests)."""
