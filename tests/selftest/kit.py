@@ -677,6 +677,36 @@ def gradescope_bundle_grades(lab: Lab, manifest: Manifest) -> list[str]:
         shutil.rmtree(root, ignore_errors=True)
 
 
+def gradescope_bundle_of_some_lessons(lab: Lab, manifest: Manifest) -> list[str]:
+    """make gradescope LESSONS="13 01": its setup.sh compiles only those, its
+    run_autograder grades only those; a lesson that does not exist is an error."""
+    build = lab.build / "test" / "gradescope-some"
+    shutil.rmtree(build, ignore_errors=True)
+    first, last = manifest.lessons[0].id, manifest.lessons[-1].id
+
+    def make(lessons: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([str(lab.root / "tests" / "lab"), "gradescope"], cwd=lab.root,
+                              env={**os.environ, "BUILD": str(build), "LESSONS": lessons},
+                              capture_output=True, text=True, errors="replace", check=False)
+    problems = []
+    done = make(f"{last} {first}")
+    bundle = build / "gradescope" / "bundle"
+    if done.returncode != 0 or not (bundle / "setup.sh").is_file():
+        problems.append(f"make gradescope LESSONS=\"{last} {first}\" failed: "
+                        f"{(done.stdout + done.stderr).strip()[-500:]}")
+    else:
+        if f"tests/lab prepare {first} {last}\n" not in (bundle / "setup.sh").read_text():
+            problems.append(f"setup.sh does not compile only lessons {first} {last}")
+        if f'LESSONS="{first} {last}"' not in (bundle / "run_autograder").read_text():
+            problems.append(f"run_autograder does not grade only lessons {first} {last}")
+    done = make("99")
+    if done.returncode == 0 or "no lesson '99'" not in done.stdout + done.stderr:
+        problems.append("make gradescope LESSONS=99 did not refuse a lesson that does not "
+                        f"exist: {(done.stdout + done.stderr).strip()[-300:]}")
+    shutil.rmtree(build, ignore_errors=True)
+    return problems
+
+
 def parts(ctx: Context) -> list[Part]:
     lab, manifest = ctx.lab, ctx.manifest
     kit = (
@@ -690,6 +720,8 @@ def parts(ctx: Context) -> list[Part]:
     bundle = (
         Check("make gradescope: run_autograder, on a scratch /autograder, grades right and wrong",
               partial(gradescope_bundle_grades, lab, manifest)),
+        Check("make gradescope LESSONS=\"...\": only those lessons compiled and graded",
+              partial(gradescope_bundle_of_some_lessons, lab, manifest)),
     )
     return [Part("The student kit", kit, key="kit"),
             Part("The Gradescope bundle", bundle, key="gradescope")]
