@@ -14,7 +14,7 @@
 #   make stress LESSON=02 RUNS=20    a lesson's tests RUNS times, on the starter and on yours
 #   make python LESSON=02 run the Python the lesson shows, under each start method it names
 #   make lessons          list the lessons
-#   make book             where the book is (the kit has it built; the lab: make docs)
+#   make book             where the book is (the kit ships it built)
 #   make help             this list
 #   make clean
 #
