@@ -1575,6 +1575,7 @@ struct outcome {
     int passed;
     int error;           /* not a failure it reported: it crashed, exited or timed out */
     int timed_out;       /* Check stopped it at its time limit */
+    int not_shown_to_hang; /* timed out, but REGRADE: slow, or no time to run it again */
     char text[4096];     /* why it failed */
     char file[256];      /* where it failed */
     int line;
@@ -1691,7 +1692,8 @@ static void run_again_longer(struct outcome *o, int i)
     double since = test_clock != NULL && test_clock->progressed > 0
                        ? now_seconds() - test_clock->progressed : -1;
     double window = seconds / 6.0 > PROGRESS_SECONDS ? seconds / 6.0 : PROGRESS_SECONDS;
-    if (o->timed_out && since >= 0 && since < window && machine_was_busy())
+    o->not_shown_to_hang = o->timed_out && since >= 0 && since < window && machine_was_busy();
+    if (o->not_shown_to_hang)
         snprintf(o->text, sizeof o->text, "out of time on a busy machine: the test was still "
                  "running after %d s, and again after %d s when run once more, but it was "
                  "getting on (a process of its own had ended %.1f s before it was stopped): "
@@ -1721,6 +1723,7 @@ static void retry_timeouts(struct outcome *outcomes, int n)
         if (!o->timed_out || strcmp(o->name, tests_added[i]->name) != 0 || !machine_was_busy())
             continue;
         if (!time_left_for(test_seconds * test_times[i] * RETRY_FACTOR)) {
+            o->not_shown_to_hang = 1;
             size_t len = strlen(o->text);
             snprintf(o->text + len, sizeof o->text - len, " (not run again: the machine was "
                      "busy, and the grader's time for the whole suite (%d s) was running out; "
@@ -1730,6 +1733,7 @@ static void retry_timeouts(struct outcome *outcomes, int n)
         if (retried == retries) {
             /* Out of time on a busy machine, and never shown to hang: a grader grades it
                again (tests/shmlab/classroom.py reads this mark). */
+            o->not_shown_to_hang = 1;
             size_t len = strlen(o->text);
             snprintf(o->text + len, sizeof o->text - len, " (not run again: the machine was "
                      "busy, and %d tests were run again already; REGRADE on a quieter "
@@ -1740,11 +1744,15 @@ static void retry_timeouts(struct outcome *outcomes, int n)
         run_again_longer(o, i);
         only_slow += !o->timed_out;
     }
+    /* The tests held back behind one never shown to hang run too: a failure of theirs
+       is certain, where the slow one's is not (a grader would call it all REGRADE). */
+    for (int i = 0; i < n && i < n_tests; i++)
+        only_slow += outcomes[i].not_shown_to_hang;
     if (give_up_after == 0 || only_slow == 0)
         return;
     int hung = 0;
     for (int i = 0; i < n && i < n_tests; i++)
-        hung += outcomes[i].timed_out;
+        hung += outcomes[i].timed_out && !outcomes[i].not_shown_to_hang;
     for (int i = 0; i < n && i < n_tests && hung < give_up_after; i++) {
         struct outcome *o = &outcomes[i];
         if (o->passed || strncmp(o->text, "not run:", 8) != 0 ||
@@ -1755,7 +1763,7 @@ static void retry_timeouts(struct outcome *outcomes, int n)
             retried++;
             run_again_longer(o, i);
         }
-        hung += o->timed_out;
+        hung += o->timed_out && !o->not_shown_to_hang;
     }
 }
 

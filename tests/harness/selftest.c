@@ -398,6 +398,10 @@ static char *run_inner_suite(pid_t *inner, int mode)
             setenv("LAB_RETRIES", "1", 1);  /* the slow test takes it; hangs has none left */
             lab_add(s, slow_but_done_in_time_when_given_more);
             lab_add(s, hangs);
+        } else if (mode == 4) {
+            setenv("LAB_GIVE_UP_AFTER", "1", 1);
+            lab_add(s, getting_on_but_never_done);
+            lab_add(s, fails_with_its_own_words);  /* held back, then run: a certain failure */
         } else if (mode == 3) {
             setenv("LAB_TEST_SECONDS", "30", 1);
             setenv("LAB_SUITE_SECONDS", "3", 1);  /* hangs is stopped at 3 s, not 30 */
@@ -413,7 +417,7 @@ static char *run_inner_suite(pid_t *inner, int mode)
     }
     int status;
     waitpid(*inner, &status, 0);
-    static char texts[4][1 << 16];
+    static char texts[5][1 << 16];
     char *text = texts[mode];
     ssize_t n = pread(fd, text, sizeof texts[0] - 1, 0);
     close(fd);
@@ -506,6 +510,20 @@ int main(void)
     if (!kept)
         printf("        but lab_main printed:\n%s\n", out_of_time);
     kept ? passed++ : failed++;
+
+    /* Behind a test never shown to hang, the tests held back run, and may fail for sure. */
+    pid_t behind;
+    const char *held = run_inner_suite(&behind, 4);
+    int ran = section_for(held, getting_on_but_never_done->name, s1, sizeof s1) != NULL &&
+              strstr(s1, "REGRADE on a quieter machine") != NULL &&
+              section_for(held, fails_with_its_own_words->name, s2, sizeof s2) != NULL &&
+              strstr(s2, "the counter says 97") != NULL;
+    printf("  %s  as a grader runs it (LAB_GIVE_UP_AFTER=1), the tests held back behind one "
+           "never shown to hang (REGRADE) run, and their failures are seen\n",
+           ran ? "ok  " : "FAIL");
+    if (!ran)
+        printf("        but lab_main printed:\n%s\n", held);
+    ran ? passed++ : failed++;
 
     /* The summary line Check prints, for CI and the before-stop hook. */
     const char *line = strstr(text, "%: Checks: ");
