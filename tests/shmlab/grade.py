@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import dataclasses
 import os
+import re
 import signal
 import textwrap
 import time
@@ -144,6 +145,9 @@ def describe(lesson: Lesson, verdict: Verdict, style: Style, *, brief: bool = Fa
         lines += ["       " + line for line in log[:30]]
         if len(log) > 30:
             lines.append(f"       ... {len(log) - 30} more lines")
+        if re.search(r"-Werror|warnings being treated as errors", verdict.build_log):
+            lines.append(f"       (a warning stops the build: fix it, or, to try a wrong fix an "
+                         f"exercise asks for, make check LESSON={lesson.id} WERROR=0)")
         return lines
     lines = [f"{lesson.id} {lesson.title:<30} {style.red('FAIL')} {0:>3}/{lesson.points:<3} {checks}"]
     shown = verdict.failures[:1] if brief else verdict.failures
