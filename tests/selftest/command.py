@@ -13,6 +13,7 @@ import re
 import shutil
 import signal
 import subprocess
+import tempfile
 import time
 from functools import partial
 from pathlib import Path
@@ -234,7 +235,19 @@ def a_fork_bomb_stops_at_a_limit_and_is_killed(ctx: Context) -> list[str]:
     sandbox: its processes stop at the user's limit the command sets (its
     headroom made 300 here), and none is left running once the check ends. (One
     such check once left 32,500 processes running, the machine full.)"""
-    root = scratch_lab(ctx, "bomb")
+    # Outside the lab: its user must reach the copy, and the lab may be in a
+    # directory only root can enter (a CI's clone in mktemp -d's, say).
+    outside = Path(tempfile.mkdtemp(prefix="shmlab-bomb-", dir="/tmp"))
+    outside.chmod(0o755)
+    try:
+        return _fork_bomb_in(ctx, shutil.copytree(scratch_lab(ctx, "bomb"), outside / "lab",
+                                                  symlinks=True))
+    finally:
+        subprocess.run(["pkill", "-9", "-u", str(BOMBER)], check=False)
+        shutil.rmtree(outside, ignore_errors=True)
+
+
+def _fork_bomb_in(ctx: Context, root: Path) -> list[str]:
     work = root / "work"
     shutil.copytree(ctx.lab.root / "tests" / "submissions" / "fork-bomb", work)
     for path in [root, *root.rglob("*")]:
