@@ -446,6 +446,23 @@ static const char *section_for(const char *text, const char *name, char *out, si
     return out;
 }
 
+/* Whether lab_main's TEXT, in the lines of TEST, says WORDS. */
+static int says(const char *text, const TTest *test, const char *words)
+{
+    char section[4096];
+    return section_for(text, test->name, section, sizeof section) != NULL &&
+           strstr(section, words) != NULL;
+}
+
+/* One line of this program's report, and what lab_main printed if it is a FAIL. */
+static void tell(int ok, const char *what, const char *text, int *passed, int *failed)
+{
+    printf("  %s  %s\n", ok ? "ok  " : "FAIL", what);
+    if (!ok)
+        printf("        but lab_main printed:\n%s\n", text);
+    ok ? (*passed)++ : (*failed)++;
+}
+
 int main(void)
 {
     prctl(PR_SET_CHILD_SUBREAPER, 1);  /* so anything the inner run leaves comes to us */
@@ -495,35 +512,21 @@ int main(void)
     /* A grader's time for the suite: what was seen before it stands, the rest is not graded. */
     pid_t cut;
     const char *out_of_time = run_inner_suite(&cut, 3);
-    char s1[4096], s2[4096], s3[4096], s4[4096];
-    int kept = section_for(out_of_time, fails_with_its_own_words->name, s1, sizeof s1) != NULL &&
-               strstr(s1, "the counter says 97") != NULL &&
-               section_for(out_of_time, passes_cleanly->name, s2, sizeof s2) != NULL &&
-               strncmp(s2 + 2, "ok", 2) == 0 &&
-               section_for(out_of_time, hangs->name, s3, sizeof s3) != NULL &&
-               strstr(s3, "(3 s) ran out while this test ran") != NULL &&
-               section_for(out_of_time, leaks_a_file_descriptor->name, s4, sizeof s4) != NULL &&
-               strstr(s4, "(3 s) ran out before this test began") != NULL;
-    printf("  %s  with a grader's time for the suite (LAB_SUITE_SECONDS), a test that hangs "
-           "is stopped then, those before it keep their results, those after are not graded\n",
-           kept ? "ok  " : "FAIL");
-    if (!kept)
-        printf("        but lab_main printed:\n%s\n", out_of_time);
-    kept ? passed++ : failed++;
+    int kept = says(out_of_time, fails_with_its_own_words, "the counter says 97") &&
+               says(out_of_time, passes_cleanly, "  ok") &&
+               says(out_of_time, hangs, "(3 s) ran out while this test ran") &&
+               says(out_of_time, leaks_a_file_descriptor, "(3 s) ran out before this test began");
+    tell(kept, "with a grader's time for the suite (LAB_SUITE_SECONDS), a test that hangs is "
+         "stopped then, those before it keep their results, those after are not graded",
+         out_of_time, &passed, &failed);
 
     /* Behind a test never shown to hang, the tests held back run, and may fail for sure. */
     pid_t behind;
     const char *held = run_inner_suite(&behind, 4);
-    int ran = section_for(held, getting_on_but_never_done->name, s1, sizeof s1) != NULL &&
-              strstr(s1, "REGRADE on a quieter machine") != NULL &&
-              section_for(held, fails_with_its_own_words->name, s2, sizeof s2) != NULL &&
-              strstr(s2, "the counter says 97") != NULL;
-    printf("  %s  as a grader runs it (LAB_GIVE_UP_AFTER=1), the tests held back behind one "
-           "never shown to hang (REGRADE) run, and their failures are seen\n",
-           ran ? "ok  " : "FAIL");
-    if (!ran)
-        printf("        but lab_main printed:\n%s\n", held);
-    ran ? passed++ : failed++;
+    tell(says(held, getting_on_but_never_done, "REGRADE on a quieter machine") &&
+         says(held, fails_with_its_own_words, "the counter says 97"),
+         "as a grader runs it (LAB_GIVE_UP_AFTER=1), the tests held back behind one never "
+         "shown to hang (REGRADE) run, and their failures are seen", held, &passed, &failed);
 
     /* The summary line Check prints, for CI and the before-stop hook. */
     const char *line = strstr(text, "%: Checks: ");
