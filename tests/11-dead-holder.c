@@ -869,6 +869,143 @@ START_TEST(processes_already_waiting_when_the_holder_dies_all_go_on)
 END_TEST
 
 /*
+ * The process that repairs after a death is stopped (SIGSTOP) at each step
+ * of its call in turn, repair included, while another process transfers;
+ * then it goes on. The other may wait for it, never fail. A lock let go
+ * before pthread_mutex_consistent can never be taken again
+ * (ENOTRECOVERABLE), even if it is made anew (pthread_mutex_init) right
+ * after: whoever comes in between finds it broken, and a stop there makes
+ * that certain. Each step has a bank of its own, all stopped at once.
+ */
+
+/* A death at step k of `second` that leaves something to repair: the
+   first k after which the next call takes more steps than a transfer.
+   0 if there is none; *repair_steps is that call's count. */
+static long death_to_repair(long steps, long *repair_steps)
+{
+    const struct op victim[] = {{OP_TRANSFER, first}, {OP_TRANSFER, second}};
+    const struct op next[] = {{OP_TRANSFER, third}};
+    for (long k = 1; k <= steps; k++) {
+        struct bank *b = open_bank();
+        struct outcome *o = shared_outcomes(2);
+        const char *said;
+        play(b, victim, 2, 1, k, SIGKILL, &o[0], &said);
+        int ended = play(b, next, 1, 0, 0, 0, &o[1], &said);
+        *repair_steps = o[1].steps;
+        int repaired = ended && o[0].death.happened && o[1].returned == 1 && *repair_steps > steps;
+        munmap(o, 2 * sizeof *o);
+        bank_close(b);
+        if (repaired)
+            return k;
+    }
+    return 0;
+}
+
+START_TEST(a_repairer_stopped_while_it_repairs_is_waited_for)
+{
+    long steps = count_steps(), repair_steps;
+    long k = death_to_repair(steps, &repair_steps);
+    if (k == 0)
+        return;  /* no death leaves a repair to make: the tests of deaths say what is wrong */
+    if (repair_steps > 64)
+        repair_steps = 64;
+    int n = (int)repair_steps;
+    struct bank **banks = calloc((size_t)n, sizeof *banks);
+    pid_t *repairers = calloc((size_t)n, sizeof *repairers);
+    pid_t *others = calloc((size_t)n, sizeof *others);
+    struct outcome *o = shared_outcomes(3 * n);
+    if (banks == NULL || repairers == NULL || others == NULL)
+        lab_fail("harness: out of memory");
+    const struct op victim[] = {{OP_TRANSFER, first}, {OP_TRANSFER, second}};
+    const struct op repairer_ops[] = {{OP_TRANSFER, third}};
+    const struct transfer back = {2, 1, 5000};
+    const struct op other_ops[] = {{OP_TRANSFER, back}};
+    const char *said;
+    for (int j = 0; j < n; j++) {
+        banks[j] = open_bank();
+        memset(&o[3 * j], 0, 3 * sizeof *o);
+        play(banks[j], victim, 2, 1, k, SIGKILL, &o[3 * j], &said);
+    }
+    lab_capture_begin();
+    for (int j = 0; j < n; j++) {
+        repairers[j] = fork();
+        if (repairers[j] == 0) {
+            run_ops(banks[j], repairer_ops, 1, 0, j + 1, SIGSTOP, &o[3 * j + 1]);
+            _exit(0);
+        }
+        if (repairers[j] == -1)
+            lab_fail("harness: fork: %s", strerror(errno));
+    }
+    /* Each repairer stops itself at its step; then the others start. */
+    for (int j = 0; j < n; j++) {
+        int status;
+        if (waitpid(repairers[j], &status, WUNTRACED) == -1)
+            lab_fail("harness: waitpid: %s", strerror(errno));
+        if (!WIFSTOPPED(status))
+            repairers[j] = 0;  /* finished (or died) before the step: seen below */
+        others[j] = fork();
+        if (others[j] == 0) {
+            run_ops(banks[j], other_ops, 1, -1, 0, 0, &o[3 * j + 2]);
+            _exit(0);
+        }
+        if (others[j] == -1)
+            lab_fail("harness: fork: %s", strerror(errno));
+    }
+    sleep(STOP_SECONDS);
+    for (int j = 0; j < n; j++)
+        if (repairers[j] > 0)
+            kill(repairers[j], SIGCONT);
+    /* All ran at once: once one has been waited for in vain, the rest had that time too. */
+    int hung = -1;
+    for (int j = 0; j < n; j++) {
+        int status;
+        if (repairers[j] > 0 &&
+            !lab_wait_child(repairers[j], &status, hung == -1 ? CALL_SECONDS : 0.5) && hung == -1)
+            hung = j;
+        if (!lab_wait_child(others[j], &status, hung == -1 ? CALL_SECONDS : 0.5) && hung == -1)
+            hung = j;
+    }
+    said = lab_capture_end();
+    char death[900];
+    for (int j = 0; j < n; j++) {
+        const struct outcome *r = &o[3 * j + 1], *t = &o[3 * j + 2];
+        char stopped_at[300];  /* lab_describe_step's text is overwritten by its next call */
+        snprintf(stopped_at, sizeof stopped_at, "%s", lab_describe_step(&r->death));
+        snprintf(death, sizeof death,
+                 "A process was killed (SIGKILL) at %s, in its transfer of %s; the next, "
+                 "repairing, was stopped (SIGSTOP) for %d s at %s, in its transfer of %s, "
+                 "while another transferred %s; then it went on",
+                 lab_describe_step(&o[3 * j].death), describe_transfer(&second), STOP_SECONDS,
+                 r->death.happened ? stopped_at : "no step (it returned first)",
+                 describe_transfer(&third), describe_transfer(&back));
+        if (hung == j)
+            lab_fail("%s. One of the two then waited for %g s more%s, and would wait for "
+                     "ever. %s", death, CALL_SECONDS, quoted(said), hang_hint);
+        if (r->returned != 1 || r->rc[0] != 0 || t->returned != 1 || t->rc[0] != 0)
+            lab_fail("%s. A transfer returned -1%s. Nothing is wrong with a repairer that "
+                     "is only slow: the others must wait for it. A robust mutex let go before "
+                     "pthread_mutex_consistent can never be taken again (ENOTRECOVERABLE), "
+                     "even if pthread_mutex_init makes it anew right after: a process that "
+                     "comes in between finds it broken. Repair with the lock held, call "
+                     "pthread_mutex_consistent, and only then let go.",
+                     death, quoted(said));
+        long got[ACCOUNTS];
+        if (bank_balances(banks[j], got) != 0)
+            lab_fail("%s. Then bank_balances returned -1%s", death, quoted(said));
+        const struct transfer done[] = {first, third, back}, maybe[] = {second};
+        char why[1600];
+        if (!explained(got, done, 3, maybe, 1, why, sizeof why))
+            lab_fail("%s. Both transfers returned 0; yet %s", death, why);
+        bank_close(banks[j]);
+    }
+    munmap(o, 3 * (size_t)n * sizeof *o);
+    free(banks);
+    free(repairers);
+    free(others);
+}
+END_TEST
+
+/*
  * Kills from outside, at random moments, as a crash would: three workers
  * transfer for ever, and every few milliseconds one is killed with SIGKILL
  * and another started. Each worker writes down the transfer it is about to
@@ -1134,6 +1271,7 @@ int main(void)
     lab_add_long(s, a_stopped_holder_is_not_a_dead_one, 3);
     lab_add_long(s, a_process_that_let_go_of_the_lock_leaves_the_record_to_the_next_holder, 3);
     lab_add_long(s, processes_already_waiting_when_the_holder_dies_all_go_on, 3);
+    lab_add_long(s, a_repairer_stopped_while_it_repairs_is_waited_for, 3);
     lab_add_long(s, workers_killed_at_random_moments_block_nobody_and_lose_nothing, 3);
     lab_add_long(s, every_failing_call_of_bank_open_is_reported, 3);
     lab_add(s, a_closed_bank_leaves_no_mapping);

@@ -8,13 +8,14 @@
  * point of a critical section in turn: after the lock, between the first
  * store and the second, before the unlock.
  *
- * A step is a store to memory, or a call that takes or lets go of a lock.
+ * A step is a store to memory, or a call that takes or lets go of a lock,
+ * or makes one anew (pthread_mutex_init).
  * The student's file is compiled with `clang -fsanitize=thread`, which puts
  * a call before every store (tsan_calls.h); this file stands in for
  * ThreadSanitizer's runtime and counts them. The lock calls reach it
  * renamed (pthread_mutex_lock -> lab_fault_pthread_mutex_lock, the way the
- * fault injector's calls are, fault.h; a semaphore's wait stays the fault
- * injector's, which calls this file back). In a build without the compiler's
+ * fault injector's calls are, fault.h; a semaphore's wait and
+ * pthread_mutex_init stay the fault injector's, which calls this file back). In a build without the compiler's
  * calls (the sanitizers' build), the lock calls are the only steps.
  */
 #define _GNU_SOURCE  /* F_OFD_SETLK: a student may lock that way */
@@ -41,12 +42,12 @@ static int holding;                   /* locks held, as far as the calls show */
 static struct lab_step *die_where;    /* the test's, in memory it shares */
 static uint64_t slow_state;           /* lab_steps_slow: 0 off, else a random state */
 
-static void before_sem_wait(uintptr_t pc);
+static void step(char kind, uintptr_t pc);
 static void after_sem_wait(int rc);
 
 void lab_die_at(long n, int sig, struct lab_step *where)
 {
-    fault_before_sem_wait = before_sem_wait;
+    fault_before_step = step;
     fault_after_sem_wait = after_sem_wait;
     steps = 0;
     die_at = n;
@@ -176,12 +177,7 @@ int lab_fault_pthread_mutex_consistent(pthread_mutex_t *m)
     return pthread_mutex_consistent(m);
 }
 
-/* A semaphore used as a lock: its wait (in fault.c, which calls these) and its post. */
-static void before_sem_wait(uintptr_t pc)
-{
-    step('L', pc);
-}
-
+/* A semaphore used as a lock: its wait (in fault.c, which calls step first and this after) and its post. */
 static void after_sem_wait(int rc)
 {
     if (rc == 0)

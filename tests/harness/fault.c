@@ -356,13 +356,13 @@ int lab_fault_sem_init(sem_t *sem, int pshared, unsigned value)
     return sem_init(sem, pshared, value);
 }
 
-void (*fault_before_sem_wait)(uintptr_t pc);
+void (*fault_before_step)(char kind, uintptr_t pc);
 void (*fault_after_sem_wait)(int rc);
 
 int lab_fault_sem_wait(sem_t *sem)
 {
-    if (fault_before_sem_wait != NULL)
-        fault_before_sem_wait(HERE);
+    if (fault_before_step != NULL)
+        fault_before_step('L', HERE);
     FAIL_OR(sem_wait, -1);
     int rc = sem_wait(sem);
     if (fault_after_sem_wait != NULL)
@@ -373,8 +373,8 @@ int lab_fault_sem_wait(sem_t *sem)
 /* Made to time out at once, as under a reader or writer slower than the timeout. */
 int lab_fault_sem_timedwait(sem_t *sem, const struct timespec *deadline)
 {
-    if (fault_before_sem_wait != NULL)
-        fault_before_sem_wait(HERE);
+    if (fault_before_step != NULL)
+        fault_before_step('L', HERE);
     FAIL_OR(sem_timedwait, -1);
     int rc = sem_timedwait(sem, deadline);
     if (fault_after_sem_wait != NULL)
@@ -410,6 +410,8 @@ int lab_fault_pthread_mutexattr_setrobust(pthread_mutexattr_t *a, int robust)
 
 int lab_fault_pthread_mutex_init(pthread_mutex_t *m, const pthread_mutexattr_t *a)
 {
+    if (fault_before_step != NULL)
+        fault_before_step('I', HERE);
     FAIL_WITH_CODE(pthread_mutex_init);
     int shared = PTHREAD_PROCESS_PRIVATE;
     if (a != NULL)

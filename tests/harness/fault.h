@@ -148,12 +148,13 @@ int fault_should_fail(int fn, uintptr_t pc, int *err);
 void fault_note_name(const char *entry, uintptr_t pc);
 
 /*
- * A wait on a semaphore may be a student's lock. In a lesson built `kill`,
- * die_at.c sets these so that such a wait is a step that takes a lock (it
- * can die right before it) and the messages know it holds one; elsewhere
- * they stay NULL.
+ * In a lesson built `kill`, die_at.c sets these, so that a call it does not
+ * stand in for itself is a step too (it can die right before it): a wait
+ * on a semaphore, which may be a student's lock ('L'; the messages then
+ * know it holds one), and pthread_mutex_init ('I': a lock made anew while
+ * others may sleep in it). Elsewhere they stay NULL.
  */
-extern void (*fault_before_sem_wait)(uintptr_t pc);
+extern void (*fault_before_step)(char kind, uintptr_t pc);
 extern void (*fault_after_sem_wait)(int rc);
 
 #endif

@@ -1131,7 +1131,8 @@ const char *lab_describe_step(const struct lab_step *s)
     static char text[400];
     const char *what = s->kind == 'S' ? "a store" : s->kind == 'L' ? "a call that takes a lock"
                        : s->kind == 'U' ? "a call that lets go of a lock"
-                       : s->kind == 'C' ? "the call to pthread_mutex_consistent" : "a step";
+                       : s->kind == 'C' ? "the call to pthread_mutex_consistent"
+                       : s->kind == 'I' ? "the call to pthread_mutex_init" : "a step";
     char where[160];
     describe_site(s->pc, where, sizeof where);
     snprintf(text, sizeof text, "its %ld%s step: %s%s%s, %s", s->n, ordinal_end(s->n), what,

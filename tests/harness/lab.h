@@ -166,9 +166,10 @@ const char *lab_race_explain(void);
  * For lessons built `kill` (tests/harness/die_at.c): a process of the
  * test can be stopped dead at an exact step of the student's code. A step
  * is a store to memory (in the sanitizers' build, which has no compiler's
- * calls, stores are not steps), or a call that takes or lets go of a lock:
- * pthread_mutex_lock, _trylock, _timedlock, _unlock, _consistent,
- * sem_wait, sem_timedwait, sem_post, fcntl's F_SETLK(W), flock, lockf.
+ * calls, stores are not steps), or a call that takes a lock, lets go of
+ * one or makes one: pthread_mutex_lock, _trylock, _timedlock, _unlock,
+ * _consistent, _init, sem_wait, sem_timedwait, sem_post, fcntl's
+ * F_SETLK(W), flock, lockf.
  *
  * lab_die_at(n, sig, where): from now on this process counts its steps,
  * and raises sig (SIGKILL; or SIGSTOP, and it goes on once continued)
@@ -181,7 +182,7 @@ struct lab_step {
     pid_t pid;
     long n;
     char kind;          /* 'S' a store, 'L' a lock taken, 'U' one let go,
-                           'C' pthread_mutex_consistent */
+                           'C' pthread_mutex_consistent, 'I' pthread_mutex_init */
     int holding;        /* locks it held then, as far as its calls showed */
     uintptr_t pc;       /* where in the student's code */
 };
