@@ -16,7 +16,8 @@
 #   make lessons          list the lessons
 #   make book             where the book is (the kit ships it built)
 #   make help             this list
-#   make clean
+#   make clean            remove build/ (what was compiled); your work/ and its grades stay:
+#                         make list still shows them, since they are of your files as they are
 #
 # WORK=dir grades another copy of starter/; LESSON=NN picks one lesson.
 # The work itself is done by tests/lab (tests/lab help); tests/deps installs what is missing.

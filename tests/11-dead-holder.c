@@ -1186,11 +1186,11 @@ START_TEST(workers_killed_at_random_moments_block_nobody_and_lose_nothing)
     if (failed)
         lab_fail("Workers were killed (SIGKILL) at random moments%s; after one of the "
                  "deaths, a bank_transfer returned -1%s. The bank must go on for the others",
-                 lab_seed_note(), quoted(said));
+                 lab_seed_note_timed(), quoted(said));
     if (stuck)
         lab_fail("Workers were killed (SIGKILL) at random moments%s; after one of the deaths, "
                  "nobody made any transfer for %d s, every worker asleep: the dead worker held the "
-                 "lock. %s", lab_seed_note(), STUCK_SECONDS, hang_hint);
+                 "lock. %s", lab_seed_note_timed(), STUCK_SECONDS, hang_hint);
     long got[ACCOUNTS];
     if (bank_balances(b, got) != 0)
         lab_fail("bank_balances returned -1 after the workers were killed%s", quoted(said));
@@ -1213,7 +1213,7 @@ START_TEST(workers_killed_at_random_moments_block_nobody_and_lose_nothing)
     char why[1600];
     if (!explained_from(start, got, NULL, 0, maybe, n_maybe, 1, why, sizeof why))
         lab_fail("Workers made %ld transfers while %d of them were killed (SIGKILL) at random "
-                 "moments%s; %s", made, RANDOM_KILLS, lab_seed_note(), why);
+                 "moments%s; %s", made, RANDOM_KILLS, lab_seed_note_timed(), why);
     munmap(j, sizeof *j);
     bank_close(b);
 }

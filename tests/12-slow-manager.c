@@ -114,8 +114,10 @@ static void expect_array(const double *out, size_t n, uint64_t salt, const char 
         lab_fail("%s: bulk_collect gave %zu of the %zu elements as 0.0, as if nothing had been "
                  "put there (the first, element %zu). Every bulk_put returned 0, so "
                  "the elements went somewhere the gatherer does not see: a mapping that is "
-                 "not shared (MAP_PRIVATE gives each process its own copy), or a copy of the "
-                 "array taken before the workers put.", how, wrong, n, first_wrong);
+                 "not shared (MAP_PRIVATE gives each process its own copy), a copy of the "
+                 "array taken before the workers put, or another segment under the same name "
+                 "(a name written in the code, where bulk_open is given one of its own).",
+                 how, wrong, n, first_wrong);
     if (wrong > 0) {
         double want = was_put == NULL || was_put(first_wrong, n) ? element(first_wrong, salt)
                                                                   : 0.0;
@@ -141,6 +143,7 @@ struct crew {
     int n_workers;
     pid_t pids[64];
     int go;         /* the write end: a byte per worker once the array exists */
+    size_t slice;   /* the most doubles a worker puts */
 };
 
 typedef int (*put_fn)(const char *address, size_t first, const double *values, size_t count);
@@ -155,9 +158,12 @@ static void start_workers_at(struct crew *crew, const char *address, int workers
         lab_fail("harness: pipe: %s", strerror(errno));
     crew->n_workers = workers;
     crew->go = fds[1];
+    crew->slice = 0;
     for (int w = 0; w < workers; w++) {
         size_t first = n * (size_t)w / (size_t)workers;
         size_t count = n * (size_t)(w + 1) / (size_t)workers - first;
+        if (count > crew->slice)
+            crew->slice = count;
         crew->pids[w] = fork();
         if (crew->pids[w] == -1)
             lab_fail("harness: fork: %s", strerror(errno));
@@ -209,10 +215,18 @@ static void wait_workers(struct crew *crew, const char *what, double seconds)
                  "Through a shared segment, even a million doubles take a fraction of a second; "
                  "through the manager, every request is a round trip to the server (tens of "
                  "microseconds), however little it carries.", what, seconds);
+    char why[400] = "";
+    if (crew->slice * sizeof(double) + 64 > MGR_FRAME_MAX)
+        snprintf(why, sizeof why, ". A slice here is %zu doubles, %zu bytes: more than one "
+                 "request to the manager may hold (MGR_FRAME_MAX, 1 MiB), and the bulk data "
+                 "should not go through the manager anyway. Put it in a shared segment; the "
+                 "manager only says where the segment is", crew->slice,
+                 crew->slice * sizeof(double));
     if (failed != -1)
-        lab_fail("%s: worker %d's bulk_put %s (its message is on stderr)", what, failed,
+        lab_fail("%s: worker %d's bulk_put %s (its message is on stderr)%s", what, failed,
                  WIFEXITED(status) && WEXITSTATUS(status) == 3 ? "returned -1"
-                                                               : lab_describe_status(status));
+                                                               : lab_describe_status(status),
+                 why);
 }
 
 /*

@@ -24,6 +24,7 @@
 #include "tally.h"
 
 #include <errno.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -346,6 +347,33 @@ START_TEST(a_process_and_the_children_it_forks_keep_their_own_count)
 END_TEST
 
 #define MANY_TALLIES 2000
+#define NAME_BITS 48  /* fewer: a manager that runs for months meets two tallies of one name */
+
+/*
+ * At most how many bits of chance the tallies' names carry: the sum, over
+ * the places in a name, of the entropy of the bytes the proxy saw there
+ * (a name's end counts as a byte of its own). Places that depend on one
+ * another carry fewer bits than this sum, never more; so a name below
+ * NAME_BITS here is surely below it. How many names there were: *names.
+ */
+static double name_bits(long *names)
+{
+    long n = cut_proxy_names(&net);
+    double bits = 0;
+    *names = n;
+    for (int at = 0; at <= CUT_PROXY_NAME_MAX && n > 0; at++) {
+        long seen[257] = {0};
+        for (long i = 0; i < n; i++) {
+            size_t len;
+            const char *name = cut_proxy_name(&net, i, &len);
+            seen[(size_t)at < len ? (uint8_t)name[at] : 256]++;
+        }
+        for (int b = 0; b < 257; b++)
+            if (seen[b] > 0)
+                bits -= (double)seen[b] / (double)n * log2((double)seen[b] / (double)n);
+    }
+    return bits;
+}
 
 /* Tallies opened one after another: never two of one name while the manager remembers it. */
 START_TEST(two_thousand_tallies_one_after_another_each_count)
@@ -374,6 +402,16 @@ START_TEST(two_thousand_tallies_one_after_another_each_count)
     if (got != MANY_TALLIES)
         lab_fail("%s: the counter is %lld, %lld lost. %s", what, got,
                  (long long)MANY_TALLIES - got, why);
+    /* Each name ran; would they stay apart for much longer? (No names: no mgr_request_id.) */
+    long names;
+    double bits = name_bits(&names);
+    if (names >= MANY_TALLIES / 2 && bits < NAME_BITS)
+        lab_fail("%s: each counted, but their %ld names carry at most %.0f bits of chance "
+                 "(the bytes seen at each place of a name, added up). With 32 bits, two of about "
+                 "77,000 tallies share a name as often as not; a manager that runs for months "
+                 "meets that many, and a tally that takes a name it remembers adds nothing. "
+                 "Draw 16 random bytes (getrandom): 128 bits, which in practice never meet.",
+                 what, names, bits);
     stop();
 }
 END_TEST

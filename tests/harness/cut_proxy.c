@@ -9,6 +9,7 @@
  */
 #define _GNU_SOURCE /* close_range */
 #include "cut_proxy.h"
+#include "value.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -35,7 +36,12 @@ struct cut_proxy_counts {
     _Atomic long long outage_until_ms;
     _Atomic long attempts;
     _Atomic long long attempt_ms[TIMES];
+    /* The clients' names of requests run at most once, each once: only the proxy writes. */
+    _Atomic long names;
+    struct { uint8_t len; char bytes[CUT_PROXY_NAME_MAX]; } name[CUT_PROXY_NAMES];
 };
+
+#define NAME_SLOTS (2 * CUT_PROXY_NAMES)  /* the proxy's own table of the names seen */
 
 #define PAIRS 256             /* connections at once; more are closed at once */
 #define FRAME_LIMIT (2u << 20) /* a frame longer than the manager's is not the manager's */
@@ -53,6 +59,11 @@ struct side {
 struct pair {
     struct side client, server;
     long cut_answer;          /* the manager's frame to drop, cutting; 0: none */
+};
+
+/* Where each name seen is kept, by its hash: its number + 1, 0 for a free slot. */
+struct names_seen {
+    long slot[NAME_SLOTS];
 };
 
 static long long now_ms(void)
@@ -135,12 +146,49 @@ static uint64_t next_random(uint64_t *state)
     return *state;
 }
 
+/* Keeps the client's name of a request ["once", client, ...], if it is new and there is room. */
+static void note_name(const uint8_t *frame, size_t len, struct cut_proxy_counts *n,
+                      struct names_seen *seen)
+{
+    size_t used;
+    char err[128];
+    struct value *v = value_decode(frame, len, &used, err, sizeof err);
+    if (v == NULL)
+        return;
+    const struct value *client = v->type == V_LIST && v->u.list.len >= 2 ? v->u.list.items[1] : NULL;
+    const struct value *op = client != NULL ? v->u.list.items[0] : NULL;
+    if (op != NULL && op->type == V_BYTES && op->u.bytes.len == 4 &&
+        memcmp(op->u.bytes.data, "once", 4) == 0 && client->type == V_BYTES &&
+        client->u.bytes.len >= 1 && client->u.bytes.len <= CUT_PROXY_NAME_MAX) {
+        uint32_t h = 2166136261u;  /* FNV-1a */
+        for (uint32_t i = 0; i < client->u.bytes.len; i++)
+            h = (h ^ (uint8_t)client->u.bytes.data[i]) * 16777619u;
+        long k = atomic_load(&n->names);
+        for (uint32_t at = h % NAME_SLOTS;; at = (at + 1) % NAME_SLOTS) {
+            long i = seen->slot[at] - 1;
+            if (i < 0) {
+                if (k < CUT_PROXY_NAMES) {
+                    n->name[k].len = (uint8_t)client->u.bytes.len;
+                    memcpy(n->name[k].bytes, client->u.bytes.data, client->u.bytes.len);
+                    seen->slot[at] = k + 1;
+                    atomic_store(&n->names, k + 1);  /* the name first: a reader never sees it half */
+                }
+                break;
+            }
+            if (n->name[i].len == client->u.bytes.len &&
+                memcmp(n->name[i].bytes, client->u.bytes.data, client->u.bytes.len) == 0)
+                break;
+        }
+    }
+    value_free(v);
+}
+
 /*
  * Passes on the whole frames from one side to the other, cutting as told.
  * 0, or -1 when the pair is to be closed (a cut, or a side gone).
  */
 static int pass_on(struct pair *p, struct side *from, struct side *to, int from_client,
-                   struct cut_proxy_counts *n, uint64_t *random)
+                   struct cut_proxy_counts *n, uint64_t *random, struct names_seen *seen)
 {
     long long len;
     while ((len = whole_frame(from)) > 0) {
@@ -153,6 +201,7 @@ static int pass_on(struct pair *p, struct side *from, struct side *to, int from_
                 return -1;
             }
             atomic_fetch_add(&n->requests, 1);
+            note_name(from->buf + 4, (size_t)len - 4, n, seen);
             /* Its answer: the manager's frames after the handshake, in order. */
             if (r == 1 && p->cut_answer == 0)
                 p->cut_answer = SERVER_HANDSHAKE + (frame - CLIENT_HANDSHAKE);
@@ -214,6 +263,7 @@ static void on_term(int sig)
 static void serve(int listener, const struct sockaddr_in *target, struct cut_proxy_counts *n)
 {
     static struct pair pairs[PAIRS];
+    static struct names_seen seen;
     struct pollfd fds[1 + 2 * PAIRS];
     uint64_t random = (uint64_t)getpid() * 0x9e3779b97f4a7c15u ^ (uint64_t)now_ms();
     for (int i = 0; i < PAIRS; i++)
@@ -239,10 +289,10 @@ static void serve(int listener, const struct sockaddr_in *target, struct cut_pro
             int gone = 0;
             if (fds[1 + 2 * i].revents)
                 gone = fill(&p->client) == -1 ||
-                       pass_on(p, &p->client, &p->server, 1, n, &random) == -1;
+                       pass_on(p, &p->client, &p->server, 1, n, &random, &seen) == -1;
             if (!gone && fds[2 + 2 * i].revents)
                 gone = fill(&p->server) == -1 ||
-                       pass_on(p, &p->server, &p->client, 0, n, &random) == -1;
+                       pass_on(p, &p->server, &p->client, 0, n, &random, &seen) == -1;
             if (gone)
                 close_pair(p, n);
         }
@@ -327,6 +377,19 @@ double cut_proxy_attempt_time(const struct cut_proxy *p, long i)
     if (i < 0 || i >= k || i < k - TIMES + 1)
         return -1;
     return (double)atomic_load(&n->attempt_ms[i % TIMES]) / 1000;
+}
+
+long cut_proxy_names(const struct cut_proxy *p)
+{
+    return atomic_load(&p->counts->names);
+}
+
+const char *cut_proxy_name(const struct cut_proxy *p, long i, size_t *len)
+{
+    if (i < 0 || i >= cut_proxy_names(p))
+        return NULL;
+    *len = p->counts->name[i].len;
+    return p->counts->name[i].bytes;
 }
 
 void cut_proxy_stop(struct cut_proxy *p)

@@ -55,6 +55,18 @@ struct cut_proxy_seen cut_proxy_seen(const struct cut_proxy *p);
  */
 double cut_proxy_attempt_time(const struct cut_proxy *p, long i);
 
+/*
+ * The clients' names of the requests sent to be run at most once
+ * (["once", client, [], number, request]: mgr_request_id, or by hand), each name
+ * once, in the order first seen: how many (the first CUT_PROXY_NAMES are
+ * kept), and the ith (its bytes, not NUL-terminated, and *len; NULL past
+ * the end).
+ */
+#define CUT_PROXY_NAMES 4096
+#define CUT_PROXY_NAME_MAX 64
+long cut_proxy_names(const struct cut_proxy *p);
+const char *cut_proxy_name(const struct cut_proxy *p, long i, size_t *len);
+
 /* Stops it and reaps it. */
 void cut_proxy_stop(struct cut_proxy *p);
 

@@ -913,13 +913,23 @@ static const char *lesson_number(void)
     return number;
 }
 
+static const char *seed_note(const char *repeats)
+{
+    static char note[200];
+    const char *lesson = lesson_number();
+    snprintf(note, sizeof note, " (seed %lu: make check %s%s%sSEED=%lu %s)", run_seed,
+             lesson[0] ? "LESSON=" : "with ", lesson, lesson[0] ? " " : "", run_seed, repeats);
+    return note;
+}
+
 const char *lab_seed_note(void)
 {
-    static char note[128];
-    const char *lesson = lesson_number();
-    snprintf(note, sizeof note, " (seed %lu: make check %s%s%sSEED=%lu repeats these cases)",
-             run_seed, lesson[0] ? "LESSON=" : "with ", lesson, lesson[0] ? " " : "", run_seed);
-    return note;
+    return seed_note("repeats these cases");
+}
+
+const char *lab_seed_note_timed(void)
+{
+    return seed_note("draws the same cases again, though where each lands depends on timing");
 }
 
 double lab_runnable_seconds(pid_t pid)
@@ -1698,7 +1708,8 @@ static void run_again_longer(struct outcome *o, int i)
         snprintf(o->text, sizeof o->text, "out of time on a busy machine: the test was still "
                  "running after %d s, and again after %d s when run once more, but it was "
                  "getting on (a process of its own had ended %.1f s before it was stopped): "
-                 "slow on this machine, never shown to hang. REGRADE on a quieter machine",
+                 "never shown to hang; slow on this busy machine, or slow in itself (a call "
+                 "that waits out a timeout at every step?). REGRADE on a quieter machine",
                  test_seconds * test_times[i], seconds, since);
     else if (o->timed_out)
         snprintf(o->text, sizeof o->text, "deadlock or endless loop: the test was still "

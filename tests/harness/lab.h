@@ -126,6 +126,8 @@ void lab_expect_no_mapping_leak(void (*cycle)(void), int rounds, const char *wha
 unsigned long lab_seed(void);
 uint64_t lab_random(void);                 /* the test's next random number */
 const char *lab_seed_note(void);           /* " (seed 1234: SEED=1234 repeats these cases)" */
+/* For cases that are moments (a kill after a random pause): the same draws land elsewhere. */
+const char *lab_seed_note_timed(void);
 
 /*
  * `max`, or less where the grader's own limits do not let a process make a
