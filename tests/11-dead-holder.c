@@ -550,67 +550,96 @@ END_TEST
  */
 #define STOP_SECONDS 2
 
+/*
+ * In each of n banks at once: a process makes the n_ops calls of `ops`,
+ * stopping itself (SIGSTOP) right before step j + 1 of its call numbered
+ * `armed` in banks[j];
+ * once it has, another makes `other`. STOP_SECONDS later the stopped ones
+ * go on. Their outcomes: stopped[j] and others[j]. Returns the first j
+ * where one of the two still waited CALL_SECONDS later (both are then
+ * killed), or -1.
+ */
+static int stop_each_while_another_transfers(struct bank **banks, int n, const struct op *ops,
+                                             int n_ops, int armed, const struct op *other,
+                                             struct outcome *stopped, struct outcome *others)
+{
+    pid_t *pids = calloc(2 * (size_t)n, sizeof *pids);
+    if (pids == NULL)
+        lab_fail("harness: out of memory");
+    for (int j = 0; j < n; j++) {
+        memset(&stopped[j], 0, sizeof stopped[j]);
+        memset(&others[j], 0, sizeof others[j]);
+        pids[j] = fork();
+        if (pids[j] == 0) {
+            run_ops(banks[j], ops, n_ops, armed, j + 1, SIGSTOP, &stopped[j]);
+            _exit(0);
+        }
+        if (pids[j] == -1)
+            lab_fail("harness: fork: %s", strerror(errno));
+    }
+    for (int j = 0; j < n; j++) {
+        int status;
+        if (waitpid(pids[j], &status, WUNTRACED) == -1)
+            lab_fail("harness: waitpid: %s", strerror(errno));
+        if (!WIFSTOPPED(status))
+            pids[j] = 0;  /* its call ended (or it died) before the step: seen in its outcome */
+        pids[n + j] = fork();
+        if (pids[n + j] == 0) {
+            run_ops(banks[j], other, 1, -1, 0, 0, &others[j]);
+            _exit(0);
+        }
+        if (pids[n + j] == -1)
+            lab_fail("harness: fork: %s", strerror(errno));
+    }
+    sleep(STOP_SECONDS);
+    for (int j = 0; j < n; j++)
+        if (pids[j] > 0)
+            kill(pids[j], SIGCONT);
+    /* All ran at once: once one has been waited for in vain, the rest had that time too. */
+    int hung = -1;
+    for (int j = 0; j < n; j++) {
+        int status;
+        for (int which = 0; which < 2; which++) {
+            pid_t pid = pids[which * n + j];
+            if (pid > 0 && !lab_wait_child(pid, &status, hung == -1 ? CALL_SECONDS : 0.5) &&
+                hung == -1)
+                hung = j;
+        }
+    }
+    free(pids);
+    return hung;
+}
+
 START_TEST(a_stopped_holder_is_not_a_dead_one)
 {
     long steps = count_steps();
     if (steps > 64)
         steps = 64;
-    struct bank **banks = calloc((size_t)steps, sizeof *banks);
-    pid_t *holders = calloc((size_t)steps, sizeof *holders);
-    pid_t *others = calloc((size_t)steps, sizeof *others);
-    struct outcome *o = shared_outcomes(2 * (int)steps);
-    if (banks == NULL || holders == NULL || others == NULL)
+    int n = (int)steps;
+    struct bank **banks = calloc((size_t)n, sizeof *banks);
+    struct outcome *o = shared_outcomes(2 * n), *holders = o, *others = o + n;
+    if (banks == NULL)
         lab_fail("harness: out of memory");
+    /* Its second transfer stopped at each step in turn; the other moves money back into the
+       account the holder pays from. */
     const struct op holder_ops[] = {{OP_TRANSFER, first}, {OP_TRANSFER, second}};
-    /* The other moves money back into the account the holder pays from. */
     const struct transfer back = {2, 1, 5000};
     const struct op other_ops[] = {{OP_TRANSFER, back}};
-    lab_capture_begin();
-    for (long k = 0; k < steps; k++) {
+    for (int k = 0; k < n; k++)
         banks[k] = open_bank();
-        memset(&o[2 * k], 0, 2 * sizeof *o);
-        holders[k] = fork();
-        if (holders[k] == 0) {
-            run_ops(banks[k], holder_ops, 2, 1, k + 1, SIGSTOP, &o[2 * k]);
-            _exit(0);
-        }
-        if (holders[k] == -1)
-            lab_fail("harness: fork: %s", strerror(errno));
-    }
-    /* Each holder stops itself at its step; then the others start. */
-    for (long k = 0; k < steps; k++) {
-        int status;
-        if (waitpid(holders[k], &status, WUNTRACED) == -1)
-            lab_fail("harness: waitpid: %s", strerror(errno));
-        if (WIFEXITED(status))
-            holders[k] = 0;  /* finished without reaching the step: nothing to see */
-        others[k] = fork();
-        if (others[k] == 0) {
-            run_ops(banks[k], other_ops, 1, -1, 0, 0, &o[2 * k + 1]);
-            _exit(0);
-        }
-    }
-    sleep(STOP_SECONDS);
-    for (long k = 0; k < steps; k++)
-        if (holders[k] > 0)
-            kill(holders[k], SIGCONT);
-    int hung = 0;
-    for (long k = 0; k < steps; k++) {
-        int status;
-        if (holders[k] > 0 && !lab_wait_child(holders[k], &status, CALL_SECONDS))
-            hung = 1;
-        if (!lab_wait_child(others[k], &status, CALL_SECONDS))
-            hung = 1;
-    }
+    lab_capture_begin();
+    int hung = stop_each_while_another_transfers(banks, n, holder_ops, 2, 1, other_ops, holders,
+                                                 others);
     const char *said = lab_capture_end();
-    if (hung)
-        lab_fail("A process was stopped (SIGSTOP) for %d s in the middle of a transfer, and "
-                 "then let go on; another was waiting for the lock. One of the two then "
-                 "waited for %g s more%s: a lock taken from a live holder (after a timeout?), "
-                 "or let go twice, leaves the bank locked for ever",
-                 STOP_SECONDS, CALL_SECONDS, quoted(said));
-    for (long k = 0; k < steps; k++) {
-        const struct outcome *h = &o[2 * k], *t = &o[2 * k + 1];
+    if (hung >= 0)
+        lab_fail("A process was stopped (SIGSTOP) for %d s at %s, in its transfer of %s, while "
+                 "another was waiting for the lock; then it went on. One of the two then waited "
+                 "for %g s more%s: a lock taken from a live holder (after a timeout?), or let "
+                 "go twice, leaves the bank locked for ever",
+                 STOP_SECONDS, lab_describe_step(&holders[hung].death),
+                 describe_transfer(&second), CALL_SECONDS, quoted(said));
+    for (int k = 0; k < n; k++) {
+        const struct outcome *h = &holders[k], *t = &others[k];
         if (h->returned != 2 || h->rc[0] != 0 || h->rc[1] != 0 || t->returned != 1 ||
             t->rc[0] != 0)
             lab_fail("A process was stopped (SIGSTOP) for %d s at %s, in its transfer of %s, "
@@ -632,10 +661,8 @@ START_TEST(a_stopped_holder_is_not_a_dead_one)
                      describe_transfer(&back), why);
         bank_close(banks[k]);
     }
-    munmap(o, 2 * (size_t)steps * sizeof *o);
+    munmap(o, 2 * (size_t)n * sizeof *o);
     free(banks);
-    free(holders);
-    free(others);
 }
 END_TEST
 
@@ -911,10 +938,9 @@ START_TEST(a_repairer_stopped_while_it_repairs_is_waited_for)
         repair_steps = 64;
     int n = (int)repair_steps;
     struct bank **banks = calloc((size_t)n, sizeof *banks);
-    pid_t *repairers = calloc((size_t)n, sizeof *repairers);
-    pid_t *others = calloc((size_t)n, sizeof *others);
-    struct outcome *o = shared_outcomes(3 * n);
-    if (banks == NULL || repairers == NULL || others == NULL)
+    struct outcome *o = shared_outcomes(3 * n), *victims = o, *repairers = o + n,
+                   *others = o + 2 * n;
+    if (banks == NULL)
         lab_fail("harness: out of memory");
     const struct op victim[] = {{OP_TRANSFER, first}, {OP_TRANSFER, second}};
     const struct op repairer_ops[] = {{OP_TRANSFER, third}};
@@ -923,59 +949,22 @@ START_TEST(a_repairer_stopped_while_it_repairs_is_waited_for)
     const char *said;
     for (int j = 0; j < n; j++) {
         banks[j] = open_bank();
-        memset(&o[3 * j], 0, 3 * sizeof *o);
-        play(banks[j], victim, 2, 1, k, SIGKILL, &o[3 * j], &said);
+        play(banks[j], victim, 2, 1, k, SIGKILL, &victims[j], &said);
     }
     lab_capture_begin();
-    for (int j = 0; j < n; j++) {
-        repairers[j] = fork();
-        if (repairers[j] == 0) {
-            run_ops(banks[j], repairer_ops, 1, 0, j + 1, SIGSTOP, &o[3 * j + 1]);
-            _exit(0);
-        }
-        if (repairers[j] == -1)
-            lab_fail("harness: fork: %s", strerror(errno));
-    }
-    /* Each repairer stops itself at its step; then the others start. */
-    for (int j = 0; j < n; j++) {
-        int status;
-        if (waitpid(repairers[j], &status, WUNTRACED) == -1)
-            lab_fail("harness: waitpid: %s", strerror(errno));
-        if (!WIFSTOPPED(status))
-            repairers[j] = 0;  /* finished (or died) before the step: seen below */
-        others[j] = fork();
-        if (others[j] == 0) {
-            run_ops(banks[j], other_ops, 1, -1, 0, 0, &o[3 * j + 2]);
-            _exit(0);
-        }
-        if (others[j] == -1)
-            lab_fail("harness: fork: %s", strerror(errno));
-    }
-    sleep(STOP_SECONDS);
-    for (int j = 0; j < n; j++)
-        if (repairers[j] > 0)
-            kill(repairers[j], SIGCONT);
-    /* All ran at once: once one has been waited for in vain, the rest had that time too. */
-    int hung = -1;
-    for (int j = 0; j < n; j++) {
-        int status;
-        if (repairers[j] > 0 &&
-            !lab_wait_child(repairers[j], &status, hung == -1 ? CALL_SECONDS : 0.5) && hung == -1)
-            hung = j;
-        if (!lab_wait_child(others[j], &status, hung == -1 ? CALL_SECONDS : 0.5) && hung == -1)
-            hung = j;
-    }
+    int hung = stop_each_while_another_transfers(banks, n, repairer_ops, 1, 0, other_ops,
+                                                 repairers, others);
     said = lab_capture_end();
     char death[900];
     for (int j = 0; j < n; j++) {
-        const struct outcome *r = &o[3 * j + 1], *t = &o[3 * j + 2];
+        const struct outcome *r = &repairers[j], *t = &others[j];
         char stopped_at[300];  /* lab_describe_step's text is overwritten by its next call */
         snprintf(stopped_at, sizeof stopped_at, "%s", lab_describe_step(&r->death));
         snprintf(death, sizeof death,
                  "A process was killed (SIGKILL) at %s, in its transfer of %s; the next, "
                  "repairing, was stopped (SIGSTOP) for %d s at %s, in its transfer of %s, "
                  "while another transferred %s; then it went on",
-                 lab_describe_step(&o[3 * j].death), describe_transfer(&second), STOP_SECONDS,
+                 lab_describe_step(&victims[j].death), describe_transfer(&second), STOP_SECONDS,
                  r->death.happened ? stopped_at : "no step (it returned first)",
                  describe_transfer(&third), describe_transfer(&back));
         if (hung == j)
@@ -1000,8 +989,6 @@ START_TEST(a_repairer_stopped_while_it_repairs_is_waited_for)
     }
     munmap(o, 3 * (size_t)n * sizeof *o);
     free(banks);
-    free(repairers);
-    free(others);
 }
 END_TEST
 
