@@ -1235,7 +1235,7 @@ struct scenario_run {
     int status;          /* the scenario process's wait status */
     int hung;            /* still running at its deadline: killed */
     char reason[REASON_MAX];
-    char printed[2048];  /* the start of what every process of it wrote on stderr */
+    char printed[65536]; /* the end of what every process of it wrote on stderr */
 };
 
 /*
@@ -1297,8 +1297,12 @@ static void run_scenario(const char *api, int (*scenario)(void *arg), void *arg,
         }
         sleep_ms(1);
     }
-    /* What it printed, and why it failed if it said. */
-    rewind(err);
+    /* What it printed, and why it failed if it said: its last words, where a message for
+       the failure comes after whatever the code printed before it. */
+    long size = fseek(err, 0, SEEK_END) == 0 ? ftell(err) : 0;
+    long keep = (long)sizeof run->printed - 1;
+    if (fseek(err, size > keep ? size - keep : 0, SEEK_SET) != 0)
+        rewind(err);
     size_t n = fread(run->printed, 1, sizeof run->printed - 1, err);
     run->printed[n] = '\0';
     fclose(err);
