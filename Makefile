@@ -25,7 +25,8 @@
 # For instructors and the lab's own development:                          (lab-only)
 #   make docs             the book, both editions (docs-student, docs-full: one)
 #   make grade-all SUBMISSIONS=dir   grade a class, each submission sandboxed (OUT=build/class;
-#                         LESSONS="11 12": only those lessons, only they compiled)
+#                         LESSONS="11 12": only those lessons, only they compiled); run as
+#                         root (the sandbox needs it; without: SANDBOX=weak, see README)
 #   make dist             the student kit, build/dist/shmlab-student.tar.gz
 #   make gradescope       the Gradescope autograder, build/gradescope/shmlab-autograder.zip
 #                         (LESSONS="01 02": only those lessons)

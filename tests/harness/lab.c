@@ -606,8 +606,9 @@ static void before_test(void)
         /* A test run again (retry_timeouts) was run once already: its own first try,
            begun and never ended, is not an earlier test that hung. */
         if (give_up_after > 0 && retrying_index == 0 && lost >= give_up_after)
-            lab_fail("not run: %d earlier test(s) of this suite hung or crashed, and the grader "
-                     "stops after %d (LAB_GIVE_UP_AFTER); fix those first", lost, give_up_after);
+            lab_fail("not run: %d earlier test%s of this suite hung or crashed, and each "
+                     "more would only wait out its time to say the same; fix %s first",
+                     lost, lost == 1 ? "" : "s", lost == 1 ? "that one" : "those");
     }
     /* Orphaned grandchildren come to us, so we can see and stop them. */
     if (prctl(PR_SET_CHILD_SUBREAPER, 1) == -1)

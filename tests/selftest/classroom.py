@@ -73,6 +73,8 @@ def parts(ctx: Context) -> list[Part]:
               "before is a FAIL at once, none failed is graded again; a sandbox's limit met "
               "is named",
               partial(what_the_suite_saw_before_its_time_ran_out_stands, lab, manifest)),
+        Check("checks held back behind one that hung are not run, not failed: in the "
+              "verdict and in JUnit", partial(checks_held_back_are_not_run, lab, manifest)),
         Check("a class that is missing, a file, empty or holds no lesson's file, and a "
               "lesson that does not exist: a clear error, no gradebook",
               partial(bad_classes_are_refused, lab)),
@@ -611,6 +613,29 @@ def what_the_suite_saw_before_its_time_ran_out_stands(lab: Lab, manifest: Manife
     if "at most 64 MiB" not in v.text:
         problems.append(f"a suite killed by SIGXFSZ: the verdict does not name the sandbox's "
                         f"limit of 64 MiB on a file: {v.text}")
+    return problems
+
+
+def checks_held_back_are_not_run(lab: Lab, manifest: Manifest) -> list[str]:
+    """GIVE_UP_AFTER: the checks after one that hung are "not run" (the lab.c
+    message). An instructor read "3 of 3 checks failed" of a suite where one
+    hung and two never ran, and JUnit listed all three as failures."""
+    lesson = manifest.lessons[0]
+    held = ("not run: 1 earlier test of this suite hung or crashed, and each more would "
+            "only wait out its time to say the same; fix that one first")
+    tsv = (f"FAIL\ta\t30.0\t10\t{classroom.TEST_TIMED_OUT} 10 s, and again when run once "
+           f"more with 30 s\nFAIL\tb\t0.0\t10\t{held}\nFAIL\tc\t0.0\t10\t{held}\n")
+    v = classroom.verdict("ana", lesson, ("a", "b", "c"), 180, 1, 40, tsv, "", "")
+    problems = []
+    if not v.status.startswith("FAIL 1 of 3 checks failed (2 more not run"):
+        problems.append(f"the verdict is {v.status!r}, not 1 failed and 2 not run")
+    out = lab.build / "test" / "junit-held.xml"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    reports._junit(out, "ana", [v])
+    suite = ET.parse(out).getroot().find("testsuite")
+    if suite is None or (suite.get("failures"), suite.get("skipped")) != ("1", "2") or [
+            len(case.findall("skipped")) for case in suite.iter("testcase")] != [0, 1, 1]:
+        problems.append(f"JUnit: {out.read_text()}")
     return problems
 
 

@@ -1,6 +1,7 @@
 /*
  * harness_env.c - a tiny suite for make test's checks of what the harness
- * reads from its environment (LAB_LIST, LAB_PROGRESS, LAB_STDERR_DIR).
+ * reads from its environment (LAB_LIST, LAB_PROGRESS, LAB_STDERR_DIR), and
+ * of a suite stopped at its deadline (the fifth test hangs, asked to).
  *
  * Each test that speaks on stderr says which test it is, so that a check can
  * tell whether a line landed in the file of the test that printed it. One
@@ -9,6 +10,7 @@
 #include "lab.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -42,6 +44,14 @@ START_TEST(fourth_speaks_through_a_child)
 }
 END_TEST
 
+/* With LAB_ENV_HANG set, waits for ever: a suite stopped in the middle of it. */
+START_TEST(fifth_hangs_when_asked)
+{
+    while (getenv("LAB_ENV_HANG") != NULL)
+        pause();
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("harness-env");
@@ -49,5 +59,6 @@ int main(void)
     lab_add(s, Second_Speaks_Then_Fails);
     lab_add(s, third_says_nothing);
     lab_add(s, fourth_speaks_through_a_child);
+    lab_add(s, fifth_hangs_when_asked);
     return lab_main(s);
 }

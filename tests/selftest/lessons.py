@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Callable
 
 from shmlab.build import CFLAGS, FAULT_PREFIX, KEEP_IN_TEXT, MODES, STUDENT_TEXT, Toolchain, build
+from shmlab.classroom import NOT_GRADED
 from shmlab.common import Lab, LabError, run_in_group
 from shmlab.context import Context
 from shmlab.manifest import Lesson
@@ -390,7 +391,7 @@ def _harness_marks_and_stderr(ctx: Context) -> list[str]:
     if marks.count(b"S") != len(names):
         problems.append(f"LAB_PROGRESS has {marks.count(b'S')} 'S' marks ({marks!r}) for "
                         f"{len(names)} tests")
-    said = {1: "said by test 1", 2: "said by test 2", 3: "", 4: "said by test 4's child"}
+    said = {1: "said by test 1", 2: "said by test 2", 3: "", 4: "said by test 4's child", 5: ""}
     for n, words in said.items():
         path = out / "stderr" / f"test-{n}.txt"
         try:
@@ -412,6 +413,30 @@ def _harness_marks_and_stderr(ctx: Context) -> list[str]:
     return problems
 
 
+def _suite_stopped(ctx: Context) -> list[str]:
+    """A suite whose fifth test hangs: at the deadline run_suite gives the harness
+    (LAB_SUITE_SECONDS) the four tests before stand, the fifth is "not graded";
+    stopped from outside before that, the run names the test it was in."""
+    made = _env_suite(ctx, "normal")
+    if isinstance(made, list):
+        return made
+    program, names = made
+    hang = {"LAB_ENV_HANG": "1", "LAB_TEST_SECONDS": "120"}
+    problems = []
+    run = run_suite(program, names, limit=12, env=hang)
+    got = [(r.name, r.ok, r.message.startswith(NOT_GRADED)) for r in run.results]
+    want = [(n, n != "Second_Speaks_Then_Fails" and n != names[-1], n == names[-1])
+            for n in names]
+    if run.timed_out or got != want:
+        problems.append(f"stopped at the harness's deadline, the results were "
+                        f"{got} (timed out: {run.timed_out}), not {want}")
+    run = run_suite(program, names, limit=4, env={**hang, "LAB_SUITE_SECONDS": "100"})
+    if not run.timed_out or run.stopped_in != len(names):
+        problems.append(f"stopped from outside in test {len(names)}, the run said timed out: "
+                        f"{run.timed_out}, in test {run.stopped_in}")
+    return problems
+
+
 def _harness_part(ctx: Context) -> Part:
     return Part("The harness", (
         Check("the harness's own tests pass", partial(_harness_selftest, ctx)),
@@ -421,6 +446,8 @@ def _harness_part(ctx: Context) -> Part:
               partial(_harness_lists, ctx, "asan")),
         Check("LAB_PROGRESS marks each test's start; LAB_STDERR_DIR gives each test's "
               "stderr a file of its own", partial(_harness_marks_and_stderr, ctx)),
+        Check("a suite out of time keeps the results of the tests before the one it "
+              "stopped, and names that one", partial(_suite_stopped, ctx)),
     ), key="harness", ordered=True)
 
 

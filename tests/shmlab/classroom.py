@@ -333,9 +333,16 @@ def verdict(student: str, lesson: Lesson, expected: Sequence[str], wall: int,
                     "the grader's time, none failed before",
                     [f"  {row.title}: {row.message}" for row in failed], rows)
     if failed:
-        return fail(f"{len(failed) - len(cut)} of {len(rows)} checks failed"
+        # Checks held back behind one that hung (GIVE_UP_AFTER) did not fail: not run.
+        held = [row for row in failed if row.message.startswith("not run:")]
+        shown = [row for row in failed if row not in cut and row not in held]
+        return fail(f"{len(shown)} of {len(rows)} checks failed"
+                    + (f" ({len(held)} more not run: the suite stops after a check that "
+                       "hangs or crashes)" if held else "")
                     + (f" ({len(cut)} more not graded: the grader's time ran out)" if cut else ""),
-                    [f"  {row.title}: {row.message}" for row in failed if row not in cut], rows)
+                    [f"  {row.title}: {row.message}" for row in shown]
+                    + ([f"  not run, {len(held)} checks: {held[0].message[len('not run: '):]}"]
+                       if held else []), rows)
     # All ok, but the test program did not end well: the file was not its own.
     if status != 0:
         return fail("the results file says every check passed, but the test program did not "
@@ -579,8 +586,10 @@ def _grade_again(g: Grading, jobs: list[tuple[str, Lesson]], verdicts: reports.V
                                                          f"  the second time: {v.status}",
                                                          *v.details))
         else:
-            v = replace(v, details=(*v.details, f"  (graded twice: the first time, out of "
-                                                f"time, it said: {first})"))
+            v = replace(v, details=(*v.details, "  (graded a second time, with fewer "
+                                                "lessons at once: the first time it ran out "
+                                                "of time, never shown to hang, and said: "
+                                                f"{first}. The second grade, above, counts.)"))
         settled[key] = v
         (g.out / "logs" / v.student / f"{v.lesson.name}.verdict").write_text(
             v.text + "\n", encoding="utf-8")

@@ -22,6 +22,12 @@ from .manifest import Lesson
 from .suite import SUITE_LIMIT, Progress, SuiteRun, run_suite
 
 VERDICT_VERSION = 1
+# The harness's words for a test that ran out of time on a busy machine, never
+# shown to hang, or stopped at the suite's deadline: no grade (lab.c's). A
+# student is told to check again instead; such a verdict is not kept for reuse.
+REGRADE_MARK = "REGRADE on a quieter machine"
+STOPPED_NOTE = "the suite was still running after"
+NOT_GRADED = "not graded: the grader's time for the whole suite"   # lab.c's
 # Seconds of a sandbox's wall clock kept for what comes before and after the
 # suite: the sandbox's start, the harness's clean-up and its results file (a
 # sixth of a shorter wall clock).
@@ -83,7 +89,15 @@ def kept_verdict(lab: Lab, tc: Toolchain, lesson: Lesson, src: Path, out: Path) 
         return None
     if kept is None or kept.key != verdict_key(lab, tc, lesson, src):
         return None
+    # The machine's fault, not the files': asked again, they are checked again.
+    if kept.note.startswith(STOPPED_NOTE) or any(_again(lesson) in f.message
+                                                 for f in kept.failures):
+        return None
     return kept
+
+
+def _again(lesson: Lesson) -> str:
+    return f"check again on a quieter machine (make check LESSON={lesson.id})"
 
 
 def grade_lesson(lab: Lab, tc: Toolchain, lesson: Lesson, src: Path, out: Path, *,
@@ -108,11 +122,21 @@ def grade_lesson(lab: Lab, tc: Toolchain, lesson: Lesson, src: Path, out: Path, 
 
 
 def _from_run(lesson: Lesson, key: str, run: SuiteRun, out: Path) -> Verdict:
-    failures = tuple(Failure(r.title, r.message, r.stderr) for r in run.results if not r.ok)
+    failures = tuple(Failure(r.title, r.message.replace(REGRADE_MARK, _again(lesson)), r.stderr)
+                     for r in run.results if not r.ok)
     note = ""
     if run.timed_out:
-        note = (f"the suite was still running after {SUITE_LIMIT} s and was stopped; "
-                "the checks it had not finished count as failed")
+        running = (f", in test {run.stopped_in} of {len(run.tests)} "
+                   f"({run.tests[run.stopped_in - 1].replace('_', ' ')}),"
+                   if 0 < run.stopped_in <= len(run.tests) else "")
+        note = (f"{STOPPED_NOTE} {SUITE_LIMIT} s{running} and was stopped; the checks it had "
+                "not finished count as failed: fix the first that hangs, and check again")
+    elif any(f.message.startswith(NOT_GRADED) for f in failures):
+        cut = sum(f.message.startswith(NOT_GRADED) for f in failures)
+        hung = sum(f.message.startswith("deadlock or endless loop") for f in failures)
+        note = (f"{cut} of {len(run.tests)} checks not graded: the suite ran out of time"
+                + (f", most of it waited out by the {hung} that hang above: fix those first, "
+                   "then check again" if hung else ""))
     elif len(run.results) < len(run.tests):
         note = (f"the suite stopped after {len(run.results)} of its {len(run.tests)} checks "
                 f"({_status_words(run.status)}); what it printed is in {out}/stderr.txt")

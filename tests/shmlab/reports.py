@@ -102,8 +102,11 @@ def write_reports(out: Path, lessons: Sequence[Lesson], students: Sequence[str],
         for student in students:
             mine = [verdicts[student, lesson.id] for lesson in lessons]
             (out / "gradescope" / student).mkdir(exist_ok=True)
+            # Gradescope grades one student a run: its wall time is the grading's.
+            # In a class, a student's lessons ran among everyone's: their own time.
+            took = c.took + c.compiling if len(students) == 1 else sum(v.seconds for v in mine)
             _gradescope(out / "gradescope" / student / "results.json", mine, c.note,
-                        c.about.get(student, ""))
+                        c.about.get(student, ""), took)
             _junit(out / "junit" / f"{student}.xml", student, mine)
         _summary(out / "summary.html", lessons, students, verdicts, c)
     except OSError as e:
@@ -145,7 +148,7 @@ def _sandbox_column(note: str) -> str:
     return "weak sandbox" if note.startswith("WEAK SANDBOX") else "platform's container"
 
 
-def _gradescope(path: Path, mine: list[Verdict], note: str, about: str) -> None:
+def _gradescope(path: Path, mine: list[Verdict], note: str, about: str, took: float) -> None:
     tests = [{
         # A lesson out of time on a busy machine has no grade yet: its name says so.
         "name": f"{v.lesson.id} {v.lesson.title}"
@@ -153,7 +156,7 @@ def _gradescope(path: Path, mine: list[Verdict], note: str, about: str) -> None:
         "score": v.score,
         "max_score": v.lesson.points,
         "status": "passed" if v.score == v.lesson.points else "failed",
-        "output": f"{note}\n{v.text}" if note else v.text,
+        "output": v.text,   # the sandbox's note is said once, above the tests
         "visibility": "visible",
     } for v in mine]
     unusual = _worth_noting(about)
@@ -164,7 +167,7 @@ def _gradescope(path: Path, mine: list[Verdict], note: str, about: str) -> None:
             f"{'them' if len(again) > 1 else 'it'} again." if again else ""]
     results = {
         "score": sum(v.score for v in mine),
-        "execution_time": round(sum(v.seconds for v in mine)),
+        "execution_time": round(took),
         "output": "\n".join(line for line in said if line),
         "visibility": "visible",
         "tests": tests,
@@ -179,10 +182,12 @@ def _junit(path: Path, student: str, mine: list[Verdict]) -> None:
         # REGRADE: out of time on a busy machine, no grade yet: what did not pass is
         # skipped, not failed (nothing in it failed for sure).
         regrade = v.status.startswith("REGRADE")
-        failures = sum(row.status != "ok" for row in v.rows)
+        # A check held back behind one that hung (GIVE_UP_AFTER) did not fail: skipped.
+        held = sum(row.status != "ok" and row.message.startswith("not run:") for row in v.rows)
+        failures = sum(row.status != "ok" for row in v.rows) - held
         suite = ET.SubElement(suites, "testsuite", name=name, tests=str(len(v.rows) or 1),
                               failures="0" if regrade else str(failures or int(not v.passed)),
-                              skipped=str(failures or 1) if regrade else "0",
+                              skipped=str(failures + held or 1) if regrade else str(held),
                               time=f"{v.seconds:.0f}")
         if not v.rows:
             # Nothing ran to list the checks: one case says why.
@@ -198,7 +203,8 @@ def _junit(path: Path, student: str, mine: list[Verdict]) -> None:
             if row.status != "ok":
                 # A suite that did not run (a build that failed) fails each check with
                 # its reason: the compiler's messages, say.
-                ET.SubElement(case, "skipped" if regrade else "failure",
+                skipped = regrade or row.message.startswith("not run:")
+                ET.SubElement(case, "skipped" if skipped else "failure",
                               message=row.message).text = None if ran else v.text
     tree = ET.ElementTree(suites)
     ET.indent(tree)
@@ -302,10 +308,15 @@ def _most_common(verdicts: list[Verdict]) -> str:
     example = next((line for line in firsts if f"{check}:" in line), "")
     # Its whole first line; an address differs from run to run and says nothing.
     # The check is what they share; how each failed it may differ.
+    # How many failed at all first: "1 submission" read as one failure where four had.
+    failed = _count(len(firsts), "submission", "submissions")
     if count == 1:
-        return f"1 submission: {ADDRESS.sub('0x…', example)}"
+        if len(firsts) == 1:
+            return f"1 submission: {ADDRESS.sub('0x…', example)}"
+        return (f"{failed} failed, no two of them the same check first; one: "
+                f"{ADDRESS.sub('0x…', example)}")
     said = example.split(":", 1)[1].strip() if ":" in example else ""
-    return (f"{count} submissions failed \"{check}\" first; one of them said: "
+    return (f"{failed} failed; {count} of them \"{check}\" first, and one of those said: "
             f"{ADDRESS.sub('0x…', said)}")
 
 

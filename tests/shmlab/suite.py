@@ -21,6 +21,10 @@ from . import processes
 from .common import tail
 
 SUITE_LIMIT = 300   # seconds for a whole suite; each test has its own, shorter, limit
+# Of a suite's limit, the seconds kept for the harness to stop the test running at
+# its own deadline (LAB_SUITE_SECONDS) and write what it saw before it is stopped
+# from outside: a suite stopped from outside leaves no results at all.
+SUITE_MARGIN = 20
 STDERR_LINES = 8    # how much of a failing test's stderr is shown under it
 
 # progress(test number, of how many, its name, seconds since it started)
@@ -47,6 +51,7 @@ class SuiteRun:
     tests: tuple[str, ...]     # every test the suite has, in order
     status: int                # the suite's exit status (negative: killed by that signal)
     timed_out: bool            # stopped after SUITE_LIMIT
+    stopped_in: int = 0        # timed out: the test that was running then (from 1), or 0
 
     @property
     def passed(self) -> bool:
@@ -110,6 +115,8 @@ def run_suite(check: Path, tests: tuple[str, ...], *, progress: Progress | None 
     objects = sorted(out.glob("*.o"))
     if objects:
         run_env["LAB_STUDENT_OBJECT"] = str(objects[0])
+    if "LAB_SUITE_SECONDS" not in run_env:
+        run_env["LAB_SUITE_SECONDS"] = str(max(1, int(limit - min(SUITE_MARGIN, limit / 6))))
     if per_test_stderr:
         stderr_dir.mkdir()
         run_env["LAB_STDERR_DIR"] = str(stderr_dir)
@@ -118,7 +125,7 @@ def run_suite(check: Path, tests: tuple[str, ...], *, progress: Progress | None 
                                 env=run_env, start_new_session=True,
                                 preexec_fn=processes.limit_for_suite(run_env))
         try:
-            timed_out = _wait(proc, tests, marks, progress, limit)
+            stopped_in = _wait(proc, tests, marks, progress, limit)
         except BaseException:
             _kill_group(proc)  # interrupted (Ctrl-C): the suite goes too
             raise
@@ -133,25 +140,27 @@ def run_suite(check: Path, tests: tuple[str, ...], *, progress: Progress | None 
     found = read_results(results, stderr_dir if per_test_stderr else None)
     return SuiteRun(results=tuple(replace(r, message=processes.explain(r.message))
                                   for r in found),
-                    tests=tests, status=proc.returncode, timed_out=timed_out)
+                    tests=tests, status=proc.returncode, timed_out=stopped_in is not None,
+                    stopped_in=stopped_in or 0)
 
 
 def _wait(proc: subprocess.Popen[bytes], tests: tuple[str, ...], marks: Path,
-          progress: Progress | None, limit: float) -> bool:
-    """Waits for the suite, telling PROGRESS which test runs; True if it ran out of time."""
+          progress: Progress | None, limit: float) -> int | None:
+    """Waits for the suite, telling PROGRESS which test runs. None if it ended in
+    time; else the number of the test running when it was stopped (0: none)."""
     began = time.monotonic()
     current, since = 0, began
     while True:
         try:
             proc.wait(timeout=0.2)
-            return False
+            return None
         except subprocess.TimeoutExpired:
             pass
         now = time.monotonic()
+        started = _started(marks)
         if now - began > limit:
             _kill_group(proc)
-            return True
-        started = _started(marks)
+            return started if 0 < started <= len(tests) else 0
         if started != current:
             current, since = started, now
         if progress is not None and 0 < current <= len(tests):
