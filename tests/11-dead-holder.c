@@ -222,21 +222,23 @@ static int explained_from(const long start[], const long got[], const struct tra
         total != start_total
             ? "Money was made or lost: a transfer was left half made, or a repair put back the "
               "wrong values. Whoever takes the lock after a death must put right what the dead "
-              "holder left half done, from a record in the shared mapping (the balances as they "
-              "were: an undo record), armed only once it is whole and before the first change, "
-              "and disarmed before the lock is let go; and only then carry on. (If the source "
+              "holder left half done, from a record in the shared mapping written before the "
+              "first change (the balances as they were, an undo record; or the transfer and "
+              "how far it got, an intent record), marked valid (armed) only once it is whole, "
+              "and cleared (disarmed) before the lock is let go; and only then carry on. (If the source "
               "writes them in that order, the compiler may not have: it may move or merge "
               "plain stores; atomic_signal_fence between the steps keeps them in order.)"
         : undone
-            ? "A transfer that had returned 0 was undone: a repair applied the record of a "
-              "transfer that had finished. Disarm the record (a flag cleared) once both "
-              "balances are changed, and arm it only once the record is whole."
+            ? "A transfer that had returned 0 was undone: a repair acted on the record of a "
+              "transfer that had finished. Clear the record (its valid flag, or its stage) "
+              "once both balances are changed, and mark it valid (arm it) only once it is whole."
             : "No set of whole transfers gives these balances: a repair put back values that "
               "were not the accounts' as they were (from a record half written, or of another "
-              "transfer), or put them into the wrong accounts. Arm the record only after "
-              "everything in it is written, and put each value back where it came from. (If "
-              "the source does, the compiler may still move plain stores: atomic_signal_fence "
-              "between the steps keeps them in order.)";
+              "transfer), put them into the wrong accounts, or, repairing by the amount, undid "
+              "or finished a step that had not been made, or had been made twice. Mark the "
+              "record valid (arm it) only after everything in it is written, and let it say exactly "
+              "which changes were made. (If the source does, the compiler may still move plain "
+              "stores: atomic_signal_fence between the steps keeps them in order.)";
     snprintf(why, size, "the accounts hold %s (%ld in all) where they should hold %s%s%s.%s%s",
              describe_balances(got), total, describe_balances(all),
              n_maybe > 0 ? ", or, without the transfers that were in flight, " : "",
@@ -760,13 +762,18 @@ static void check_after(struct between *s)
                      s->o[2].rc[i], quoted(said));
     done[n_done++] = fourth;
     char why[1600];
+    long total = 0;
+    for (int a = 0; a < ACCOUNTS; a++)
+        total += s->o[2].balances[1][a];
+    /* A record cleared after the unlock leaves a transfer half made: money made or lost. */
     if (!explained(s->o[2].balances[1], done, n_done, maybe, n_maybe, why, sizeof why))
-        lab_fail("%s; after a third process's transfer of %s, %s If the other tests of a "
-                 "holder killed in a transfer pass, it was the first process: once it has let "
-                 "go of the lock, the record is the next holder's, and a write to it (a flag "
-                 "cleared after the unlock) can disarm the record of a transfer half made. "
-                 "Disarm before the unlock.",
-                 s->death, describe_transfer(&fourth), why);
+        lab_fail("%s; after a third process's transfer of %s, %s%s", s->death,
+                 describe_transfer(&fourth), why, total == (long)ACCOUNTS * INITIAL ? "" :
+                 " If the other tests of a holder killed in a transfer pass, look at what the "
+                 "first process writes after its unlock: once it has let go of the lock, the "
+                 "record is the next holder's, and a write to it then (a flag cleared after "
+                 "the unlock) can clear the record of a transfer half made. Clear it before "
+                 "the unlock.");
 }
 
 START_TEST(a_process_that_let_go_of_the_lock_leaves_the_record_to_the_next_holder)

@@ -549,8 +549,10 @@ START_TEST(a_manager_out_of_reach_is_not_hammered)
                  "times%s: a hundred workers doing so would hammer the manager as it comes "
                  "back. Wait longer after each attempt that fails (10 ms, 20 ms, 40 ms ... up "
                  "to about 1 s): at most %d attempts in those %d s, %d in the last %g, are "
-                 "expected.", OUTAGE_MS / 1000, attempts, how_many, MOST_ATTEMPTS,
-                 OUTAGE_MS / 1000, MOST_LATE_ATTEMPTS, LATE_SECONDS);
+                 "expected, each wait within a quarter of the doubled one (tally.h). (A wait "
+                 "drawn from 0 up to the doubled one, full jitter, averages half of it: at 1 s "
+                 "it tries twice as often.)", OUTAGE_MS / 1000, attempts, how_many,
+                 MOST_ATTEMPTS, OUTAGE_MS / 1000, MOST_LATE_ATTEMPTS, LATE_SECONDS);
     }
     if (later <= at_end)
         lab_fail("the network came back, but in %g s the worker made no more additions: it "

@@ -32,8 +32,10 @@ struct tally *tally_open(const char *address);
 /*
  * Adds delta to the counter `key`, exactly once, even if the connection
  * breaks on the way. Then it connects again, waiting longer after each
- * attempt that fails (from about 10 ms, doubling, to about 1 s), and tries
- * again. Returns 0 once the addition is done; -1 having said why on stderr
+ * attempt that fails (from about 10 ms, doubling, to about 1 s; each within a
+ * quarter of that, so at most one attempt in 0.75 s once at 1 s), and tries
+ * again. (A wait drawn from 0 up to the doubled one, "full jitter", tries
+ * twice as often at 1 s: too often for this lab's manager.) Returns 0 once the addition is done; -1 having said why on stderr
  * if the manager answered an error, or if no connection could be made for
  * TALLY_PATIENCE seconds.
  */

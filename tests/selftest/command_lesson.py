@@ -28,7 +28,8 @@ def names_the_lesson_asked_for(ctx: Context) -> list[str]:
     if f"{two.name}/demo 3 5" not in done.stdout or last.name in done.stdout:
         problems += said("run 02 work 3 5 did not run lesson 02's demo with 3 5", done)
     done = lab(ctx, root, "hint", "03")
-    if not done.stdout.startswith(f"Lesson 03, {three.title}") or three.hints[0] not in done.stdout:
+    if not done.stdout.startswith(f"Lesson 03, {three.title}") or not shows(three.hints[0],
+                                                                           done.stdout):
         problems += said("hint 03 did not give lesson 03's first hint", done)
     done = lab(ctx, root, "check", "01")
     if not lesson_line(done.stdout, find(ctx, "01")) or lesson_line(done.stdout, last):
@@ -58,9 +59,16 @@ def _no_pandoc(ctx: Context) -> Path:
     return bin_dir
 
 
+def shows(hint: str, stdout: str) -> bool:
+    """Whether STDOUT shows HINT, wrapped and without its Markdown emphasis."""
+    return " ".join(hint.replace("*", "").split()) in " ".join(stdout.split())
+
+
 def hint_gives_one_more_each_time(ctx: Context) -> list[str]:
-    """hint: from the manifest (no pandoc needed), one more each time, counted in
-    WORK/.progress, which may still be in the bash driver's format."""
+    """hint: from the manifest (no pandoc needed), one more each time (only that
+    one: an outsider read the same hints again and again), all of them once the
+    last was shown; counted in WORK/.progress, which may still be in the bash
+    driver's format."""
     root = scratch_lab(ctx, "hint")
     lab(ctx, root, "list")
     (root / "work" / ".progress").write_text("02 failing 123456 1\n")
@@ -70,13 +78,15 @@ def hint_gives_one_more_each_time(ctx: Context) -> list[str]:
     problems = []
     for call in range(1, n + 2):
         done = lab(ctx, root, "hint", "01", env=env)
-        want = min(call, n)
+        want = [call] if call <= n else list(range(1, n + 1))
         got = re.findall(r"^(?:\x1b\[1m)?Hint (\d+):", done.stdout, re.MULTILINE)
-        if done.returncode != 0 or got != [str(i) for i in range(1, want + 1)] or \
-                (want == n) != ("last hint" in done.stdout):
-            problems += said(f"hint 01, call {call}, did not show hints 1 to {want}", done)
+        if done.returncode != 0 or got != [str(i) for i in want] or \
+                not all(shows(one.hints[i - 1], done.stdout) for i in want) or \
+                (call >= n) != ("last hint" in done.stdout):
+            problems += said(f"hint 01, call {call}, did not show hint(s) {want}", done)
     done = lab(ctx, root, "hint", "02", env=env)
-    if done.returncode != 0 or "hint 2 of" not in done.stdout or two.hints[1] not in done.stdout:
+    if done.returncode != 0 or "hint 2 of" not in done.stdout or not shows(two.hints[1],
+                                                                          done.stdout):
         problems += said("hint 02, with the bash driver's .progress (1 shown), did not show "
                          "the 2nd", done)
     return problems
@@ -170,10 +180,17 @@ def reset_asks_and_keeps_a_copy(ctx: Context) -> list[str]:
 
 
 def grade_exits_as_documented(ctx: Context) -> list[str]:
-    """grade: 0 all pass, 1 some fail, 2 cannot grade (no such workspace or lesson)."""
+    """grade: 0 all pass, 1 some fail, 2 cannot grade (no such workspace or lesson).
+    Every lesson of a new workspace: none graded (each is its starter), and it
+    says so (an outsider's make grade printed every starter's failures in full)."""
     root = scratch_lab(ctx, "grade")
     lab(ctx, root, "list")
     problems = []
+    done = lab(ctx, root, "grade", "work")
+    if done.returncode != 1 or "Not started, so not graded" not in done.stdout \
+            or "FAIL" in done.stdout:
+        problems += said("grade work, every lesson its starter, did not exit 1 grading none "
+                         "and saying so", done, 10)
     for args, status in ((("grade", "solutions", "01"), 0), (("grade", "work", "01"), 1),
                          (("grade", "no-such-dir"), 2), (("grade", "work", "99"), 2)):
         done = lab(ctx, root, *args)

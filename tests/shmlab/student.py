@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import textwrap
 import time
 from pathlib import Path
 from typing import Callable
@@ -23,7 +24,6 @@ from . import processes, progress
 from .build import build, files_digest, lab_objects_ready
 from .common import LabError
 from .context import Context
-from .grade import Verdict
 from .grading import grade_lessons
 from .manifest import Lesson
 from .progress import Workspace, open_workspace
@@ -50,21 +50,24 @@ def make_args(ctx: Context, ws: Workspace, lesson: Lesson) -> str:
 
 # ---- grading ---------------------------------------------------------------------
 
-def _total(ctx: Context, lessons: tuple[Lesson, ...], verdicts: list[Verdict]) -> None:
-    got = sum(v.points(lesson) for lesson, v in zip(lessons, verdicts))
-    top = sum(lesson.points for lesson in lessons)
-    print(ctx.style.bold(f"Total: {got}/{top} points"))
-
-
 def grade(ctx: Context, work: Path, only: Lesson | None) -> int:
     """make grade: every lesson (or ONLY) graded afresh, each failure in full.
-    Exits 0 if all pass, 1 if any fails; a LabError (2) if it cannot grade."""
+    Of every lesson, those still as the starter has them are not graded: each
+    fails, as its starter does (make test proves it), and their failures in
+    full would bury the lessons worked on. Exits 0 if all pass, 1 if any
+    fails; a LabError (2) if it cannot grade."""
     ws = workspace(ctx, work)
     lessons = (only,) if only else ctx.manifest.lessons
+    untouched = [] if only else [lesson for lesson in lessons if _untouched(ctx, ws, lesson)]
+    graded = tuple(lesson for lesson in lessons if lesson not in untouched)
     print(ctx.style.bold(f"Grading {ws.path}/"))
-    verdicts = grade_lessons(ctx, ws, lessons, reuse=False, brief=False)
-    _total(ctx, lessons, verdicts)
-    return 0 if all(v.passed for v in verdicts) else 1
+    verdicts = grade_lessons(ctx, ws, graded, reuse=False, brief=False) if graded else []
+    if untouched:
+        print(f"Not started, so not graded (each still fails, as its starter does; make check "
+              f"LESSON=NN grades one all the same): {' '.join(l.id for l in untouched)}")
+    got = sum(v.points(lesson) for lesson, v in zip(graded, verdicts))
+    print(ctx.style.bold(f"Total: {got}/{sum(lesson.points for lesson in lessons)} points"))
+    return 0 if not untouched and all(v.passed for v in verdicts) else 1
 
 
 def check(ctx: Context, lesson: Lesson, work: Path) -> int:
@@ -222,7 +225,7 @@ def list_lessons(ctx: Context, work: Path) -> int:
 
 
 def hint(ctx: Context, lesson: Lesson, work: Path) -> int:
-    """make hint LESSON=NN: the hints shown so far and one more (Markdown, as written)."""
+    """make hint LESSON=NN: one more hint; once the last was shown, all of them."""
     ws = workspace(ctx, work)
     hints = lesson.hints
     if not hints:
@@ -231,12 +234,19 @@ def hint(ctx: Context, lesson: Lesson, work: Path) -> int:
     # A workspace that keeps no record (starter/, LAB_NO_PROGRESS) gets them all.
     before = progress.records(ws).get(lesson.id, progress.Record()).hints
     shown = min(before + 1, len(hints)) if ws.records else len(hints)
+    again = before >= len(hints) or not ws.records
     bold = ctx.style.bold
-    print(bold(f"Lesson {lesson.id}, {lesson.title}: hint {shown} of {len(hints)}"))
-    for n, text in enumerate(hints[:shown], start=1):
+    print(bold(f"Lesson {lesson.id}, {lesson.title}: "
+               + (f"its {len(hints)} hints" if again else f"hint {shown} of {len(hints)}")))
+    for n in range(1 if again else shown, shown + 1):
         print()
-        print(f"{bold(f'Hint {n}:') if n == shown else f'Hint {n}:'} {text}")
+        print(_for_terminal(f"{bold(f'Hint {n}:')} {hints[n - 1]}", ctx))
     print()
+    if not again and shown > 1:
+        earlier = {2: "Hint 1", 3: "Hints 1 and 2"}.get(shown, f"Hints 1 to {shown - 1}")
+        print(f"({earlier} shown before; "
+              + ("make hint again shows them all.)" if shown == len(hints)
+                 else "after the last, make hint shows them all.)"))
     if shown == len(hints):
         print(f"That was the last hint of lesson {lesson.id}. The lesson's text explains the "
               f"rest: lessons/{lesson.name}.md")
@@ -244,6 +254,15 @@ def hint(ctx: Context, lesson: Lesson, work: Path) -> int:
         print(f"Another: make hint {make_args(ctx, ws, lesson)}")
     progress.remember_hints(ws, lesson, shown)
     return 0
+
+
+def _for_terminal(markdown: str, ctx: Context) -> str:
+    """A hint's Markdown as a terminal shows it: *emphasis* without its stars
+    (bold on a terminal), `code` as written, lines wrapped to 100 columns."""
+    text = re.sub(r"(?<![\w*])\*([^*\s][^*]*?)\*(?![\w*])", lambda m: ctx.style.bold(m[1]),
+                  markdown)
+    return "\n".join(textwrap.fill(par, width=100, break_long_words=False,
+                                   break_on_hyphens=False) for par in text.split("\n"))
 
 
 # ---- running and resetting --------------------------------------------------------
