@@ -129,7 +129,7 @@ def _from_run(lesson: Lesson, key: str, run: SuiteRun, out: Path) -> Verdict:
         running = (f", in test {run.stopped_in} of {len(run.tests)} "
                    f"({run.tests[run.stopped_in - 1].replace('_', ' ')}),"
                    if 0 < run.stopped_in <= len(run.tests) else "")
-        note = (f"{STOPPED_NOTE} {SUITE_LIMIT} s{running} and was stopped; the checks it had "
+        note = (f"{STOPPED_NOTE} {run.limit:.0f} s{running} and was stopped; the checks it had "
                 "not finished count as failed: fix the first that hangs, and check again")
     elif any(f.message.startswith(NOT_GRADED) for f in failures):
         cut = sum(f.message.startswith(NOT_GRADED) for f in failures)

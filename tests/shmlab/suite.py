@@ -52,6 +52,7 @@ class SuiteRun:
     status: int                # the suite's exit status (negative: killed by that signal)
     timed_out: bool            # stopped after SUITE_LIMIT
     stopped_in: int = 0        # timed out: the test that was running then (from 1), or 0
+    limit: float = SUITE_LIMIT  # the seconds it was given
 
     @property
     def passed(self) -> bool:
@@ -141,7 +142,7 @@ def run_suite(check: Path, tests: tuple[str, ...], *, progress: Progress | None 
     return SuiteRun(results=tuple(replace(r, message=processes.explain(r.message))
                                   for r in found),
                     tests=tests, status=proc.returncode, timed_out=stopped_in is not None,
-                    stopped_in=stopped_in or 0)
+                    stopped_in=stopped_in or 0, limit=limit)
 
 
 def _wait(proc: subprocess.Popen[bytes], tests: tuple[str, ...], marks: Path,
