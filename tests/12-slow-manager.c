@@ -670,6 +670,16 @@ START_TEST(moving_the_array_is_20_times_faster_than_one_request_per_element)
             snprintf(ratio, sizeof ratio, "%.1f times as fast", theirs / mine);
         else
             snprintf(ratio, sizeof ratio, "%.1f times slower than that", mine / theirs);
+        /* On a busy machine a segment's few fixed costs (processes started, connections
+           made) stretch more than round trips do: a solution measured 18.6 times as fast
+           at load 50, 160 or more quiet. Twice as fast or more is then no grade. */
+        if (theirs / mine >= 2 && lab_machine_busy())
+            lab_fail("moving %d doubles from %d workers took %.3f s at best; the starter's way "
+                     "took %.3f s in the same run: %s, where %d times as fast is asked, on a "
+                     "busy machine, whose load stretches a process's start and its first "
+                     "connection more than it stretches round trips: never shown too slow. "
+                     "REGRADE on a quieter machine", REFERENCE_N, workers, mine, theirs, ratio,
+                     FASTER);
         lab_fail("moving %d doubles from %d workers (bulk_open, the workers' bulk_put, "
                  "bulk_collect, bulk_close) took %.3f s at best; one manager request per element "
                  "put and per element collected, the starter's way, took %.3f s in the "

@@ -450,21 +450,9 @@ START_TEST(the_authkey_comes_from_the_environment)
     /* No key at all: a clear message that names the variable. */
     unsetenv(TALLY_KEY_ENV);
     long connections_before = cut_proxy_seen(&net).connections;
-    char path[] = "/tmp/shmlab-stderr-XXXXXX";
-    int fd = mkstemp(path), saved = dup(2);
-    if (fd == -1 || saved == -1)
-        lab_fail("harness: mkstemp or dup: %s", strerror(errno));
-    unlink(path);
-    fflush(stderr);
-    dup2(fd, 2);
+    lab_capture_begin();
     t = tally_open(local);
-    fflush(stderr);
-    dup2(saved, 2);
-    close(saved);
-    char said[2048] = "";
-    ssize_t n = pread(fd, said, sizeof said - 1, 0);
-    said[n > 0 ? n : 0] = '\0';
-    close(fd);
+    const char *said = lab_capture_end();
     if (t != NULL) {
         tally_close(t);
         lab_fail("with SHMLAB_AUTHKEY not set, tally_open returned a tally: a key written in the "
@@ -476,11 +464,11 @@ START_TEST(the_authkey_comes_from_the_environment)
                  "(with a key of its own?), and returned NULL only once the manager refused it. "
                  "A key written in the code is no secret, and a manager that has it lets anyone "
                  "in: without the key in the environment, refuse at once, before connecting. "
-                 "It said: %s", said[0] ? said : "(nothing on stderr)");
+                 "It said: %s", said[0] ? last_line(said) : "(nothing on stderr)");
     if (strstr(said, TALLY_KEY_ENV) == NULL)
         lab_fail("with SHMLAB_AUTHKEY not set, tally_open returned NULL but its message does not "
                  "name SHMLAB_AUTHKEY, where the key should be: %s",
-                 said[0] ? said : "(it said nothing on stderr)");
+                 said[0] ? last_line(said) : "(it said nothing on stderr)");
     setenv(TALLY_KEY_ENV, authkey, 1);
     stop();
 }

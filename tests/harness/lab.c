@@ -426,6 +426,11 @@ static int machine_was_busy(void)
                               test_clock->busy_seen);
 }
 
+int lab_machine_busy(void)
+{
+    return machine_was_busy();
+}
+
 /*
  * How long a daemon is given to end: on a busy machine up to ten times as
  * long (a manager told to stop was once still there after 300 ms at load 50,
@@ -1989,7 +1994,7 @@ int lab_open_descriptors(void)
 
 static FILE *capture_file;
 static int capture_saved = -1;  /* the test's own stderr */
-static char capture_text[4096];
+static char capture_text[16384];
 
 void lab_capture_begin(void)
 {
@@ -2006,10 +2011,16 @@ const char *lab_capture_end(void)
     fflush(stderr);
     dup2(capture_saved, STDERR_FILENO);
     close(capture_saved);
-    rewind(capture_file);
+    /* The last of it: code that prints much first says why it failed last. */
+    long size = fseek(capture_file, 0, SEEK_END) == 0 ? ftell(capture_file) : 0;
+    long keep = (long)sizeof capture_text - 1, from = size > keep ? size - keep : 0;
+    fseek(capture_file, from, SEEK_SET);
     size_t n = fread(capture_text, 1, sizeof capture_text - 1, capture_file);
     capture_text[n] = '\0';
     fclose(capture_file);
-    fputs(capture_text, stderr);  /* still shown under the test */
-    return capture_text;
+    char *text = capture_text;
+    if (from > 0 && strchr(text, '\n') != NULL)
+        text = strchr(text, '\n') + 1;   /* from a whole line on */
+    fputs(text, stderr);  /* still shown under the test */
+    return text;
 }

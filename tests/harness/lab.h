@@ -83,6 +83,13 @@ void lab_run_workers(int n, void (*fn)(int index, void *arg), void *arg,
 int lab_wait_child(pid_t pid, int *status, double seconds);
 
 /*
+ * Whether the machine is busy now, or was found busy while the suite ran
+ * (LAB_BUSY=1 or 0 says so instead): a measured speed that falls short
+ * there is the machine's, maybe, and no grade (REGRADE, lab_fail's words).
+ */
+int lab_machine_busy(void);
+
+/*
  * In a worker of lab_run_workers: ends the worker, failed, with the reason
  * in words (printf-style), which the test's report then shows beside the
  * worker ("worker 3 (pid 812): deposit(5) returned -1 ..."), instead of a
@@ -92,9 +99,9 @@ void lab_worker_fail(const char *fmt, ...) __attribute__((noreturn, format(print
 
 /*
  * What the code under test prints on stderr (its children's output too)
- * from lab_capture_begin() to lab_capture_end(), which returns it: the
- * first 4 KiB, valid until the next capture. It is shown again under the
- * test all the same.
+ * from lab_capture_begin() to lab_capture_end(), which returns it: its
+ * last 16 KiB (from a whole line), valid until the next capture. It is
+ * shown again under the test all the same.
  */
 void lab_capture_begin(void);
 const char *lab_capture_end(void);

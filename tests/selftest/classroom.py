@@ -73,8 +73,9 @@ def parts(ctx: Context) -> list[Part]:
               "before is a FAIL at once, none failed is graded again; a sandbox's limit met "
               "is named",
               partial(what_the_suite_saw_before_its_time_ran_out_stands, lab, manifest)),
-        Check("checks held back behind one that hung are not run, not failed: in the "
-              "verdict and in JUnit", partial(checks_held_back_are_not_run, lab, manifest)),
+        Check("checks held back behind one that hung are not run, and one out of time beside "
+              "a failure not graded, not failed: in the verdict and in JUnit",
+              partial(checks_held_back_are_not_run, lab, manifest)),
         Check("a class that is missing, a file, empty or holds no lesson's file, and a "
               "lesson that does not exist: a clear error, no gradebook",
               partial(bad_classes_are_refused, lab)),
@@ -623,18 +624,24 @@ def checks_held_back_are_not_run(lab: Lab, manifest: Manifest) -> list[str]:
     lesson = manifest.lessons[0]
     held = ("not run: 1 earlier test of this suite hung or crashed, and each more would "
             "only wait out its time to say the same; fix that one first")
+    slow = (f"{classroom.TEST_TIMED_OUT} 10 s (not run again: the machine was busy, and 3 "
+            f"tests were run again already; {classroom.REGRADE_MARK})")
     tsv = (f"FAIL\ta\t30.0\t10\t{classroom.TEST_TIMED_OUT} 10 s, and again when run once "
-           f"more with 30 s\nFAIL\tb\t0.0\t10\t{held}\nFAIL\tc\t0.0\t10\t{held}\n")
-    v = classroom.verdict("ana", lesson, ("a", "b", "c"), 180, 1, 40, tsv, "", "")
+           f"more with 30 s\nFAIL\tb\t0.0\t10\t{held}\nFAIL\tc\t0.0\t10\t{held}\n"
+           f"FAIL\td\t10.0\t10\t{slow}\n")
+    v = classroom.verdict("ana", lesson, ("a", "b", "c", "d"), 180, 1, 40, tsv, "", "")
     problems = []
-    if not v.status.startswith("FAIL 1 of 3 checks failed (2 more not run"):
-        problems.append(f"the verdict is {v.status!r}, not 1 failed and 2 not run")
+    if not v.status.startswith("FAIL 1 of 4 checks failed (2 more not run") or \
+            "(1 more not graded: out of time on a busy machine)" not in v.status or \
+            classroom.REGRADE_MARK in v.text:
+        problems.append(f"the verdict is {v.text!r}: not 1 failed, 2 not run and 1 not graded, "
+                        "without a REGRADE to ask for")
     out = lab.build / "test" / "junit-held.xml"
     out.parent.mkdir(parents=True, exist_ok=True)
     reports._junit(out, "ana", [v])
     suite = ET.parse(out).getroot().find("testsuite")
-    if suite is None or (suite.get("failures"), suite.get("skipped")) != ("1", "2") or [
-            len(case.findall("skipped")) for case in suite.iter("testcase")] != [0, 1, 1]:
+    if suite is None or (suite.get("failures"), suite.get("skipped")) != ("1", "3") or [
+            len(case.findall("skipped")) for case in suite.iter("testcase")] != [0, 1, 1, 1]:
         problems.append(f"JUnit: {out.read_text()}")
     return problems
 

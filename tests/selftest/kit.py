@@ -596,9 +596,15 @@ def _grades_as(manifest: Manifest, root: Path, who: str, path: Path, right: bool
     why = classroom_checks.not_gradescope(results)
     if why:
         problems.append(f"run_autograder on {who}: not Gradescope's format: {why}")
-    if "class: 1 submissions" not in printed:
+    if "class: 1 submission," not in printed:
         problems.append(f"run_autograder on {who} did not print its log (Gradescope shows "
                         f"stdout to the instructor): {printed[-300:]!r}")
+    # A trial (AUTOGRADER_ROOT) has no container: said so, and its reports kept.
+    if not str(results.get("output", "")).startswith("LOCAL TRIAL") or \
+            not (root / "results/out/gradebook.csv").is_file():
+        problems.append(f"run_autograder on {who}, a trial: its results.json does not say "
+                        "so, or its reports are not kept in results/out: "
+                        f"{str(results.get('output', ''))[:200]!r}")
     tests = results.get("tests")
     if results.get("score") != want or not tests or not all(
             isinstance(t, dict) and t.get("status") for t in tests):

@@ -195,6 +195,12 @@ def _outcome(ctx: Context, lesson: Lesson, expect: str, src: Path, out: Path, *,
         env["LAB_BUSY"] = "0"
     run = run_suite(out / "check", built.objects.tests, env=env)
     problems = _judge(ctx.lab, expect, run, src, out)
+    failed = [r for r in run.results if not r.ok]
+    if problems and expect == "pass" and failed and all(
+            "REGRADE on a quieter machine" in r.message for r in failed):
+        # No grade, on a loaded machine (a speed short, a test slow): once more.
+        run = run_suite(out / "check", built.objects.tests, env=env)
+        problems = _judge(ctx.lab, expect, run, src, out)
     if problems and expect == "fail" and any(
             r.message.startswith("deadlock or endless loop") for r in run.results if not r.ok):
         # On a loaded machine a check that says why may run out of time before it

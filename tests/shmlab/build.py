@@ -33,6 +33,7 @@ SANITIZE = ("-fsanitize=address,undefined", "-fno-sanitize-recover=all",
 COMMON_INCLUDES = ("-Istarter/common", "-Istarter/common/manager", "-Itests/harness")
 MODES = ("normal", "asan")
 MISSING = "is missing (or not a plain file)"   # a student's file that is not there
+EMPTY = "is empty"                             # ... or that holds nothing but blanks
 # The fault injector's stand-ins (tests/harness/fault.c): the student's X is linked to lab_fault_X.
 FAULT_PREFIX = "lab_fault_"
 # The student's code section, renamed so the harness can tell a call site's line (lab.c).
@@ -412,6 +413,10 @@ def build(lab: Lab, tc: Toolchain, lesson: Lesson, src: Path, out: Path, mode: s
         # Only a regular file: a link could point anywhere on the machine.
         if given.is_symlink() or not given.is_file():
             log.append(f"{lab.rel(given)} {MISSING}: this lesson is graded on it.")
+            return failed()
+        # Else the linker's "undefined reference" to every function, and the lab's paths.
+        if given.stat().st_size < 4096 and not given.read_bytes().strip():
+            log.append(f"{lab.rel(given)} {EMPTY}: this lesson is graded on it.")
             return failed()
         shutil.copyfile(given, out / "src" / f)
     objects = lab_objects(lab, tc, lesson, mode)

@@ -47,7 +47,7 @@ from . import processes, reports, sandbox, suite
 from .common import Lab, LabError
 from .manifest import Lesson, Manifest
 from .reports import Row, Verdict
-from .build import MISSING
+from .build import EMPTY, MISSING
 from .sandbox import MIB, Limits, Running, Sandbox, make_dirs, read_plain, real_dir
 
 ARCHIVES = (".tar.gz", ".tgz", ".zip")
@@ -308,7 +308,8 @@ def verdict(student: str, lesson: Lesson, expected: Sequence[str], wall: int,
     if not tsv:
         if build:
             # Each of the suite's checks fails for it (JUnit lists them so).
-            said = "not handed in" if MISSING in build else "does not build"
+            said = ("not handed in" if MISSING in build else
+                    "handed in empty" if f" {EMPTY}: " in build else "does not build")
             return fail(said, ["  " + line for line in _lines(build)[:20]],
                         tuple(Row("not run", name, said) for name in expected))
         if seconds >= wall:
@@ -335,14 +336,24 @@ def verdict(student: str, lesson: Lesson, expected: Sequence[str], wall: int,
     if failed:
         # Checks held back behind one that hung (GIVE_UP_AFTER) did not fail: not run.
         held = [row for row in failed if row.message.startswith("not run:")]
-        shown = [row for row in failed if row not in cut and row not in held]
+        # Out of time on a busy machine beside a check failed for sure: no grade of
+        # their own, and no REGRADE to ask for (the lesson fails either way).
+        slow = [row for row in failed if row not in cut and REGRADE_MARK in row.message]
+        shown = [row for row in failed if row not in cut and row not in held + slow]
+        if not shown:
+            shown, slow = slow, []
         return fail(f"{len(shown)} of {len(rows)} checks failed"
                     + (f" ({len(held)} more not run: the suite stops after a check that "
                        "hangs or crashes)" if held else "")
+                    + (f" ({len(slow)} more not graded: out of time on a busy machine)"
+                       if slow else "")
                     + (f" ({len(cut)} more not graded: the grader's time ran out)" if cut else ""),
                     [f"  {row.title}: {row.message}" for row in shown]
-                    + ([f"  not run, {len(held)} checks: {held[0].message[len('not run: '):]}"]
-                       if held else []), rows)
+                    + [f"  {row.title}: " + row.message.replace(
+                        REGRADE_MARK, "not graded: the lesson fails on the checks above either "
+                        "way") for row in slow]
+                    + ([f"  not run, {_count(len(held), 'check')}: "
+                        f"{held[0].message[len('not run: '):]}"] if held else []), rows)
     # All ok, but the test program did not end well: the file was not its own.
     if status != 0:
         return fail("the results file says every check passed, but the test program did not "
@@ -476,21 +487,21 @@ def _grade_class(lab: Lab, g: Grading, submissions: Path, say: TextIO, warn: Tex
               "another class graded beside: right answers must never find it full",
               file=warn, flush=True)
         g = replace(g, options=replace(g.options, jobs=fit))
-    print(f"class: {len(students)} submissions, {len(jobs)} lessons to grade, "
+    print(f"class: {_count(len(students), 'submission')}, {_count(len(jobs), 'lesson')} to grade, "
           f"{g.options.jobs} at a time", file=say, flush=True)
     start = time.monotonic()
     verdicts = _run_jobs(g, jobs, say)
     verdicts.update(_grade_again(g, jobs, verdicts, say))
     took = time.monotonic() - start
     _remove_work(out)
-    print(f"class: writing the reports: gradebook.csv, and for each of the {len(students)} "
-          "students Gradescope's results.json and a JUnit file; then summary.html",
+    print("class: writing the reports: gradebook.csv, and for each student Gradescope's "
+          "results.json and a JUnit file; then summary.html",
           file=say, flush=True)
     reports.write_reports(out, g.lessons, students, verdicts,
                           reports.Class(g.sandbox.note, datetime.now(), handed.about,
                                         handed.refused, took, compiling))
     print(f"class: the reports took {time.monotonic() - start - took:.0f} s more", file=say)
-    print(f"class: graded {len(students)} submissions in {took:.0f} s "
+    print(f"class: graded {_count(len(students), 'submission')} in {took:.0f} s "
           f"({took / len(students):.1f} s each), after {compiling:.0f} s compiling the lab's "
           "side", file=say)
     print(f"class: {out}/gradebook.csv, {out}/summary.html, "
@@ -594,6 +605,11 @@ def _grade_again(g: Grading, jobs: list[tuple[str, Lesson]], verdicts: reports.V
         (g.out / "logs" / v.student / f"{v.lesson.name}.verdict").write_text(
             v.text + "\n", encoding="utf-8")
     return settled
+
+
+def _count(n: int, one: str) -> str:
+    """"1 check", "3 checks"."""
+    return f"{n} {one}{'' if n == 1 else 's'}"
 
 
 def unsettled(v: Verdict) -> bool:

@@ -38,7 +38,7 @@ OWN_SANDBOX = "Graded by the lab's tests, each lesson in a sandbox of its own."
 # The verdicts that come with the suite's own list of checks.
 RAN = re.compile(r"(pass|FAIL [0-9]+ of)")
 ADDRESS = re.compile(r"0x[0-9a-fA-F]{6,}")
-NOT_BUILT = ("FAIL does not build", "FAIL not handed in")   # (classroom.verdict)
+NOT_BUILT = ("FAIL does not build", "FAIL not handed in", "FAIL handed in empty")  # (classroom)
 
 
 @dataclass(frozen=True)
@@ -145,6 +145,8 @@ def _sandbox_column(note: str) -> str:
     """The gradebook's note: which sandbox, when it was not shmlab's own."""
     if not note:
         return ""
+    if note.startswith("LOCAL TRIAL"):
+        return "local trial, no sandbox"
     return "weak sandbox" if note.startswith("WEAK SANDBOX") else "platform's container"
 
 
@@ -182,8 +184,9 @@ def _junit(path: Path, student: str, mine: list[Verdict]) -> None:
         # REGRADE: out of time on a busy machine, no grade yet: what did not pass is
         # skipped, not failed (nothing in it failed for sure).
         regrade = v.status.startswith("REGRADE")
-        # A check held back behind one that hung (GIVE_UP_AFTER) did not fail: skipped.
-        held = sum(row.status != "ok" and row.message.startswith("not run:") for row in v.rows)
+        # A check held back behind one that hung (GIVE_UP_AFTER), or not graded (out of
+        # time on a busy machine, or in the grader's time) did not fail: skipped.
+        held = sum(row.status != "ok" and _not_graded(row) for row in v.rows)
         failures = sum(row.status != "ok" for row in v.rows) - held
         suite = ET.SubElement(suites, "testsuite", name=name, tests=str(len(v.rows) or 1),
                               failures="0" if regrade else str(failures or int(not v.passed)),
@@ -203,12 +206,19 @@ def _junit(path: Path, student: str, mine: list[Verdict]) -> None:
             if row.status != "ok":
                 # A suite that did not run (a build that failed) fails each check with
                 # its reason: the compiler's messages, say.
-                skipped = regrade or row.message.startswith("not run:")
+                skipped = regrade or _not_graded(row)
                 ET.SubElement(case, "skipped" if skipped else "failure",
                               message=row.message).text = None if ran else v.text
     tree = ET.ElementTree(suites)
     ET.indent(tree)
     tree.write(path, encoding="UTF-8", xml_declaration=True)
+
+
+def _not_graded(row: Row) -> bool:
+    """A check that did not fail: not run, or stopped by a clock the load may explain
+    (lab.c's words)."""
+    return row.message.startswith(("not run:", "not graded:")) or \
+        "REGRADE on a quieter machine" in row.message
 
 
 def _summary(path: Path, lessons: Sequence[Lesson], students: Sequence[str],
@@ -228,17 +238,18 @@ def _summary(path: Path, lessons: Sequence[Lesson], students: Sequence[str],
     totals = [sum(verdicts[s, lesson.id].score for lesson in lessons) for s in students]
     everyone = list(verdicts.values())
     p = ET.SubElement(body, "p")
-    p.text = (f"{n} submissions, graded {c.when:%Y-%m-%d %H:%M} in {c.took / 60:.1f} min "
+    p.text = (f"{_count(n, 'submission', 'submissions')}, graded {c.when:%Y-%m-%d %H:%M} "
+              f"in {c.took / 60:.1f} min "
               f"(after {c.compiling / 60:.1f} min compiling the lab's side). "
               f"Mean {statistics.mean(totals) if totals else 0:.1f} of {top}, median "
               f"{statistics.median(totals) if totals else 0:g}. "
-              f"{sum(_timed_out(v) for v in everyone)} lessons had a check out of time (a "
-              "hang, most of them: only a REGRADE is the load's), "
+              f"{_count(sum(_timed_out(v) for v in everyone), 'lesson', 'lessons')} had a check "
+              "out of time (the code's hang, unless the lesson is REGRADE), "
               f"{_count(sum(v.status.startswith('REGRADE') for v in everyone), 'is', 'are')} "
               f"to be graded again (REGRADE: out of time on a busy machine, not the student's "
               f"fail), "
               f"{sum(v.status.startswith(NOT_BUILT) for v in everyone)} did not build or "
-              "were not handed in. The gradebook: ")
+              "were not handed in (or empty). The gradebook: ")
     link = ET.SubElement(p, "a", href="gradebook.csv")
     link.text = "gradebook.csv"
     link.tail = "."
@@ -316,7 +327,11 @@ def _most_common(verdicts: list[Verdict]) -> str:
         return (f"{failed} failed, no two of them the same check first; one: "
                 f"{ADDRESS.sub('0x…', example)}")
     said = example.split(":", 1)[1].strip() if ":" in example else ""
-    return (f"{failed} failed; {count} of them \"{check}\" first, and one of those said: "
+    # A tie is said: the one quoted is not the only most common.
+    tied = sorted(c for c, k in counts.items() if k == count and c != check)
+    also = "".join(f", and {count} \"{c}\"" for c in tied)
+    which = f"one of the {count} \"{check}\"" if tied else "one of those"
+    return (f"{failed} failed; {count} of them \"{check}\" first{also}; {which} said: "
             f"{ADDRESS.sub('0x…', said)}")
 
 
