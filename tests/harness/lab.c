@@ -1578,8 +1578,8 @@ static void describe_message(const char *msg, int seconds, char *out, size_t siz
     int code;
     if (strcmp(msg, "Test timeout expired") == 0)
         snprintf(out, size, "deadlock or endless loop: the test was still running after %d s "
-                 "and was stopped (something waits for an event that never comes, or loops "
-                 "forever)", seconds);
+                 "and was stopped (something waits for an event that never comes, loops "
+                 "forever, or is far slower than it should be)", seconds);
     else if (strncmp(msg, "Received signal", 15) == 0)
         snprintf(out, size, "crashed: the test process r%s", msg + 1);
     else if (sscanf(msg, "Early exit with return value %d", &code) == 1)
@@ -1725,7 +1725,8 @@ static void run_again_longer(struct outcome *o, int i)
         snprintf(o->text, sizeof o->text, "deadlock or endless loop: the test was still "
                  "running after %d s, and again when run once more with %d s (the machine "
                  "was busy, so it was given more time; something waits for an event that "
-                 "never comes, or loops forever)", test_seconds * test_times[i], seconds);
+                 "never comes, loops forever, or is far slower than it should be)",
+                 test_seconds * test_times[i], seconds);
 }
 
 /*
