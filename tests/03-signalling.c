@@ -228,7 +228,7 @@ static void watch(struct run *r)
     pid_t pid = __atomic_load_n(&r->reader_pid, __ATOMIC_SEQ_CST);
     long ticks_before = 0, ticks_after = 0;
     long sleeps_before = sleeps_of(pid);
-    double runnable_before = lab_runnable_seconds(pid), start = now_ms();
+    double start = now_ms(), runnable_before = lab_runnable_seconds(pid);
     state_of(pid, &ticks_before);
     int samples = 0, running = 0;
     while (now_ms() - start < WATCH_MS) {

@@ -7,6 +7,7 @@ grading.py, the workspace and its record of progress in progress.py.
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 import shlex
 import shutil
@@ -17,6 +18,7 @@ import tarfile
 import tempfile
 import textwrap
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable
 
@@ -104,16 +106,20 @@ def submit(ctx: Context, work: Path) -> int:
                 problems.append(f"{lesson.name}/{f} does not come out of it as it is in "
                                 f"{ws.path.name}/")
         tc = dataclasses.replace(ctx.toolchain(), student_flags=())  # as the grader builds
-        for n, lesson in enumerate(lessons, 1):
+
+        def builds(n: int, lesson: Lesson) -> str:
+            """"" if LESSON builds as the grader builds it, else why not."""
             # A lesson never graded here compiles the lab's side first: minutes, all of them.
             if not lab_objects_ready(ctx.lab, tc, lesson):
                 print(f"submit: building lesson {lesson.id} as the grader will ({n} of "
                       f"{len(lessons)}; the lab's side first, once)…", flush=True)
             built = build(ctx.lab, tc, lesson, taken / lesson.name,
                           Path(scratch) / "build" / lesson.name, demo=False)
-            if not built.ok:
-                problems.append(f"lesson {lesson.id} does not build, so it gets no points: "
-                                f"{built.log.splitlines()[0] if built.log else ''}")
+            return "" if built.ok else (f"lesson {lesson.id} does not build, so it gets no "
+                                        f"points: {built.log.splitlines()[0] if built.log else ''}")
+        # Compiling keeps a core busy: one lesson per core, as make grade does.
+        with ThreadPoolExecutor(max_workers=max(1, len(os.sched_getaffinity(0)))) as pool:
+            problems += [p for p in pool.map(builds, range(1, len(lessons) + 1), lessons) if p]
     missing = [f"{lesson.name}/{f}" for lesson in lessons for f in lesson.files
                if (lesson, f) not in packed]
     print(f"{ctx.lab.rel(archive)}: {len(packed)} files of {len(lessons)} lessons, from "
