@@ -247,11 +247,13 @@ static void watch(struct run *r)
         return;  /* the pause ended while we watched (a very busy machine): nothing to judge */
     long cpu_ms = (ticks_after - ticks_before) * 1000 / sysconf(_SC_CLK_TCK);
     /* A poller also runs a little at each look; a spinner never goes to sleep. */
+    /* More than once a millisecond is a spinner too: the race amplifier's pauses are sleeps. */
     if (sleeps >= WAKEUP_LIMIT)
         lab_worker_fail("with nothing to read (the writer paused), the reader woke up %ld times "
-                        "in %.0f ms: it polls (look, sleep a little, look again) instead of "
-                        "sleeping until it is woken, as in sem_wait or pthread_cond_wait",
-                        sleeps, watched_ms);
+                        "in %.0f ms: it polls %s instead of sleeping until it is woken, as in "
+                        "sem_wait or pthread_cond_wait", sleeps, watched_ms,
+                        sleeps > watched_ms ? "or spins (each wake-up a look)"
+                                            : "(look, sleep a little, look again)");
     /* (A worker's reason holds about 240 characters: said short.) */
     if (running * 100 > samples * RUNNING_PERCENT ||
         runnable_ms * 100 > watched_ms * RUNNING_PERCENT)
