@@ -270,8 +270,9 @@ EXPECTED = (
     ("grade", Expect((1,), 1800)),
     ("stress", Expect((1,), 900)),  # the student's work (the starter) never passes
     ("watch", Expect((), 120, keeps_running=True)),
-    # In a fresh kit it compiles the lab's side of all 13 lessons: alone on 2
-    # cores, 2 min; under make test's other suites it once ran past 300 s.
+    # In a fresh kit it compiles the lab's side of all 13 lessons, one per core:
+    # 30 s alone on 2 cores; under make test's other suites (then one at a
+    # time) it once ran past 300 s.
     ("submit", Expect((0,), 900)),
     # The book's Python, each file under each start method: 99 spawned workers a
     # run, several runs a lesson; at load 100 one lesson's took over 300 s. A run
