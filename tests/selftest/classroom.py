@@ -610,6 +610,17 @@ def what_the_suite_saw_before_its_time_ran_out_stands(lab: Lab, manifest: Manife
     if "at most 1200 processes" not in v.text:
         problems.append(f"a fork that failed with EAGAIN: the verdict does not name the "
                         f"sandbox's limit of 1200 processes: {v.text}")
+    # A fork bomb that keeps trying says nothing: the cgroup counted its refused forks.
+    hung = (f"FAIL\ta\t30.0\t10\t{classroom.TEST_TIMED_OUT} 10 s\n"
+            "ok\tb\t1.0\t10\t\nok\tc\t1.0\t10\t\n")
+    v = classroom.verdict("ana", lesson, names, 180, 1, 40, hung, "", "", limits, 6095)
+    if "at most 1200 processes" not in v.text or "6095 forks failed" not in v.text:
+        problems.append(f"a suite whose forks were refused 6095 times at the limit on "
+                        f"processes: the verdict does not say so: {v.text}")
+    v = classroom.verdict("ana", lesson, names, 180, 1, 40, hung, "", "", limits, 0)
+    if "processes at once" in v.text:
+        problems.append(f"a hang with no fork refused: the verdict names the limit on "
+                        f"processes all the same: {v.text}")
     v = classroom.verdict("ana", lesson, names, 180, 128 + 25, 3, "", "", "", limits)
     if "at most 64 MiB" not in v.text:
         problems.append(f"a suite killed by SIGXFSZ: the verdict does not name the sandbox's "

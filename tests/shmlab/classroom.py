@@ -226,7 +226,7 @@ def job(g: Grading, seq: int, student: str, lesson: Lesson) -> Verdict | None:
     make_dirs(log.parent)
     cgroups = g.sandbox.cgroups.make(f"shmlab-{g.slot}-job{seq}", g.options.limits)
     status: int | None = None
-    seconds = 0
+    seconds = refused = 0
     came_out: dict[str, str] = {}
     try:
         if g.sandbox.make_workdir(work, uid):
@@ -261,6 +261,7 @@ def job(g: Grading, seq: int, student: str, lesson: Lesson) -> Verdict | None:
                                          else "no work directory\n")
         Path(f"{log}.seconds").write_text(f"{seconds}\n")
     finally:
+        refused = g.sandbox.cgroups.forks_refused(cgroups)
         g.sandbox.cgroups.remove(cgroups)
         if os.geteuid() == 0:   # then the job ran as UID, whatever the sandbox
             sandbox.kill_user(uid)
@@ -268,7 +269,8 @@ def job(g: Grading, seq: int, student: str, lesson: Lesson) -> Verdict | None:
                 sandbox.remove_files_of(uid)
     v = replace(verdict(student, lesson, g.expected[lesson.id], g.options.limits.wall, status,
                         seconds, came_out.get("tsv", ""), came_out.get("build", ""),
-                        came_out.get("stderr", ""), g.options.limits), seconds=seconds)
+                        came_out.get("stderr", ""), g.options.limits, refused),
+                seconds=seconds)
     Path(f"{log}.verdict").write_text(v.text + "\n", encoding="utf-8")
     return v
 
@@ -297,12 +299,13 @@ def _grade_in_sandbox(g: Grading, uid: int, work: Path, lesson: Lesson,
 
 def verdict(student: str, lesson: Lesson, expected: Sequence[str], wall: int,
             status: int | None, seconds: int, tsv: str, build: str, stderr: str,
-            limits: Limits | None = None) -> Verdict:
+            limits: Limits | None = None, forks_refused: int = 0) -> Verdict:
     """"pass", or "FAIL" and why, from what came out of the sandbox. LIMITS,
-    the sandbox's, are named where a message shows the code ran into one."""
+    the sandbox's, are named where a message shows the code ran into one, or
+    where its forks were refused at the limit on processes (FORKS_REFUSED)."""
     def fail(why: str, details: Sequence[str] = (), rows: tuple[Row, ...] = ()) -> Verdict:
         said = "\n".join((why, stderr, *(row.message for row in rows)))
-        notes = _limits_met(said, status, limits) if limits else []
+        notes = _limits_met(said, status, limits, forks_refused) if limits else []
         return Verdict(student, lesson, "FAIL " + why, (*details, *notes), rows)
 
     if not tsv:
@@ -361,18 +364,23 @@ def verdict(student: str, lesson: Lesson, expected: Sequence[str], wall: int,
     return Verdict(student, lesson, "pass", (), rows)
 
 
-def _limits_met(said: str, status: int | None, limits: Limits) -> list[str]:
-    """What the sandbox's limits explain of what was said: they are the grader's,
-    set for a class, and a student reading "Resource temporarily unavailable"
-    cannot know them."""
+def _limits_met(said: str, status: int | None, limits: Limits,
+                forks_refused: int = 0) -> list[str]:
+    """What the sandbox's limits explain of what was said, or of the forks it
+    refused: they are the grader's, set for a class, and a student reading
+    "Resource temporarily unavailable", or "deadlock or endless loop" of a
+    fork bomb that keeps trying, cannot know them."""
     notes = []
     if status == 128 + signal.SIGXFSZ or "File size limit exceeded" in said:
         notes.append(f"  (the grader lets a process write files of at most {limits.fsize_mb} "
                      "MiB: a bigger one is killed by SIGXFSZ, File size limit exceeded)")
-    if re.search(r"fork[^\n]*Resource temporarily unavailable", said):
+    if forks_refused > 0 or re.search(r"fork[^\n]*Resource temporarily unavailable", said):
+        refused = (f" (here {_count(forks_refused, 'fork')} failed so)"
+                   if forks_refused > 0 else "")
         notes.append(f"  (the grader lets a submission run at most {limits.nproc} processes at "
                      "once: a fork past that fails with EAGAIN, Resource temporarily "
-                     "unavailable; a process that forks in a loop without end meets it)")
+                     f"unavailable{refused}; a process that forks in a loop without end meets "
+                     "it)")
     return notes
 
 

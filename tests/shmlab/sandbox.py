@@ -122,6 +122,13 @@ class Cgroups:
                 break
             time.sleep(0.05)
 
+    def forks_refused(self, dirs: Sequence[Path]) -> int:
+        """How often a fork in the job's cgroups failed at its limit on processes."""
+        if not dirs:
+            return 0
+        found = re.search(r"^max (\d+)$", read_text(dirs[-1] / "pids.events"), re.MULTILINE)
+        return int(found.group(1)) if found else 0
+
     def leftovers(self) -> list[Path]:
         """Jobs' cgroups still there (for the project's tests)."""
         return [d for parent in self.parents if parent.is_dir() for d in parent.iterdir()
