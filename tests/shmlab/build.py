@@ -11,6 +11,7 @@ compiles it once, not once per student.
 """
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import re
@@ -18,7 +19,8 @@ import shutil
 import subprocess
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -220,11 +222,29 @@ def lab_objects(lab: Lab, tc: Toolchain, lesson: Lesson, mode: str) -> LabObject
     if done is None:
         return _load_objects(objects_root(lab) / pin.read_text().strip())
     if not (done / "done").is_file():
-        _compile_objects(lab, tc, lesson, mode, done)
+        with _held(done.with_name(f"{done.name}.lock")):
+            # Whoever held it (a class graded at once, make grade beside it) may have compiled it.
+            if not (done / "done").is_file():
+                _compile_objects(lab, tc, lesson, mode, done)
     _pin(pin, done.name)
     if mode == "normal":
         _pin(objects_root(lab) / f"{lesson.name}-normal.tests", (done / "tests.txt").read_text())
     return _load_objects(done)
+
+
+@contextmanager
+def _held(lock: Path) -> Iterator[None]:
+    """LOCK's file locked: one compiler of the lab's side at a time, the others wait."""
+    try:
+        lock.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    except OSError as e:
+        raise LabError(f"cannot open {lock}: {e.strerror}") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
 
 
 def lab_objects_ready(lab: Lab, tc: Toolchain, lesson: Lesson, mode: str = "normal") -> bool:
