@@ -213,9 +213,11 @@ static void expect_counter(const char *key, long long want, const char *what)
     if (got > want)
         lab_fail("%s: the counter is %lld after %lld additions: %lld counted twice. The network "
                  "broke %ld connections after the manager had run the addition and before its "
-                 "answer arrived; sent again, an incr runs again. Send each addition as a request "
-                 "the manager runs at most once (mgr_request_id: a name of the tally's own, and "
-                 "the same number on every try).", what, got, want, got - want, seen.cut_after);
+                 "answer arrived; sent again, the addition runs again (an incr; a "
+                 "compare-and-swap from the value read anew, which holds the first one). Send "
+                 "each addition as a request the manager runs at most once (mgr_request_id: a "
+                 "name of the tally's own, and the same number on every try).", what, got, want,
+                 got - want, seen.cut_after);
     lab_fail("%s: the counter is %lld after %lld additions: %lld lost. The network broke %ld "
              "connections before the manager got the addition, and %ld after it ran it: an "
              "addition whose answer never came must be sent again, and one that ran must not be "
