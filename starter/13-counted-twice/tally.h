@@ -32,12 +32,14 @@ struct tally *tally_open(const char *address);
 /*
  * Adds delta to the counter `key`, exactly once, even if the connection
  * breaks on the way. Then it connects again, waiting longer after each
- * attempt that fails (from about 10 ms, doubling, to about 1 s; each within a
- * quarter of that, so at most one attempt in 0.75 s once at 1 s), and tries
+ * attempt that fails (from about 10 ms, doubling, to about 1 s; each wait
+ * drawn from half of that to a quarter more, so that workers cut off together
+ * come back apart: once at 1 s, never two attempts in 0.5 s), and tries
  * again. (A wait drawn from 0 up to the doubled one, "full jitter", tries
- * twice as often at 1 s: too often for this lab's manager.) Returns 0 once the addition is done; -1 having said why on stderr
- * if the manager answered an error, or if no connection could be made for
- * TALLY_PATIENCE seconds.
+ * twice as often at 1 s, and now and then at once: too often for this lab's
+ * manager.) Returns 0 once the addition is done; -1 having said why on
+ * stderr if the manager answered an error, or if no connection could be made
+ * for TALLY_PATIENCE seconds.
  */
 int tally_add(struct tally *t, const char *key, int64_t delta);
 
