@@ -101,10 +101,17 @@ void lab_worker_fail(const char *fmt, ...) __attribute__((noreturn, format(print
  * What the code under test prints on stderr (its children's output too)
  * from lab_capture_begin() to lab_capture_end(), which returns it: its
  * last 16 KiB (from a whole line), valid until the next capture. It is
- * shown again under the test all the same.
+ * shown again under the test all the same, and so is a capture that a
+ * lab_fail cut short.
  */
 void lab_capture_begin(void);
 const char *lab_capture_end(void);
+
+/*
+ * The last line of text (a capture), for a message: results.json, JUnit and
+ * Gradescope show a check's message, not its stderr. In a static buffer.
+ */
+const char *lab_last_line(const char *text);
 
 /* Describes a wait status in words: "exited with status 3", "was killed by signal 9 (Killed)". */
 const char *lab_describe_status(int status);
