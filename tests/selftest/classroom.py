@@ -637,23 +637,34 @@ def checks_held_back_are_not_run(lab: Lab, manifest: Manifest) -> list[str]:
             "only wait out its time to say the same; fix that one first")
     slow = (f"{classroom.TEST_TIMED_OUT} 10 s (not run again: the machine was busy, and 3 "
             f"tests were run again already; {classroom.REGRADE_MARK})")
+    cut = (f"{classroom.NOT_GRADED} (152 s) ran out while this test ran, and it was "
+           f"stopped: not the code's fail. {classroom.REGRADE_MARK}")
     tsv = (f"FAIL\ta\t30.0\t10\t{classroom.TEST_TIMED_OUT} 10 s, and again when run once "
            f"more with 30 s\nFAIL\tb\t0.0\t10\t{held}\nFAIL\tc\t0.0\t10\t{held}\n"
-           f"FAIL\td\t10.0\t10\t{slow}\n")
-    v = classroom.verdict("ana", lesson, ("a", "b", "c", "d"), 180, 1, 40, tsv, "", "")
+           f"FAIL\td\t10.0\t10\t{slow}\nFAIL\te\t9.0\t90\t{cut}\n")
+    v = classroom.verdict("ana", lesson, ("a", "b", "c", "d", "e"), 180, 1, 40, tsv, "", "")
     problems = []
-    if not v.status.startswith("FAIL 1 of 4 checks failed (2 more not run") or \
+    if not v.status.startswith("FAIL 1 of 5 checks failed (2 more not run") or \
             "(1 more not graded: out of time on a busy machine)" not in v.status or \
-            classroom.REGRADE_MARK in v.text:
-        problems.append(f"the verdict is {v.text!r}: not 1 failed, 2 not run and 1 not graded, "
-                        "without a REGRADE to ask for")
+            "(1 more not graded: the grader's time ran out)" not in v.status or \
+            "\n  d: " not in v.text or "\n  e: " not in v.text or classroom.REGRADE_MARK in v.text:
+        problems.append(f"the verdict is {v.text!r}: not 1 failed, 2 not run and 2 not graded, "
+                        "each named, without a REGRADE to ask for")
     out = lab.build / "test" / "junit-held.xml"
     out.parent.mkdir(parents=True, exist_ok=True)
     reports._junit(out, "ana", [v])
     suite = ET.parse(out).getroot().find("testsuite")
-    if suite is None or (suite.get("failures"), suite.get("skipped")) != ("1", "3") or [
-            len(case.findall("skipped")) for case in suite.iter("testcase")] != [0, 1, 1, 1]:
-        problems.append(f"JUnit: {out.read_text()}")
+    if suite is None or (suite.get("failures"), suite.get("skipped")) != ("1", "4") or [
+            len(case.findall("skipped")) for case in suite.iter("testcase")] != [0, 1, 1, 1, 1] \
+            or classroom.REGRADE_MARK in out.read_text():
+        problems.append(f"JUnit (the verdict's words, no REGRADE): {out.read_text()}")
+    # The class's summary counts hangs: a check only out of time on a busy machine is none.
+    slow_only = classroom.verdict("ben", lesson, ("a", "d"), 180, 1, 40,
+                                  f"FAIL\ta\t0.1\t10\tthe counter says 97\n"
+                                  f"FAIL\td\t10.0\t10\t{slow}\n", "", "")
+    if not reports._timed_out(v) or reports._timed_out(slow_only):
+        problems.append("the summary's count of lessons with a check that hung counts a check "
+                        "only out of time on a busy machine, or misses one that hung")
     return problems
 
 

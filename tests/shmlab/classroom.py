@@ -345,16 +345,19 @@ def verdict(student: str, lesson: Lesson, expected: Sequence[str], wall: int,
         shown = [row for row in failed if row not in cut and row not in held + slow]
         if not shown:
             shown, slow = slow, []
+        else:
+            # The verdict, JUnit and results.json say the same of them: no REGRADE.
+            slow = [_either_way(row) for row in slow]
+            cut = [_either_way(row) for row in cut]
+            rows = tuple(next((r for r in slow + cut if r.name == row.name), row)
+                         for row in rows)
         return fail(f"{len(shown)} of {len(rows)} checks failed"
                     + (f" ({len(held)} more not run: the suite stops after a check that "
                        "hangs or crashes)" if held else "")
                     + (f" ({len(slow)} more not graded: out of time on a busy machine)"
                        if slow else "")
                     + (f" ({len(cut)} more not graded: the grader's time ran out)" if cut else ""),
-                    [f"  {row.title}: {row.message}" for row in shown]
-                    + [f"  {row.title}: " + row.message.replace(
-                        REGRADE_MARK, "not graded: the lesson fails on the checks above either "
-                        "way") for row in slow]
+                    [f"  {row.title}: {row.message}" for row in shown + slow + cut]
                     + ([f"  not run, {_count(len(held), 'check')}: "
                         f"{held[0].message[len('not run: '):]}"] if held else []), rows)
     # All ok, but the test program did not end well: the file was not its own.
@@ -630,6 +633,14 @@ def unsettled(v: Verdict) -> bool:
     if any(_failed_for_sure(row) for row in v.rows):
         return False
     return v.status.startswith("FAIL stopped after") or any(_out_of_time(row) for row in v.rows)
+
+
+def _either_way(row: Row) -> Row:
+    """A check out of time on a busy machine beside one failed for sure: no
+    REGRADE to ask for, the lesson fails either way."""
+    either = reports.EITHER_WAY
+    return replace(row, message=row.message.replace(
+        ". " + REGRADE_MARK, ". " + either[0].upper() + either[1:]).replace(REGRADE_MARK, either))
 
 
 def _out_of_time(row: Row) -> bool:

@@ -72,7 +72,12 @@ def _repeat(built: Built, runs: int, line: StatusLine, what: str) -> Repeated:
     done = Repeated(passed=0, seconds=0.0, failures={})
     began = time.monotonic()
     for n in range(1, runs + 1):
-        line.set("stress", f"{what}: run {n} of {runs}, {done.passed} passed so far")
+        left = ""
+        if n > 1:
+            each = (time.monotonic() - began) / (n - 1)
+            rest = _minutes(each * (runs - n + 1))
+            left = f" (one after another, {each:.0f} s each: about {rest} left)"
+        line.set("stress", f"{what}: run {n} of {runs}, {done.passed} passed so far{left}")
         run = run_suite(built.out / "check", built.objects.tests, per_test_stderr=False)
         done.passed += run.passed
         for name, message in _why(run).items():
@@ -80,6 +85,10 @@ def _repeat(built: Built, runs: int, line: StatusLine, what: str) -> Repeated:
     line.set("stress", "")
     done.seconds = (time.monotonic() - began) / runs
     return done
+
+
+def _minutes(seconds: float) -> str:
+    return f"{seconds / 60:.0f} min" if seconds >= 90 else f"{seconds:.0f} s"
 
 
 def _tell_failures(label: str, done: Repeated) -> None:
@@ -100,6 +109,9 @@ def stress(ctx: Context, lesson: Lesson, runs: int, work: Path | None) -> int:
     fixed = _built(ctx, lesson, src, base / "fixed" / lesson.name, label)
     if starter is None or fixed is None:
         return 2
+    print(f"lesson {lesson.id}: the suite {runs} times on the starter, then {runs} times on "
+          f"{label}, one run after another (the time each takes is shown after the first)",
+          flush=True)
     line = StatusLine()
     trap = _repeat(starter, runs, line, f"lesson {lesson.id}, the starter")
     other = _repeat(fixed, runs, line, f"lesson {lesson.id}, {label}")

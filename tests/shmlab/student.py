@@ -18,7 +18,7 @@ import tarfile
 import tempfile
 import textwrap
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import Callable
 
@@ -107,19 +107,26 @@ def submit(ctx: Context, work: Path) -> int:
                                 f"{ws.path.name}/")
         tc = dataclasses.replace(ctx.toolchain(), student_flags=())  # as the grader builds
 
-        def builds(n: int, lesson: Lesson) -> str:
+        def builds(lesson: Lesson) -> str:
             """"" if LESSON builds as the grader builds it, else why not."""
-            # A lesson never graded here compiles the lab's side first: minutes, all of them.
-            if not lab_objects_ready(ctx.lab, tc, lesson):
-                print(f"submit: building lesson {lesson.id} as the grader will ({n} of "
-                      f"{len(lessons)}; the lab's side first, once)…", flush=True)
             built = build(ctx.lab, tc, lesson, taken / lesson.name,
                           Path(scratch) / "build" / lesson.name, demo=False)
             return "" if built.ok else (f"lesson {lesson.id} does not build, so it gets no "
                                         f"points: {built.log.splitlines()[0] if built.log else ''}")
+        # A lesson never graded here compiles the lab's side first: minutes, all of them.
+        first = [lesson for lesson in lessons if not lab_objects_ready(ctx.lab, tc, lesson)]
+        print(f"submit: building the {len(lessons)} lessons as the grader will, one per core"
+              + (f" (the lab's side of {len(first)} of them first, once: a few minutes)"
+                 if first else "") + "…", flush=True)
         # Compiling keeps a core busy: one lesson per core, as make grade does.
         with ThreadPoolExecutor(max_workers=max(1, len(os.sched_getaffinity(0)))) as pool:
-            problems += [p for p in pool.map(builds, range(1, len(lessons) + 1), lessons) if p]
+            futures = {pool.submit(builds, lesson): lesson for lesson in lessons}
+            for done, future in enumerate(as_completed(futures), 1):
+                if first:
+                    how = "does not build" if future.result() else "builds"
+                    print(f"submit: lesson {futures[future].id} {how} ({done} of "
+                          f"{len(lessons)})", flush=True)
+        problems += [why for why in (f.result() for f in futures) if why]  # in lesson order
     missing = [f"{lesson.name}/{f}" for lesson in lessons for f in lesson.files
                if (lesson, f) not in packed]
     print(f"{ctx.lab.rel(archive)}: {len(packed)} files of {len(lessons)} lessons, from "
