@@ -249,6 +249,8 @@ COMMAND = re.compile(r"""(?<![\w./-])make(?: (?P<target>[a-z][\w-]*))?"""
                      r"""(?![\w'-])""")
 RUNS_CAP = 1    # make stress's RUNS, at most: the same command, in one round (a starter that
                 # hangs takes a minute a round)
+ARGS_CAP = 100000   # a number in a demo's ARGS, at most: the same command, on less (the
+                    # starter's demo of lesson 12 with 1048576 doubles took 123 s at load 20)
 
 
 @dataclass(frozen=True)
@@ -311,7 +313,7 @@ class Suggested:
 
 def commands_in(text: str, where: str, manifest: Manifest) -> list[Suggested]:
     """The `make ...` commands of a text. A lesson written NN is the first one; RUNS
-    is capped at RUNS_CAP (and given, for make stress)."""
+    is capped at RUNS_CAP (and given, for make stress), a number in ARGS at ARGS_CAP."""
     found = []
     for match in COMMAND.finditer(text):
         try:
@@ -323,6 +325,10 @@ def commands_in(text: str, where: str, manifest: Manifest) -> list[Suggested]:
                 argv[i] = f"LESSON={manifest.lessons[0].id}"
             elif arg.startswith("RUNS=") and arg[5:].isdigit() and int(arg[5:]) > RUNS_CAP:
                 argv[i] = f"RUNS={RUNS_CAP}"
+            elif arg.startswith("ARGS="):
+                argv[i] = "ARGS=" + " ".join(
+                    str(ARGS_CAP) if word.isdigit() and int(word) > ARGS_CAP else word
+                    for word in arg[5:].split(" "))
         # make stress without RUNS runs 20 rounds: a starter that hangs takes minutes a round.
         if argv[1:2] == ["stress"] and not any(a.startswith("RUNS=") for a in argv):
             argv.append(f"RUNS={RUNS_CAP}")
