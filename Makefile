@@ -4,7 +4,7 @@
 #   make list             every lesson with its status and points, and your progress
 #   make hint LESSON=01   the lesson's hints, one more each time
 #   make run LESSON=01    build and run a lesson's demo (ARGS="..." passes arguments)
-#   make check LESSON=01  grade one lesson (SEED=n repeats the random cases a failure names;
+#   make check LESSON=01  grade one lesson (a failure of random cases names a SEED=n: it repeats them;
 #                         WERROR=0 builds your file despite warnings, for an exercise's wrong fix)
 #   make grade            grade strictly: exit 0 all pass, 1 some fail, 2 cannot grade
 #   make submit           pack what you hand in, build/submission.tar.gz, and check it

@@ -222,9 +222,13 @@ def submit_packs_and_refuses_what_does_not_build(ctx: Context) -> list[str]:
     with open(root / "work" / two.name / two.files[0], "a") as f:
         f.write("\nthis line is not C\n")
     done = lab(ctx, root, "submit")
-    if done.returncode != 1 or f"lesson {two.id} does not build" not in done.stdout:
-        problems += said("submit, with lesson 02 not building, did not exit 1 naming it",
-                         done, 10)
+    # The compiler's own complaint, of work/'s file (a student outsider saw only a
+    # scratch copy's path and "In function").
+    complaint = re.search(rf"lesson {two.id} does not build, so it gets no points: "
+                          rf"work/{two.name}/{two.files[0]}:\d+:\d+: error", done.stdout)
+    if done.returncode != 1 or complaint is None:
+        problems += said("submit, with lesson 02 not building, did not exit 1 naming it and "
+                         "the compiler's error in work/'s file", done, 10)
     return problems
 
 

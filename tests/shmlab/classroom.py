@@ -358,7 +358,8 @@ def verdict(student: str, lesson: Lesson, expected: Sequence[str], wall: int,
                        if slow else "")
                     + (f" ({len(cut)} more not graded: the grader's time ran out)" if cut else ""),
                     [f"  {row.title}: {row.message}" for row in shown + slow + cut]
-                    + ([f"  not run, {_count(len(held), 'check')}: "
+                    + ([f"  not run, {_count(len(held), 'check')} "
+                        f"({', '.join(row.title for row in held)}): "
                         f"{held[0].message[len('not run: '):]}"] if held else []), rows)
     # All ok, but the test program did not end well: the file was not its own.
     if status != 0:

@@ -247,7 +247,8 @@ def _summary(path: Path, lessons: Sequence[Lesson], students: Sequence[str],
               f"Mean {statistics.mean(totals) if totals else 0:.1f} of {top}, median "
               f"{statistics.median(totals) if totals else 0:g}. "
               f"{_count(sum(_timed_out(v) for v in everyone), 'lesson', 'lessons')} had a check "
-              "that hung (out of time, and again when run once more with more), "
+              "that hung (a deadlock or an endless loop; a check only out of time on a busy "
+              "machine is not counted), "
               f"{_count(sum(v.status.startswith('REGRADE') for v in everyone), 'is', 'are')} "
               f"to be graded again (REGRADE: out of time on a busy machine, not the student's "
               f"fail), "
@@ -298,8 +299,8 @@ def _count(n: int, one: str, many: str) -> str:
 
 
 def _timed_out(v: Verdict) -> bool:
-    """A check of V hung: out of time, and again when run once more (a check out of
-    time on a busy machine only, never shown to hang, is no hang)."""
+    """A check of V hung, as the harness judged it: a deadlock or an endless loop (a
+    check only out of time on a busy machine, never shown to hang, is none)."""
     return any(row.message.startswith("deadlock or endless loop") and not _not_graded(row)
                for row in v.rows) or v.status.startswith("FAIL stopped after")
 

@@ -111,8 +111,14 @@ def submit(ctx: Context, work: Path) -> int:
             """"" if LESSON builds as the grader builds it, else why not."""
             built = build(ctx.lab, tc, lesson, taken / lesson.name,
                           Path(scratch) / "build" / lesson.name, demo=False)
-            return "" if built.ok else (f"lesson {lesson.id} does not build, so it gets no "
-                                        f"points: {built.log.splitlines()[0] if built.log else ''}")
+            if built.ok:
+                return ""
+            # The compiler's first complaint, as of the student's file, not the scratch copy.
+            lines = [line.replace(f"{taken}/", f"{ws.path.name}/")
+                     for line in built.log.splitlines()]
+            first = next((line for line in lines if "error" in line or "warning" in line),
+                         lines[0] if lines else "")
+            return f"lesson {lesson.id} does not build, so it gets no points: {first}"
         # A lesson never graded here compiles the lab's side first: minutes, all of them.
         first = [lesson for lesson in lessons if not lab_objects_ready(ctx.lab, tc, lesson)]
         print(f"submit: building the {len(lessons)} lessons as the grader will, one per core"
@@ -141,6 +147,8 @@ def submit(ctx: Context, work: Path) -> int:
                  *(f"  {p}" for p in problems)]:
         print(line)
     if problems:
+        print(f"{ctx.lab.rel(archive)} is written all the same: fix what is above (make check "
+              "of that lesson shows all the compiler says), then make submit again.")
         return 1
     print("Opened as the grader opens it, every file is there and every lesson builds: hand "
           f"in {ctx.lab.rel(archive)}. (make grade shows the points it gets.)")
