@@ -224,6 +224,7 @@ def job(g: Grading, seq: int, student: str, lesson: Lesson) -> Verdict | None:
     log = g.out / "logs" / student / lesson.name    # LESSON.tsv, LESSON.verdict...
     work = g.out / "run" / str(seq)
     make_dirs(log.parent)
+    sandbox.wait_user_gone(uid)   # an earlier job of this user's: its tasks count against ours
     cgroups = g.sandbox.cgroups.make(f"shmlab-{g.slot}-job{seq}", g.options.limits)
     status: int | None = None
     seconds = refused = 0

@@ -28,11 +28,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Mapping, Sequence, TextIO
 
+from . import processes
 from .common import LabError
 
 FIRST_UID = 61000       # the users of the gradings in slot 0; slot k's are k * SLOT_UIDS on
 SLOT_UIDS = 100_000     # (in each slot: its jobs' users first, then its unpackers')
 SLOTS = 4               # classes graded at once on one machine; one more waits for a slot
+LEFTOVER_PATIENCE = 120.0   # seconds an earlier job's tasks get to go before the next of its
+                            # user or cgroup starts (a fork bomb's 1200, killed at load 50+)
 PROBE_UID = FIRST_UID + SLOTS * SLOT_UIDS   # tries the sandbox: no slot's, so no grading kills it
 MIB = 1024 * 1024
 WEAK_NOTE = ("WEAK SANDBOX: graded without bubblewrap or a user of its own (SANDBOX=weak); "
@@ -84,6 +87,10 @@ class Cgroups:
         else:
             return ()
         dirs = tuple(parent / name for parent in self.parents)
+        # A job of this name before (a fork bomb's, still dying on a loaded machine)
+        # must be gone: its tasks would count against this job's limit. A right
+        # lesson 01, beside one, had its 281st fork refused.
+        self.remove(dirs, patience=LEFTOVER_PATIENCE)
         for d, settings in zip(dirs, files):
             if not (make_dirs(d) and all(_write(d / f, v) for f, v in settings.items())):
                 self.remove(dirs)
@@ -96,12 +103,14 @@ class Cgroups:
             return "cpu" in read_text(self.parents[0] / "cgroup.subtree_control").split()
         return self.version == "v1" and len(self.parents) == 3
 
-    def remove(self, dirs: Sequence[Path]) -> None:
-        """Kills whatever is left in the job's cgroups, and removes them."""
+    def remove(self, dirs: Sequence[Path], patience: float = 2.5) -> None:
+        """Kills whatever is left in the job's cgroups, and removes them, giving
+        its tasks PATIENCE seconds to go."""
         if not dirs:
             return
         procs = dirs[-1] / "cgroup.procs"   # v1: pids' tree holds every process too
-        for _ in range(50):
+        until = time.monotonic() + patience
+        while time.monotonic() < until:
             pids = read_text(procs).split()
             if not pids:
                 break
@@ -278,6 +287,16 @@ def detect(kind: str, limits: Limits, lab: Path, objects: Path, hide: tuple[Path
         print("class: no writable cgroups here: memory and processes are limited per "
               "process and per user, not per sandbox", file=err)
     return Sandbox("bwrap", "", cgroups, limits, lab, objects, hide)
+
+
+def wait_user_gone(uid: int, patience: float = LEFTOVER_PATIENCE) -> None:
+    """Before a job runs as UID: every task of an earlier job of that user gone,
+    zombies too, which count against its limit on processes (RLIMIT_NPROC) until
+    they are reaped; killed, and given PATIENCE seconds."""
+    until = time.monotonic() + patience
+    while processes.user_tasks(uid) > 0 and time.monotonic() < until:
+        _quiet(["pkill", "-9", "-U", str(uid)])
+        time.sleep(0.1)
 
 
 def kill_user(uid: int) -> None:
