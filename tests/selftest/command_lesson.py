@@ -4,16 +4,20 @@ making and record of progress. See command.py.
 """
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import shutil
+import signal
+import subprocess
 import tarfile
 from pathlib import Path
 from typing import Callable
 
 from shmlab.context import Context
 
-from .scratch import find, lab, lesson_line, put, said, scratch_lab
+from .scratch import (LIMIT, environment, find, lab, lesson_line, put, said, scratch_lab,
+                      wait_for)
 
 
 def names_the_lesson_asked_for(ctx: Context) -> list[str]:
@@ -42,6 +46,44 @@ def names_the_lesson_asked_for(ctx: Context) -> list[str]:
     untouched = (root / "work" / last.name / last.files[0]).read_text() == "/* mine too */\n"
     if not restored or not untouched or "Lesson 04" not in done.stdout:
         problems += said("reset 04 did not put back lesson 04 (and it alone)", done)
+    return problems
+
+
+def two_checks_of_a_lesson_take_turns(ctx: Context) -> list[str]:
+    """A make check of a lesson while another grades it in the same workspace
+    waits its turn and says so (the two built in one directory, and one
+    failed to link: a student outsider's "does not build")."""
+    root = scratch_lab(ctx, "turns")
+    lab(ctx, root, "list")
+    one = find(ctx, "01")
+    lock = root / "build" / "work" / f"{one.name}.lock"
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    log = root.parent / "turns.txt"
+    problems: list[str] = []
+    with lock.open("w") as held, log.open("wb") as out:
+        fcntl.flock(held, fcntl.LOCK_EX)     # as the other command holds it
+        proc = subprocess.Popen([str(root / "tests" / "lab"), "check", one.id], cwd=root,
+                                stdout=out, stderr=subprocess.STDOUT, env=environment(ctx),
+                                start_new_session=True)
+        try:
+            if not wait_for(log, rf"waiting for the other command grading lesson {one.id}",
+                            LIMIT):
+                problems.append("check 01, with lesson 01 of work/ being graded already, "
+                                "did not say it waits for it")
+            elif proc.poll() is not None or lesson_line(log.read_text(), one):
+                problems.append("check 01 graded lesson 01 while another command held it")
+            fcntl.flock(held, fcntl.LOCK_UN)
+            proc.wait(timeout=LIMIT)
+        except subprocess.TimeoutExpired:
+            problems.append(f"check 01 still ran {LIMIT} s after the other command ended")
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    printed = log.read_text(errors="replace")
+    if not problems and (proc.returncode != 1 or not lesson_line(printed, one)):
+        problems.append(f"check 01, its turn come, did not grade lesson 01 (exit status "
+                        f"{proc.returncode}); it printed:\n{printed[-2000:]}")
     return problems
 
 
@@ -235,6 +277,8 @@ def submit_packs_and_refuses_what_does_not_build(ctx: Context) -> list[str]:
 CHECKS: tuple[tuple[str, Callable[[Context], list[str]]], ...] = (
     ("run, hint, check, reset act on the lesson asked for and name it",
      names_the_lesson_asked_for),
+    ("check: a second command grading a lesson of one workspace waits for the first",
+     two_checks_of_a_lesson_take_turns),
     ("hint: one more each time, without pandoc, old .progress read", hint_gives_one_more_each_time),
     ("the first make copies starter/ (no _template); another WORK must exist",
      make_copies_the_starter),

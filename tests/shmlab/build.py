@@ -19,7 +19,7 @@ import shutil
 import subprocess
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -222,7 +222,7 @@ def lab_objects(lab: Lab, tc: Toolchain, lesson: Lesson, mode: str) -> LabObject
     if done is None:
         return _load_objects(objects_root(lab) / pin.read_text().strip())
     if not (done / "done").is_file():
-        with _held(done.with_name(f"{done.name}.lock")):
+        with held(done.with_name(f"{done.name}.lock")):
             # Whoever held it (a class graded at once, make grade beside it) may have compiled it.
             if not (done / "done").is_file():
                 _compile_objects(lab, tc, lesson, mode, done)
@@ -233,15 +233,22 @@ def lab_objects(lab: Lab, tc: Toolchain, lesson: Lesson, mode: str) -> LabObject
 
 
 @contextmanager
-def _held(lock: Path) -> Iterator[None]:
-    """LOCK's file locked: one compiler of the lab's side at a time, the others wait."""
+def held(lock: Path, waiting: Callable[[], None] | None = None) -> Iterator[None]:
+    """LOCK's file locked for the block: one user of what it guards at a time
+    (the lab's compiled side; a workspace's build of a lesson). If another
+    holds it, WAITING is called first, then this waits its turn."""
     try:
         lock.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
     except OSError as e:
         raise LabError(f"cannot open {lock}: {e.strerror}") from None
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if waiting is not None:
+                waiting()
+            fcntl.flock(fd, fcntl.LOCK_EX)
         yield
     finally:
         os.close(fd)

@@ -12,7 +12,7 @@ import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from . import progress
-from .build import Toolchain, files_digest, lab_objects_ready
+from .build import Toolchain, files_digest, held, lab_objects_ready
 from .context import Context
 from .grade import Verdict, describe, grade_lesson
 from .manifest import Lesson
@@ -26,12 +26,22 @@ class _Stopped(Exception):
 
 
 def grade_one(ctx: Context, tc: Toolchain, ws: Workspace, lesson: Lesson, *, reuse: bool,
-              report: Progress | None) -> tuple[Verdict, str]:
+              report: Progress | None, line: StatusLine, label: str = "") -> tuple[Verdict, str]:
     """The lesson's verdict, and the hash of the files it was given (taken
-    first: a file saved while it is graded makes it 'edited' again)."""
+    first: a file saved while it is graded makes it 'edited' again); LINE
+    shows what it waits for, after LABEL.
+    Two commands grading one lesson of one workspace at once (make check in
+    two terminals, make watch beside it) would build in the same directory:
+    the second waits for the first, and says so."""
     files = files_digest(lesson, ws.lesson_dir(lesson))
-    verdict = grade_lesson(ctx.lab, tc, lesson, ws.lesson_dir(lesson), ws.out(lesson),
-                           reuse=reuse, progress=report)
+    out = ws.out(lesson)
+    with held(out.with_name(f"{out.name}.lock"),
+              lambda: line.set(lesson.id, f"{label}waiting for the other command grading "
+                                          f"lesson {lesson.id} of {ws.path.name}/ to end "
+                                          "(they would build in the same place)…")):
+        say_if_compiling(ctx, tc, lesson, line, label)
+        verdict = grade_lesson(ctx.lab, tc, lesson, ws.lesson_dir(lesson), out,
+                               reuse=reuse, progress=report)
     return verdict, files
 
 
@@ -61,15 +71,16 @@ def grade_lessons(ctx: Context, ws: Workspace, lessons: tuple[Lesson, ...], *, r
     several = len(lessons) > 1
 
     def job(lesson: Lesson) -> tuple[Verdict, str]:
-        shown = line.progress(lesson.id, f"{lesson.id}: " if several else "")
+        label = f"{lesson.id}: " if several else ""
+        shown = line.progress(lesson.id, label)
 
         def report(number: int, of: int, name: str, seconds: float) -> None:
             if stop.is_set():
                 raise _Stopped()
             shown(number, of, name, seconds)
         try:
-            say_if_compiling(ctx, tc, lesson, line, f"{lesson.id}: " if several else "")
-            return grade_one(ctx, tc, ws, lesson, reuse=reuse, report=report)
+            return grade_one(ctx, tc, ws, lesson, reuse=reuse, report=report, line=line,
+                             label=label)
         finally:
             line.set(lesson.id, "")
 

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Callable
 
 from . import processes, progress
-from .build import build, files_digest, lab_objects_ready
+from .build import build, files_digest, held, lab_objects_ready
 from .common import LabError
 from .context import Context
 from .grading import grade_lessons
@@ -297,7 +297,12 @@ def run(ctx: Context, lesson: Lesson, work: Path, args: list[str]) -> int:
     if not lab_objects_ready(ctx.lab, ctx.toolchain(), lesson):
         print(f"compiling the lab's side of lesson {lesson.id} first (once; seconds, or "
               "minutes on a busy machine)…", flush=True)
-    built = build(ctx.lab, ctx.toolchain(), lesson, ws.lesson_dir(lesson), out)
+    # Two make run of one lesson at once would build in the same place: one builds at
+    # a time (the linker writes a new demo, so one still running keeps its own).
+    with held(out.with_name(f"{out.name}.lock"),
+              lambda: print(f"waiting for the other make run of lesson {lesson.id} of "
+                            f"{ws.path.name}/ to finish building…", flush=True)):
+        built = build(ctx.lab, ctx.toolchain(), lesson, ws.lesson_dir(lesson), out)
     if not built.ok:
         print(f"lesson {lesson.id} does not build:")
         print(built.log)

@@ -20,7 +20,7 @@ from .grade import describe
 from .manifest import Lesson
 from .progress import Workspace
 from .statusline import StatusLine
-from .grading import grade_one, say_if_compiling
+from .grading import grade_one
 from .student import make_args, workspace
 
 POLL = 0.5      # seconds between looks
@@ -44,8 +44,8 @@ def _look(ws: Workspace, lessons: tuple[Lesson, ...]) -> Seen:
 def _grade(ctx: Context, ws: Workspace, lesson: Lesson, line: StatusLine, *,
            reuse: bool) -> bool:
     tc = ctx.toolchain()
-    say_if_compiling(ctx, tc, lesson, line)
-    verdict, files = grade_one(ctx, tc, ws, lesson, reuse=reuse, report=line.progress(lesson.id))
+    verdict, files = grade_one(ctx, tc, ws, lesson, reuse=reuse, report=line.progress(lesson.id),
+                               line=line)
     line.set(lesson.id, "")
     progress.remember_grade(ws, lesson, verdict.passed, files)
     line.print(describe(lesson, verdict, ctx.style, brief=True))
