@@ -39,7 +39,7 @@ struct tally *tally_open(const char *address);
  * twice as often at 1 s, and now and then at once: too often for this lab's
  * manager.) Returns 0 once the addition is done; -1 having said why on
  * stderr if the manager answered an error, or if no connection could be made
- * for TALLY_PATIENCE seconds.
+ * for TALLY_PATIENCE seconds (counted from the first attempt that failed).
  */
 int tally_add(struct tally *t, const char *key, int64_t delta);
 
