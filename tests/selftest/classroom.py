@@ -400,6 +400,11 @@ def out_of_time_on_a_busy_machine(lab: Lab) -> list[str]:
     log = sandbox.read_text(here / "log.txt")
     if "grading it again" not in log or "endless-loop 01-unshared-list: FAIL" not in log:
         problems.append("grade-all did not say it graded the lesson again, and why")
+    # Its progress line, before that: not a fail it may not be.
+    if not re.search(r"\] endless-loop +01-unshared-list out of time, never shown to hang "
+                     r".*graded again at the end", log):
+        problems.append("grade-all's progress line for the lesson to grade again did not say "
+                        "so (it showed the first grade's FAIL)")
     return problems
 
 

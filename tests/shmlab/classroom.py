@@ -598,7 +598,7 @@ def _grade_again(g: Grading, jobs: list[tuple[str, Lesson]], verdicts: reports.V
         print(f"class:   {student} {lesson.name}: {verdicts[student, lesson.id].status}",
               file=say, flush=True)
     redone = _run_jobs(replace(g, options=replace(g.options, jobs=fewer)), again, say,
-                       first=len(jobs))
+                       first=len(jobs), again_later=False)
     settled = {}
     for key, v in redone.items():
         first = verdicts[key].status
@@ -674,18 +674,35 @@ def machine_busy(env: Mapping[str, str] = os.environ) -> bool:
     return os.getloadavg()[0] >= (os.cpu_count() or 1)
 
 
+def _time_left(done: list[Verdict], waiting: list[Lesson], workers: int) -> float:
+    """A guess at the seconds left for the lessons WAITING (or running),
+    WORKERS at a time: each as long as its lesson took so far (lessons differ
+    tenfold: a starter that hangs runs its suite's full time), or as the mean
+    of all if none has ended yet."""
+    if not done:
+        return 0.0
+    took: dict[str, list[float]] = {}
+    for v in done:
+        took.setdefault(v.lesson.id, []).append(v.seconds)
+    mean = sum(v.seconds for v in done) / len(done)
+    return sum(sum(took[lesson.id]) / len(took[lesson.id]) if lesson.id in took else mean
+               for lesson in waiting) / max(1, workers)
+
+
 def _run_jobs(g: Grading, jobs: list[tuple[str, Lesson]], say: TextIO,
-              first: int = 0) -> dict[tuple[str, str], Verdict]:
+              first: int = 0, again_later: bool = True) -> dict[tuple[str, str], Verdict]:
     """Each (student, lesson) in a sandbox of its own, JOBS at a time; a line as
-    each ends. FIRST: the first job's number (its user's, its cgroup's)."""
+    each ends. FIRST: the first job's number (its user's, its cgroup's).
+    AGAIN_LATER: a lesson out of time, never shown to hang, is graded again at
+    the end (its line says so, not the fail it may not be)."""
     verdicts = {}
-    began = time.monotonic()
     with ThreadPoolExecutor(max_workers=g.options.jobs) as pool:
-        futures = [pool.submit(job, g, seq, student, lesson)
-                   for seq, (student, lesson) in enumerate(jobs, first)]
+        futures = {pool.submit(job, g, seq, student, lesson): lesson
+                   for seq, (student, lesson) in enumerate(jobs, first)}
+        waiting = dict(futures)
         try:
             for k, future in enumerate(as_completed(futures), 1):
-                left = (time.monotonic() - began) / k * (len(jobs) - k)
+                del waiting[future]
                 try:
                     v = future.result()
                 except OSError as e:
@@ -693,8 +710,14 @@ def _run_jobs(g: Grading, jobs: list[tuple[str, Lesson]], say: TextIO,
                 if v is None:
                     continue
                 verdicts[v.student, v.lesson.id] = v
+                left = _time_left(list(verdicts.values()), list(waiting.values()),
+                                  g.options.jobs)
+                status = v.status
+                if again_later and unsettled(v):
+                    status = ("out of time, never shown to hang (the machine's load may be "
+                              "why): graded again at the end")
                 print(f"[{k}/{len(jobs)}] [{time.strftime('%H:%M:%S')}, about "
-                      f"{_duration(left)} left] {v.student:<20} {v.lesson.name} {v.status}",
+                      f"{_duration(left)} left] {v.student:<20} {v.lesson.name} {status}",
                       file=say, flush=True)
         except BaseException:
             g.running.stop()
