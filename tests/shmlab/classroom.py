@@ -674,17 +674,19 @@ def machine_busy(env: Mapping[str, str] = os.environ) -> bool:
     return os.getloadavg()[0] >= (os.cpu_count() or 1)
 
 
-def _time_left(done: list[Verdict], waiting: list[Lesson], workers: int) -> float:
+def _time_left(done: list[Verdict], waiting: list[Lesson], workers: int) -> float | None:
     """A guess at the seconds left for the lessons WAITING (or running),
-    WORKERS at a time: each as long as its lesson took so far (lessons differ
-    tenfold: a starter that hangs runs its suite's full time), or as the mean
-    of all if none has ended yet."""
-    if not done:
-        return 0.0
+    WORKERS at a time: each as long as its lesson's suites took so far (lessons
+    differ tenfold: a starter that hangs runs its suite's full time), or as the
+    mean of all if none of its own has run. None before any suite has run (a
+    submission that does not build takes a second, and says nothing of them)."""
+    ran = [v for v in done if v.rows]
+    if not ran:
+        return None
     took: dict[str, list[float]] = {}
-    for v in done:
+    for v in ran:
         took.setdefault(v.lesson.id, []).append(v.seconds)
-    mean = sum(v.seconds for v in done) / len(done)
+    mean = sum(v.seconds for v in ran) / len(ran)
     return sum(sum(took[lesson.id]) / len(took[lesson.id]) if lesson.id in took else mean
                for lesson in waiting) / max(1, workers)
 
@@ -716,9 +718,9 @@ def _run_jobs(g: Grading, jobs: list[tuple[str, Lesson]], say: TextIO,
                 if again_later and unsettled(v):
                     status = ("out of time, never shown to hang (the machine's load may be "
                               "why): graded again at the end")
-                print(f"[{k}/{len(jobs)}] [{time.strftime('%H:%M:%S')}, about "
-                      f"{_duration(left)} left] {v.student:<20} {v.lesson.name} {status}",
-                      file=say, flush=True)
+                guess = "" if left is None else f", about {_duration(left)} left"
+                print(f"[{k}/{len(jobs)}] [{time.strftime('%H:%M:%S')}{guess}] "
+                      f"{v.student:<20} {v.lesson.name} {status}", file=say, flush=True)
         except BaseException:
             g.running.stop()
             for future in futures:
