@@ -156,6 +156,30 @@ def _status_words(status: int) -> str:
     return f"exited with status {status}"
 
 
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z(])")
+REPEAT_WORTH_CUTTING = 120   # characters: shorter advice costs less than a pointer to it
+
+
+def said_once(message: str, before: list[tuple[str, str]]) -> str:
+    """MESSAGE without the sentences at its end that a failure shown BEFORE it
+    (title, message) ended with already: checks that fail for one reason give
+    the same advice, and a student saw it five times over under five checks."""
+    mine = SENTENCE_END.split(message)
+    best, where = 0, ""
+    for title, earlier in before:
+        theirs = SENTENCE_END.split(earlier)
+        k = 0
+        while k < min(len(mine), len(theirs)) and mine[-1 - k] == theirs[-1 - k]:
+            k += 1
+        if k > best:
+            best, where = k, title
+    if best == 0 or len(" ".join(mine[len(mine) - best:])) < REPEAT_WORTH_CUTTING:
+        return message
+    if best == len(mine):
+        return f"The same as under “{where}”, above."
+    return " ".join(mine[:len(mine) - best]) + f" (Why, and what to do: as under “{where}”, above.)"
+
+
 def describe(lesson: Lesson, verdict: Verdict, style: Style, *, brief: bool = False) -> list[str]:
     """The lesson's line, and under it what failed and why (BRIEF: only the first failure)."""
     checks = f"{verdict.checks_ok}/{verdict.checks} checks"
@@ -175,9 +199,10 @@ def describe(lesson: Lesson, verdict: Verdict, style: Style, *, brief: bool = Fa
         return lines
     lines = [f"{lesson.id} {lesson.title:<30} {style.red('FAIL')} {0:>3}/{lesson.points:<3} {checks}"]
     shown = verdict.failures[:1] if brief else verdict.failures
-    for failure in shown:
+    for n, failure in enumerate(shown):
         lines.append(f"       {style.red('FAIL')}  {failure.title}")
-        lines.append(textwrap.fill(failure.message, width=100, initial_indent=" " * 13,
+        message = said_once(failure.message, [(f.title, f.message) for f in shown[:n]])
+        lines.append(textwrap.fill(message, width=100, initial_indent=" " * 13,
                                    subsequent_indent=" " * 13, break_on_hyphens=False))
         if failure.stderr:
             lines.append("             what the code printed on stderr (the last lines):")
