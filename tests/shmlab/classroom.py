@@ -26,6 +26,7 @@ submission in a container of its own (Gradescope).
 from __future__ import annotations
 
 import csv
+import heapq
 import os
 import random
 import re
@@ -674,12 +675,14 @@ def machine_busy(env: Mapping[str, str] = os.environ) -> bool:
     return os.getloadavg()[0] >= (os.cpu_count() or 1)
 
 
-def _time_left(done: list[Verdict], waiting: list[Lesson], workers: int) -> float | None:
-    """A guess at the seconds left for the lessons WAITING (or running),
-    WORKERS at a time: each as long as its lesson's suites took so far (lessons
-    differ tenfold: a starter that hangs runs its suite's full time), or as the
-    mean of all if none of its own has run. None before any suite has run (a
-    submission that does not build takes a second, and says nothing of them)."""
+def _time_left(done: list[Verdict], running: list[tuple[Lesson, float]],
+               queued: list[Lesson], workers: int) -> float | None:
+    """A guess at the seconds until the last lesson ends: those RUNNING (each
+    with the seconds it has run) go on, then the QUEUED ones take the first
+    free of WORKERS in turn. A lesson is taken to be as long as its suites took
+    so far (lessons differ tenfold: a starter that hangs runs its suite's full
+    time), or the mean of all if none of its own has run. None before any suite
+    has run (a submission that does not build takes a second, and says nothing)."""
     ran = [v for v in done if v.rows]
     if not ran:
         return None
@@ -687,8 +690,19 @@ def _time_left(done: list[Verdict], waiting: list[Lesson], workers: int) -> floa
     for v in ran:
         took.setdefault(v.lesson.id, []).append(v.seconds)
     mean = sum(v.seconds for v in ran) / len(ran)
-    return sum(sum(took[lesson.id]) / len(took[lesson.id]) if lesson.id in took else mean
-               for lesson in waiting) / max(1, workers)
+
+    def expected(lesson: Lesson) -> float:
+        own = took.get(lesson.id)
+        return sum(own) / len(own) if own else mean
+    free = [max(0.0, expected(lesson) - seconds) for lesson, seconds in running]
+    free += [0.0] * max(0, workers - len(free))
+    heapq.heapify(free)
+    last = max(free, default=0.0)
+    for lesson in queued:
+        ends = heapq.heappop(free) + expected(lesson)
+        heapq.heappush(free, ends)
+        last = max(last, ends)
+    return last
 
 
 def _run_jobs(g: Grading, jobs: list[tuple[str, Lesson]], say: TextIO,
@@ -698,8 +712,13 @@ def _run_jobs(g: Grading, jobs: list[tuple[str, Lesson]], say: TextIO,
     AGAIN_LATER: a lesson out of time, never shown to hang, is graded again at
     the end (its line says so, not the fail it may not be)."""
     verdicts = {}
+    started: dict[int, float] = {}   # when each job began, by its number
+
+    def timed(seq: int, student: str, lesson: Lesson) -> Verdict | None:
+        started[seq] = time.monotonic()
+        return job(g, seq, student, lesson)
     with ThreadPoolExecutor(max_workers=g.options.jobs) as pool:
-        futures = {pool.submit(job, g, seq, student, lesson): lesson
+        futures = {pool.submit(timed, seq, student, lesson): (seq, lesson)
                    for seq, (student, lesson) in enumerate(jobs, first)}
         waiting = dict(futures)
         try:
@@ -712,8 +731,13 @@ def _run_jobs(g: Grading, jobs: list[tuple[str, Lesson]], say: TextIO,
                 if v is None:
                     continue
                 verdicts[v.student, v.lesson.id] = v
-                left = _time_left(list(verdicts.values()), list(waiting.values()),
-                                  g.options.jobs)
+                now = time.monotonic()
+                left = _time_left(
+                    list(verdicts.values()),
+                    [(lesson, now - started[seq]) for seq, lesson in waiting.values()
+                     if seq in started],
+                    [lesson for seq, lesson in sorted(waiting.values(), key=lambda w: w[0])
+                     if seq not in started], g.options.jobs)
                 status = v.status
                 if again_later and unsettled(v):
                     status = ("out of time, never shown to hang (the machine's load may be "
