@@ -1181,7 +1181,8 @@ START_TEST(workers_killed_at_random_moments_block_nobody_and_lose_nothing)
     const char *said = lab_capture_end();
     if (failed)
         lab_fail("Workers were killed (SIGKILL) at random moments%s; after one of the "
-                 "deaths, a bank_transfer returned -1%s. The bank must go on for the others",
+                 "deaths, a bank_transfer returned -1%s. The bank must go on for the others: "
+                 "on EOWNERDEAD, repair, call pthread_mutex_consistent, and carry on.",
                  lab_seed_note_timed(), quoted(said));
     if (stuck)
         lab_fail("Workers were killed (SIGKILL) at random moments%s; after one of the deaths, "
