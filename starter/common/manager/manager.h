@@ -71,7 +71,8 @@ int mgr_len(struct mgr *c, const char *name, const char *path, int64_t *out);
 int mgr_append(struct mgr *c, const char *name, const char *path, const struct value *v);
 /* Adds delta atomically, in the server; a missing dict key starts at 0. */
 int mgr_incr(struct mgr *c, const char *name, const char *path, int64_t delta, int64_t *out);
-/* If the place holds expected, stores desired; *swapped says whether it did. */
+/* If the place holds expected, stores desired; *swapped says whether it did.
+ * The place must exist (unlike mgr_incr's): a missing key is MGR_E_BAD_PATH. */
 int mgr_cas(struct mgr *c, const char *name, const char *path, const struct value *expected,
             const struct value *desired, int *swapped);
 /* Waits for the lock: timeout_ms < 0 waits for ever; status MGR_E_TIMEOUT if not in time. */
