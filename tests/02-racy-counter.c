@@ -393,8 +393,9 @@ static int create_add_destroy(void *arg)
     if (got < want)
         lab_worker_fail("the additions that returned 0 add up to %ld, but the counter says %ld, "
                         "%ld short: additions were lost (two processes loaded the same old "
-                        "value: nothing kept them apart, or the lock stopped doing so after "
-                        "the failure)", want, got, want - got);
+                        "value: nothing kept them apart%s)", want, got, want - got,
+                        lab_a_call_was_made_to_fail()
+                            ? ", or the lock stopped doing so after the failure" : "");
     if (got > want)
         lab_worker_fail("the additions that returned 0 add up to %ld, but the counter says %ld: "
                         "an addition that returned -1 was counted all the same (-1 means "

@@ -1467,6 +1467,11 @@ static void run_again_if_slow(const char *api, int (*scenario)(void *arg), void 
     run_scenario(api, scenario, arg, budget * RETRY_FACTOR, run);
 }
 
+int lab_a_call_was_made_to_fail(void)
+{
+    return fault_record != NULL && fault_record->mode == FAULT_INJECT && fault_record->injected;
+}
+
 static void try_each(const char *api, int (*scenario)(void *arg), void *arg, int kind)
 {
     struct fault_record *r = fault_record;

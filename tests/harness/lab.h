@@ -240,6 +240,10 @@ enum { LAB_REPORTED = 10, LAB_SUCCEEDED = 11 };
 #define LAB_FAULT_CASES 40
 void lab_try_each_failure(const char *api, int (*scenario)(void *arg), void *arg);
 void lab_try_each_interruption(const char *api, int (*scenario)(void *arg), void *arg);
+/* In a scenario: whether a call has been made to fail (or interrupted) in
+   this run yet; 0 in the first run, where nothing is. For messages that
+   should not blame a failure when there was none. */
+int lab_a_call_was_made_to_fail(void);
 
 /*
  * For lessons whose headers promise "which call failed on which name": a

@@ -558,15 +558,15 @@ def only_what_may_be_load_is_graded_again(lab: Lab, manifest: Manifest) -> list[
     plain = "the parent saw none of the items"
     cases = (
         ("a test stopped at its limit once", "FAIL 1 of 2 checks failed", timed_out, True),
-        ("the wall clock", "FAIL stopped after 180 s: the tests never finished", "", True),
+        ("the wall clock", "FAIL out of the grader's time (180 s a lesson): the tests never finished", "", True),
         ("a test stopped at its limit, and again with more time", "FAIL 1 of 2 checks failed",
          f"{classroom.TEST_TIMED_OUT} 10 s, and again when run once more with 30 s", False),
         ("workers the harness called deadlocked", "FAIL 1 of 2 checks failed",
          "deadlock or endless loop: 1 of 2 workers were still running after 5 s and were "
          "killed.", False),
         ("a plain failure", "FAIL 1 of 2 checks failed", plain, False),
-        ("the suite's time, ran out in a test", "FAIL stopped after 180 s: 1 of 2 checks not "
-         "graded", cut, True),
+        ("the suite's time, ran out in a test", "FAIL out of the grader's time (180 s a lesson): "
+         "1 of 2 checks not graded", cut, True),
         ("a plain failure, and a test stopped once", "FAIL 2 of 3 checks failed",
          (plain, timed_out), False),
         ("a plain failure, and the suite's time ran out", "FAIL 1 of 3 checks failed",
@@ -597,8 +597,8 @@ def what_the_suite_saw_before_its_time_ran_out_stands(lab: Lab, manifest: Manife
     for what, first, want, again in (
             ("a check failed before", "FAIL\ta\t1.0\t10\tthe parent saw none of the items",
              "FAIL 1 of 3 checks failed (2 more not graded", False),
-            ("none failed before", "ok\ta\t1.0\t10\t", "FAIL stopped after 180 s: 2 of 3 "
-             "checks not graded", True)):
+            ("none failed before", "ok\ta\t1.0\t10\t", "FAIL out of the grader's time (180 s a "
+             "lesson): 2 of 3 checks not graded", True)):
         tsv = "\n".join((first, f"FAIL\tb\t150.0\t10\t{cut}",
                          f"FAIL\tc\t0.0\t10\t{cut.replace('while this test ran', 'before')}"))
         v = classroom.verdict("ana", lesson, names, 180, 1, 178, tsv + "\n", "", "")

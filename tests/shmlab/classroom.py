@@ -323,7 +323,7 @@ def verdict(student: str, lesson: Lesson, expected: Sequence[str], wall: int,
             return fail(said, ["  " + line for line in _lines(build)[:20]],
                         tuple(Row("not run", name, said) for name in expected))
         if seconds >= wall:
-            return fail(f"stopped after {wall} s: the tests never finished")
+            return fail(f"{reports.OUT_OF_TIME} ({wall} s a lesson): the tests never finished")
         if status == 137:
             return fail("the test program was killed (SIGKILL) before it could report: the "
                         "code under test killed it (kill(-1), say), or it passed a limit on "
@@ -340,8 +340,8 @@ def verdict(student: str, lesson: Lesson, expected: Sequence[str], wall: int,
     cut = [row for row in failed if row.message.startswith(NOT_GRADED)]
     if cut and not any(_failed_for_sure(row) for row in rows):
         # Stopped by the grader's clock with nothing failed so far: graded again.
-        return fail(f"stopped after {wall} s: {len(cut)} of {len(rows)} checks not graded in "
-                    "the grader's time, none failed before",
+        return fail(f"{reports.OUT_OF_TIME} ({wall} s a lesson): {len(cut)} of {len(rows)} "
+                    "checks not graded, none failed before",
                     [f"  {row.title}: {row.message}" for row in failed], rows)
     if failed:
         # Checks held back behind one that hung (GIVE_UP_AFTER) did not fail: not run.
@@ -608,7 +608,7 @@ def _grade_again(g: Grading, jobs: list[tuple[str, Lesson]], verdicts: reports.V
     settled = {}
     for key, v in redone.items():
         first = verdicts[key].status
-        if unsettled(v) and (v.status.startswith("FAIL stopped after") and machine_busy()
+        if unsettled(v) and (reports.ran_out_of_time(v.status) and machine_busy()
                               or any(REGRADE_MARK in row.message for row in v.rows)):
             v = replace(v, status="REGRADE: out of time twice on a busy machine, never shown "
                         "to hang (the grader's load, not the student's fail): grade it again "
@@ -640,7 +640,7 @@ def unsettled(v: Verdict) -> bool:
     a check failed for another reason: more time would not change the grade."""
     if any(_failed_for_sure(row) for row in v.rows):
         return False
-    return v.status.startswith("FAIL stopped after") or any(_out_of_time(row) for row in v.rows)
+    return reports.ran_out_of_time(v.status) or any(_out_of_time(row) for row in v.rows)
 
 
 def _either_way(row: Row) -> Row:

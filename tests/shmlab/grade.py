@@ -158,26 +158,31 @@ def _status_words(status: int) -> str:
 
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z(])")
 REPEAT_WORTH_CUTTING = 120   # characters: shorter advice costs less than a pointer to it
+SENTENCE_WORTH_CUTTING = 40  # a shorter one ("1 short.") may repeat by chance
 
 
 def said_once(message: str, before: list[tuple[str, str]]) -> str:
-    """MESSAGE without the sentences at its end that a failure shown BEFORE it
-    (title, message) ended with already: checks that fail for one reason give
-    the same advice, and a student saw it five times over under five checks."""
-    mine = SENTENCE_END.split(message)
-    best, where = 0, ""
+    """MESSAGE without the sentences that a failure shown BEFORE it (title,
+    message) said already: checks that fail for one reason give the same
+    advice, and a student saw it five times over under five checks. Each run
+    of such sentences becomes a pointer to the first failure that said them."""
+    said: dict[str, str] = {}
     for title, earlier in before:
-        theirs = SENTENCE_END.split(earlier)
-        k = 0
-        while k < min(len(mine), len(theirs)) and mine[-1 - k] == theirs[-1 - k]:
-            k += 1
-        if k > best:
-            best, where = k, title
-    if best == 0 or len(" ".join(mine[len(mine) - best:])) < REPEAT_WORTH_CUTTING:
+        for sentence in SENTENCE_END.split(earlier):
+            said.setdefault(sentence, title)
+    mine = SENTENCE_END.split(message)
+    again = [len(x) >= SENTENCE_WORTH_CUTTING and x in said for x in mine]
+    if sum(len(x) for x, a in zip(mine, again) if a) < REPEAT_WORTH_CUTTING:
         return message
-    if best == len(mine):
-        return f"The same as under “{where}”, above."
-    return " ".join(mine[:len(mine) - best]) + f" (Why, and what to do: as under “{where}”, above.)"
+    if all(again):
+        return f"The same as under “{said[mine[0]]}”, above."
+    kept: list[str] = []
+    for i, (sentence, repeated) in enumerate(zip(mine, again)):
+        if not repeated:
+            kept.append(sentence)
+        elif i == 0 or not again[i - 1]:
+            kept.append(f"(Why, and what to do: as under “{said[sentence]}”, above.)")
+    return " ".join(kept)
 
 
 def describe(lesson: Lesson, verdict: Verdict, style: Style, *, brief: bool = False) -> list[str]:

@@ -42,6 +42,13 @@ NOT_BUILT = ("FAIL does not build", "FAIL not handed in", "FAIL handed in empty"
 # What a check out of time on a busy machine says instead of REGRADE where the
 # lesson failed for sure on another check (classroom.verdict).
 EITHER_WAY = "no grade of its own needed: the lesson fails on its other checks either way"
+# A lesson's status when the sandbox's time ran out before its suite had finished
+# (after "FAIL "): the grader's time, so graded again if nothing had failed by then.
+OUT_OF_TIME = "out of the grader's time"
+
+
+def ran_out_of_time(status: str) -> bool:
+    return status.startswith(f"FAIL {OUT_OF_TIME}")
 
 
 @dataclass(frozen=True)
@@ -302,7 +309,7 @@ def _timed_out(v: Verdict) -> bool:
     """A check of V hung, as the harness judged it: a deadlock or an endless loop (a
     check only out of time on a busy machine, never shown to hang, is none)."""
     return any(row.message.startswith("deadlock or endless loop") and not _not_graded(row)
-               for row in v.rows) or v.status.startswith("FAIL stopped after")
+               for row in v.rows) or ran_out_of_time(v.status)
 
 
 def _histogram(totals: list[int], top: int) -> list[tuple[str, int]]:
