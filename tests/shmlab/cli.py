@@ -204,7 +204,10 @@ def main(argv: list[str]) -> int:
         print(f"lab: {e}", file=sys.stderr)
         return e.status
     except KeyboardInterrupt:
-        print(file=sys.stderr)
+        # The suites run in process groups of their own, stopped with the command
+        # (suite.py); a lesson not finished keeps the grade it had before.
+        print("\nlab: interrupted; a lesson not yet graded to its end keeps the grade "
+              "make list showed before", file=sys.stderr)
         return 130
     except BrokenPipeError:
         return 1
