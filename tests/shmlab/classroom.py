@@ -601,7 +601,7 @@ def _grade_again(g: Grading, jobs: list[tuple[str, Lesson]], verdicts: reports.V
           f"{'them' if len(again) != 1 else 'it'} again, {fewer} at a time",
           file=say, flush=True)
     for student, lesson in again:
-        print(f"class:   {student} {lesson.name}: {verdicts[student, lesson.id].status}",
+        print(f"class:   {student} {lesson.name}: {_why_again(verdicts[student, lesson.id])}",
               file=say, flush=True)
     redone = _run_jobs(replace(g, options=replace(g.options, jobs=fewer)), again, say,
                        first=len(jobs), again_later=False)
@@ -629,6 +629,15 @@ def _grade_again(g: Grading, jobs: list[tuple[str, Lesson]], verdicts: reports.V
 def _count(n: int, one: str) -> str:
     """"1 check", "3 checks"."""
     return f"{n} {one}{'' if n == 1 else 's'}"
+
+
+def _why_again(v: Verdict) -> str:
+    """Why V is graded again, without the FAIL it may not be."""
+    slow = [row.title for row in v.rows if row.status != "ok" and _out_of_time(row)]
+    if slow:
+        return (f"out of time in {_count(len(slow), 'check')} ({', '.join(slow[:3])}"
+                f"{', ...' if len(slow) > 3 else ''}), never shown to hang")
+    return v.status.removeprefix("FAIL ")
 
 
 def unsettled(v: Verdict) -> bool:
