@@ -406,6 +406,9 @@ def out_of_time_on_a_busy_machine(lab: Lab) -> list[str]:
                      r".*graded again at the end", log):
         problems.append("grade-all's progress line for the lesson to grade again did not say "
                         "so (it showed the first grade's FAIL)")
+    if "class:   endless-loop 01-unshared-list: REGRADE" not in log:
+        problems.append("grade-all did not say, after grading it again, that the lesson is "
+                        "REGRADE")
     return problems
 
 

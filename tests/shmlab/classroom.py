@@ -623,6 +623,12 @@ def _grade_again(g: Grading, jobs: list[tuple[str, Lesson]], verdicts: reports.V
         settled[key] = v
         (g.out / "logs" / v.student / f"{v.lesson.name}.verdict").write_text(
             v.text + "\n", encoding="utf-8")
+    # What counts, said where the lessons to grade again were listed: the second
+    # round's own lines cannot know it (an outsider saw no REGRADE on the console).
+    print(f"class: graded again: {len(settled)} lesson{'s' if len(settled) != 1 else ''}",
+          file=say, flush=True)
+    for v in settled.values():
+        print(f"class:   {v.student} {v.lesson.name}: {v.status}", file=say, flush=True)
     return settled
 
 
@@ -753,9 +759,10 @@ def _run_jobs(g: Grading, jobs: list[tuple[str, Lesson]], say: TextIO,
                     [lesson for seq, lesson in sorted(waiting.values(), key=lambda w: w[0])
                      if seq not in started], g.options.jobs)
                 status = v.status
-                if again_later and unsettled(v):
+                if unsettled(v):
                     status = ("out of time, never shown to hang (the machine's load may be "
-                              "why): graded again at the end")
+                              "why): graded again at the end" if again_later else
+                              "out of time again, never shown to hang: judged below")
                 guess = "" if left is None else f", about {_duration(left)} left"
                 print(f"[{k}/{len(jobs)}] [{time.strftime('%H:%M:%S')}{guess}] "
                       f"{v.student:<20} {v.lesson.name} {status}", file=say, flush=True)
