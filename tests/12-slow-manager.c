@@ -780,7 +780,7 @@ START_TEST(moving_the_array_is_20_times_faster_than_one_request_per_element)
                  "bulk_collect, bulk_close) took %.3f s at best; the test's own code, with one "
                  "manager request per element put and per element collected (the starter's "
                  "way), took %.3f s in the same run: yours was %s that, where %d times as fast "
-                 "is asked. (The starter itself measures 4 to 5 times slower than the test's "
+                 "is asked. (The starter itself measures 2 to 5 times slower than the test's "
                  "own code: the harness watches each call your code makes.) Each request is a "
                  "round trip to the server, whatever it carries: let the bytes go through a shared "
                  "segment, and the manager say only where it is.", REFERENCE_N, workers, mine,
