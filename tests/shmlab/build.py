@@ -452,6 +452,7 @@ def build(lab: Lab, tc: Toolchain, lesson: Lesson, src: Path, out: Path, mode: s
     log: list[str] = []
 
     def failed(objects: LabObjects | None = None) -> Built:
+        log.extend(_lab_files_edited(lab, lesson, src))
         text = "\n".join(line for line in log if line)
         (out / "build.log").write_text(text + "\n" if text else "")
         return Built(ok=False, out=out, log=text, objects=objects)
@@ -513,6 +514,26 @@ def build(lab: Lab, tc: Toolchain, lesson: Lesson, src: Path, out: Path, mode: s
         return failed(objects)
     (out / "build.log").write_text("")
     return Built(ok=True, out=out, log="", objects=objects)
+
+
+def _lab_files_edited(lab: Lab, lesson: Lesson, src: Path) -> list[str]:
+    """A note for each file of the lesson that is the lab's, not the student's, and
+    that SRC holds changed: the lab's own is used (a student added a macro to
+    counter.h, and read only that counter.c did not compile)."""
+    notes = []
+    for own in sorted((lab.root / "starter" / lesson.name).iterdir()):
+        given = src / own.name
+        if own.name in lesson.files or not own.is_file() or not given.is_file():
+            continue
+        try:
+            changed = given.read_bytes() != own.read_bytes()
+        except OSError:
+            continue
+        if changed:
+            notes.append(f"(note: {lab.rel(given)} is the lab's file, not yours: the grader uses "
+                         f"the lab's own {own.name}, so what you changed in it counts for "
+                         f"nothing; only {', '.join(lesson.files)} is graded)")
+    return notes
 
 
 def _wrap_calls(lab: Lab, obj: Path, objects: LabObjects, log: list[str]) -> bool:
