@@ -17,7 +17,8 @@
 #   make book             where the book is (the kit ships it built)
 #   make help             this list
 #   make clean            remove build/ (what was compiled); your work/ and its grades stay:
-#                         make list still shows them, since they are of your files as they are
+#                         make list still shows them, since they are of your files as they are;
+#                         the next grade compiles the lab's side again (minutes when busy)
 #
 # WORK=dir grades another copy of starter/; LESSON=NN picks one lesson.
 # The work itself is done by tests/lab (tests/lab help); tests/deps installs what is missing.
@@ -114,6 +115,7 @@ deps:
 
 clean:
 	rm -rf build
+	@echo "build/ removed: work/ and its grades stay; the next grade compiles the lab's side again (a few minutes on a busy machine)"
 
 # lab-only: from here on, targets the student kit does not have (it ships the book built).
 
