@@ -3,6 +3,7 @@
 # consumers. `make test` checks, under each start method, that it prints:
 # shmlab-expect fork spawn forkserver: ^small: joined, then got 100 bytes\nlarge: still joining after 3 s\n1 of 3 consumers stopped$
 from multiprocessing import Process, Queue
+from multiprocessing.connection import wait
 
 def produce(q, size):
     q.put(b"x" * size)
@@ -12,13 +13,15 @@ def consume(q):
         pass
 
 if __name__ == "__main__":
-    for name, size in (("small", 100), ("large", 1_000_000)):
+    # (The small one gets a minute, for a busy machine; the large one would
+    # wait for ever, so 3 s show it.)
+    for name, size, seconds in (("small", 100, 60), ("large", 1_000_000, 3)):
         q = Queue()
         child = Process(target=produce, args=(q, size))
         child.start()
-        child.join(timeout=3)               # join first, get after: the trap
+        child.join(timeout=seconds)         # join first, get after: the trap
         if child.is_alive():
-            print(f"{name}: still joining after 3 s")
+            print(f"{name}: still joining after {seconds} s")
             q.get()                         # (only so that the demo can end)
             child.join()
         else:
@@ -31,9 +34,8 @@ if __name__ == "__main__":
     for task in range(30):
         q.put(task)
     q.put(None)                             # one sentinel for three consumers
-    for c in consumers:
-        c.join(timeout=1)
-    print(sum(not c.is_alive() for c in consumers), "of 3 consumers stopped")
+    ended = wait([c.sentinel for c in consumers])  # one stops; the others never will
+    print(len(ended), "of 3 consumers stopped")
     for c in consumers:                     # (only so that the demo can end)
         q.put(None)
     for c in consumers:

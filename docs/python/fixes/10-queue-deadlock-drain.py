@@ -27,5 +27,5 @@ if __name__ == "__main__":
     for c in consumers:
         q.put(None)                         # one sentinel each
     for c in consumers:
-        c.join(timeout=3)
+        c.join()                            # each stops: it has a sentinel
     print(sum(not c.is_alive() for c in consumers), "of 3 consumers stopped")
