@@ -56,6 +56,9 @@ FORBIDDEN_CALLS = frozenset((
     "posix_spawn", "posix_spawnp", "dlopen", "dlsym", "dlvsym", "dlmopen"))
 
 
+WAIT_POLL = 0.2   # seconds between looks at a lock another command holds
+
+
 def warnings_allowed() -> bool:
     """make ... WERROR=0 (the Makefile passes it on as LAB_WERROR)."""
     return os.environ.get("LAB_WERROR", "") == "0"
@@ -233,10 +236,13 @@ def lab_objects(lab: Lab, tc: Toolchain, lesson: Lesson, mode: str) -> LabObject
 
 
 @contextmanager
-def held(lock: Path, waiting: Callable[[], None] | None = None) -> Iterator[None]:
+def held(lock: Path, waiting: Callable[[], None] | None = None,
+         check: Callable[[], None] | None = None) -> Iterator[None]:
     """LOCK's file locked for the block: one user of what it guards at a time
     (the lab's compiled side; a workspace's build of a lesson). If another
-    holds it, WAITING is called first, then this waits its turn."""
+    holds it, WAITING is called first, then this waits its turn, calling
+    CHECK every WAIT_POLL seconds if given (a thread cannot be interrupted
+    in flock: CHECK raises to stop waiting, when its command is ending)."""
     try:
         lock.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
@@ -248,7 +254,16 @@ def held(lock: Path, waiting: Callable[[], None] | None = None) -> Iterator[None
         except BlockingIOError:
             if waiting is not None:
                 waiting()
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            if check is None:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            else:
+                while True:
+                    check()
+                    try:
+                        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                        break
+                    except BlockingIOError:
+                        time.sleep(WAIT_POLL)
         yield
     finally:
         os.close(fd)

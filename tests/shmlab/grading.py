@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Callable
 
 from . import progress
 from .build import Toolchain, files_digest, held, lab_objects_ready
@@ -26,10 +27,12 @@ class _Stopped(Exception):
 
 
 def grade_one(ctx: Context, tc: Toolchain, ws: Workspace, lesson: Lesson, *, reuse: bool,
-              report: Progress | None, line: StatusLine, label: str = "") -> tuple[Verdict, str]:
+              report: Progress | None, line: StatusLine, label: str = "",
+              check: Callable[[], None] | None = None) -> tuple[Verdict, str]:
     """The lesson's verdict, and the hash of the files it was given (taken
     first: a file saved while it is graded makes it 'edited' again); LINE
-    shows what it waits for, after LABEL.
+    shows what it waits for, after LABEL; CHECK, if given, is called while it
+    waits, and raises to stop.
     Two commands grading one lesson of one workspace at once (make check in
     two terminals, make watch beside it) would build in the same directory:
     the second waits for the first, and says so."""
@@ -38,7 +41,8 @@ def grade_one(ctx: Context, tc: Toolchain, ws: Workspace, lesson: Lesson, *, reu
     with held(out.with_name(f"{out.name}.lock"),
               lambda: line.set(lesson.id, f"{label}waiting for the other command grading "
                                           f"lesson {lesson.id} of {ws.path.name}/ to end "
-                                          "(they would build in the same place)…")):
+                                          "(they would build in the same place)…"),
+              check):
         say_if_compiling(ctx, tc, lesson, line, label)
         verdict = grade_lesson(ctx.lab, tc, lesson, ws.lesson_dir(lesson), out,
                                reuse=reuse, progress=report)
@@ -74,13 +78,16 @@ def grade_lessons(ctx: Context, ws: Workspace, lessons: tuple[Lesson, ...], *, r
         label = f"{lesson.id}: " if several else ""
         shown = line.progress(lesson.id, label)
 
-        def report(number: int, of: int, name: str, seconds: float) -> None:
+        def check() -> None:
             if stop.is_set():
                 raise _Stopped()
+
+        def report(number: int, of: int, name: str, seconds: float) -> None:
+            check()
             shown(number, of, name, seconds)
         try:
             return grade_one(ctx, tc, ws, lesson, reuse=reuse, report=report, line=line,
-                             label=label)
+                             label=label, check=check)
         finally:
             line.set(lesson.id, "")
 
