@@ -5,7 +5,8 @@ student would stare at a silent terminal. On a terminal the line is
 rewritten in place (carriage return, then erase to the end of the line)
 and erased before anything else is printed. Off a terminal (a pipe, a
 log, make test) a test that runs long gets a plain line of its own now
-and then instead, so that a log shows what it waits for. Lessons graded
+and then instead, and so does a lesson silent for as long: a log shows
+what it waits for. Lessons graded
 at once share the one line, each its part.
 """
 from __future__ import annotations
@@ -57,16 +58,23 @@ class StatusLine:
             self.print([f"  … {text}"])
 
     def _log(self, key: str, which: str, name: str, seconds: float) -> None:
-        """Off a terminal: a line each LOG_EVERY seconds a test runs."""
+        """Off a terminal: a line each LOG_EVERY seconds a test runs, and one when
+        KEY had none for LOG_EVERY seconds (a lesson of many short tests)."""
+        now = time.monotonic()
         marks = int(seconds // LOG_EVERY)
         with self._lock:
             test, logged = self._logged.get(key, ("", 0))
             if test != which + name:
                 test, logged = which + name, 0
             self._logged[key] = (test, max(marks, logged))
+            quiet = now - self._set_logged.setdefault(key, now) >= LOG_EVERY
+            if marks > logged or quiet:
+                self._set_logged[key] = now
         if marks > logged:
             self.print([f"  … {which}, {name.replace('_', ' ')}: still running after "
                         f"{marks * LOG_EVERY:.0f} s"])
+        elif quiet:
+            self.print([f"  … {which}, {name.replace('_', ' ')}: running"])
 
     def set(self, key: str, text: str) -> None:
         if not self._on:
