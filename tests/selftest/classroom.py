@@ -69,6 +69,8 @@ def parts(ctx: Context) -> list[Part]:
               partial(a_class_waits_for_a_free_slot, lab)),
         Check("graded again: only what the load may explain, never a hang the harness judged",
               partial(only_what_may_be_load_is_graded_again, lab, manifest)),
+        Check("the time-left guess counts the long lessons still running, not only the short "
+              "ones that ended", partial(time_left_counts_the_running, manifest)),
         Check("a suite stopped by the grader's time keeps what it saw: a check failed "
               "before is a FAIL at once, none failed is graded again; a sandbox's limit met "
               "is named",
@@ -586,6 +588,28 @@ def only_what_may_be_load_is_graded_again(lab: Lab, manifest: Manifest) -> list[
         if classroom.unsettled(v) != again:
             problems.append(f"{what}: {'not ' if again else ''}graded again, though "
                             f"{'it may have been the load' if again else 'the code is why'}")
+    return problems
+
+
+def time_left_counts_the_running(manifest: Manifest) -> list[str]:
+    """The progress lines' guess (classroom._time_left). An outsider saw it say
+    "about 6 s left" with 3 minutes to go: the first lessons to end were
+    submissions that did not build, then short suites, while the long ones ran."""
+    first, second = manifest.lessons[:2]
+    unbuilt = reports.Verdict("ana", first, "FAIL does not build", (),
+                              (reports.Row("not run", "a check", "does not build"),), 1.0)
+    short = reports.Verdict("bo", first, "pass", (), (reports.Row("ok", "a check", ""),), 5.0)
+    problems = []
+    if classroom._time_left([unbuilt], [(first, 3.0)], [first], 4, 180) is not None:
+        problems.append("a guess made from a submission that did not build alone")
+    left = classroom._time_left([unbuilt, short], [(first, 60.0), (second, 60.0)],
+                                [first] * 4, 4, 180)
+    if left is None or left < 60:
+        problems.append(f"with two lessons running for 60 s, longer than any that ended (5 s), "
+                        f"the guess was {left} s left: it should not be under 60")
+    left = classroom._time_left([short], [(first, 170.0)], [], 4, 180)
+    if left is None or left > 10:
+        problems.append(f"a lesson 170 s into its 180 s was guessed to need {left} s more")
     return problems
 
 

@@ -696,30 +696,43 @@ def machine_busy(env: Mapping[str, str] = os.environ) -> bool:
 
 
 def _time_left(done: list[Verdict], running: list[tuple[Lesson, float]],
-               queued: list[Lesson], workers: int) -> float | None:
+               queued: list[Lesson], workers: int, wall: float) -> float | None:
     """A guess at the seconds until the last lesson ends: those RUNNING (each
     with the seconds it has run) go on, then the QUEUED ones take the first
-    free of WORKERS in turn. A lesson is taken to be as long as its suites took
-    so far (lessons differ tenfold: a starter that hangs runs its suite's full
-    time), or the mean of all if none of its own has run. None before any suite
-    has run (a submission that does not build takes a second, and says nothing)."""
-    ran = [v for v in done if v.rows]
-    if not ran:
-        return None
-    took: dict[str, list[float]] = {}
-    for v in ran:
-        took.setdefault(v.lesson.id, []).append(v.seconds)
-    mean = sum(v.seconds for v in ran) / len(ran)
+    free of WORKERS in turn. None before any suite has run.
 
-    def expected(lesson: Lesson) -> float:
-        own = took.get(lesson.id)
-        return sum(own) / len(own) if own else mean
-    free = [max(0.0, expected(lesson) - seconds) for lesson, seconds in running]
+    The lessons that end first are the short ones, and the long ones (a
+    starter that hangs runs its suite's full time) are still running: a mean
+    of the ended alone guessed a third of the time left. So a lesson's mean is
+    the time its suites have run so far, the running ones' too, over the
+    number that ended (a lesson none of whose own ended takes all lessons'); a
+    lesson running longer than its mean is guessed to run as long again (at
+    most to the WALL); and a queued one may not build at all (a second), as
+    many as have not so far."""
+    built = [v for v in done if any(row.status != "not run" for row in v.rows)]
+    if not built:
+        return None
+    ran: dict[str, float] = {}
+    ended: dict[str, int] = {}
+    for v in built:
+        ran[v.lesson.id] = ran.get(v.lesson.id, 0.0) + v.seconds
+        ended[v.lesson.id] = ended.get(v.lesson.id, 0) + 1
+    for lesson, seconds in running:
+        ran[lesson.id] = ran.get(lesson.id, 0.0) + seconds
+    overall = sum(ran.values()) / len(built)
+    unbuilt = 1 - len(built) / len(done)
+
+    def mean(lesson: Lesson) -> float:
+        return ran[lesson.id] / ended[lesson.id] if lesson.id in ended else overall
+
+    def still(lesson: Lesson, seconds: float) -> float:
+        return min(max(mean(lesson) - seconds, seconds), max(0.0, wall - seconds))
+    free = [still(lesson, seconds) for lesson, seconds in running]
     free += [0.0] * max(0, workers - len(free))
     heapq.heapify(free)
     last = max(free, default=0.0)
     for lesson in queued:
-        ends = heapq.heappop(free) + expected(lesson)
+        ends = heapq.heappop(free) + (1 - unbuilt) * mean(lesson) + unbuilt
         heapq.heappush(free, ends)
         last = max(last, ends)
     return last
@@ -757,7 +770,7 @@ def _run_jobs(g: Grading, jobs: list[tuple[str, Lesson]], say: TextIO,
                     [(lesson, now - started[seq]) for seq, lesson in waiting.values()
                      if seq in started],
                     [lesson for seq, lesson in sorted(waiting.values(), key=lambda w: w[0])
-                     if seq not in started], g.options.jobs)
+                     if seq not in started], g.options.jobs, g.options.limits.wall)
                 status = v.status
                 if unsettled(v):
                     status = ("out of time, never shown to hang (the machine's load may be "
