@@ -346,9 +346,11 @@ def _most_common(verdicts: list[Verdict]) -> str:
     which = f"one of the {count} \"{check}\"" if tied else "one of those"
     # The rest, said: an outsider added up 2 and 2 and missed 3 of the 7.
     rest = len(firsts) - count * (1 + len(tied))
-    others = f"; the other {rest} failed another check first (or did not build)" if rest else ""
-    return (f"{failed} failed; {count} of them \"{check}\" first{also}{others}; {which} "
-            f"said: {ADDRESS.sub('0x…', said)}")
+    # The quote comes before the rest are named: after them, an outsider took
+    # it for one of the rest's.
+    others = f" The other {rest} failed another check first (or did not build)." if rest else ""
+    return (f"{failed} failed; {count} of them \"{check}\" first{also}; {which} "
+            f"said: “{ADDRESS.sub('0x…', said).rstrip('.')}”.{others}")
 
 
 def _table(parent: ET.Element, *headings: str) -> ET.Element:
