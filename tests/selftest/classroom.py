@@ -16,6 +16,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import tarfile
 import time
@@ -33,6 +34,7 @@ from shmlab.context import Context
 from shmlab.manifest import Manifest
 
 from .checks import NOTE, Check, Part
+from .scratch import wait_for
 
 LESSONS = ("01", "04")      # what the class check grades (tests/submissions/expected)
 ARCHIVES = ("archive-right", "archive-climbs-out", "archive-zip")   # each right: 10 and 10
@@ -65,6 +67,8 @@ def parts(ctx: Context) -> list[Part]:
               partial(two_classes_at_once, lab)),
         Check("a job's processes, however many, get one job's share of the CPU",
               partial(a_job_weighs_as_one_on_the_cpu, lab)),
+        Check("Ctrl-C during a grade-all: it says what it kept, and a lesson stopped halfway "
+              "has no verdict", partial(an_interrupted_grading_fails_no_one, lab)),
         Check("with every slot taken, a grade-all waits, says so, then grades",
               partial(a_class_waits_for_a_free_slot, lab)),
         Check("graded again: only what the load may explain, never a hang the harness judged",
@@ -427,15 +431,17 @@ def _class_of_two(lab: Lab, here: Path) -> dict[str, str]:
 
 
 def _start_grading(lab: Lab, here: Path, n: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    """grade-all of HERE/subs into HERE/out-N, its words in HERE/log-N.txt."""
+    """grade-all of HERE/subs into HERE/out-N, its words in HERE/log-N.txt; in
+    a process group of its own, SIGINT as Ctrl-C sends it (even if make
+    test's caller ignores it)."""
     _, out, _ = _where(lab)
     if (out / "lab-objects").is_dir():
         shutil.copytree(out / "lab-objects", here / f"out-{n}" / "lab-objects", symlinks=True)
     with (here / f"log-{n}.txt").open("wb") as log:
         return subprocess.Popen(
-            [str(lab.root / "tests" / "lab"), "grade-all", str(here / "subs"),
-             str(here / f"out-{n}")], cwd=lab.root, env=env, stdout=log,
-            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            ["env", "--default-signal=INT", str(lab.root / "tests" / "lab"), "grade-all",
+             str(here / "subs"), str(here / f"out-{n}")], cwd=lab.root, env=env, stdout=log,
+            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
 
 
 def _honest(here: Path, n: int, status: int, what: str) -> list[str]:
@@ -461,6 +467,45 @@ def two_classes_at_once(lab: Lab) -> list[str]:
     said = [sandbox.read_text(here / f"log-{n}.txt") for n in (1, 2)]
     if os.geteuid() == 0 and not any("graded beside it" in text for text in said):
         problems.append("of two grade-all runs at once, neither said it ran beside the other")
+    return problems
+
+
+def an_interrupted_grading_fails_no_one(lab: Lab) -> list[str]:
+    """Ctrl-C (SIGINT to its process group) a few seconds into grading lesson
+    11 (a right one takes 20 s or more): grade-all ends, says that no report
+    was written and where the verdicts it kept are, and the lessons it stopped
+    have no verdict (an outsider found the right lesson's "FAIL the tests gave
+    no results")."""
+    here = lab.build / "test" / "class-interrupted"
+    env = {**_class_of_two(lab, here), "LESSONS": "11"}
+    proc = _start_grading(lab, here, 1, env)
+    log, logs = here / "log-1.txt", here / "out-1" / "logs"
+    try:
+        if not wait_for(log, "to grade", 600):
+            return ["grade-all never began to grade:", *tail(log, 10)]
+        time.sleep(3)
+        os.killpg(proc.pid, signal.SIGINT)
+        status = proc.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        return ["grade-all did not end within 60 s of Ctrl-C:", *tail(log, 10)]
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    problems = []
+    said = sandbox.read_text(log)
+    if status == 0 or "no report was written" not in said or str(logs) not in said:
+        problems.append(f"after Ctrl-C grade-all ended with status {status} and did not say "
+                        f"that no report was written, nor where the verdicts kept are")
+    if (here / "out-1" / "gradebook.csv").exists():
+        problems.append("an interrupted grade-all wrote a gradebook")
+    verdicts = {p.parent.name: sandbox.read_text(p) for p in logs.glob("*/*.verdict")}
+    if verdicts.get("right", "pass").split("\n")[0] != "pass":
+        problems.append(f"the right lesson 11, stopped by Ctrl-C, has a verdict: "
+                        f"{verdicts['right'].splitlines()[0]}")
+    if len(verdicts) == 2 and not problems:
+        problems.append("both lessons were graded to their end before the Ctrl-C came "
+                        "3 s in: this check saw no lesson stopped halfway")
     return problems
 
 

@@ -458,7 +458,9 @@ def grade_class(lab: Lab, manifest: Manifest, submissions: Path, out: Path, opti
             finally:
                 _remove_work(out)
     except KeyboardInterrupt:
-        raise LabError("interrupted: the sandboxes were stopped", 130) from None
+        raise LabError(f"interrupted: the sandboxes were stopped, and no report was written "
+                       f"(the lessons graded to their end have a verdict in {out / 'logs'}); "
+                       f"the same command grades the class again, from the start", 130) from None
     finally:
         if stop_by_signal:
             signal.signal(signal.SIGTERM, before)
