@@ -66,8 +66,15 @@ static void new_authkey(void)
 }
 
 /* The manager (with its dict), and the network that breaks one request in one_in. */
+/*
+ * The tallies this test's run_workers opened (one a worker): more names than
+ * that, and a tally's name changed. -1: none, or the test opens its own.
+ */
+static int tallies;
+
 static void start(int one_in)
 {
+    tallies = -1;
     new_authkey();
     if (manager_start_tcp(&m, "127.0.0.1", 0, authkey, strlen(authkey)) == -1)
         lab_fail("harness: the test's manager did not start (see stderr): not your code's fault");
@@ -146,6 +153,7 @@ static void run_workers(int n, const char *key, int additions, const char *what,
                         const char *host)
 {
     pid_t pids[16];
+    tallies = (tallies == -1 ? 0 : tallies) + n;
     lab_capture_begin();
     for (int w = 0; w < n; w++) {
         char server[16], address[64];
@@ -196,15 +204,27 @@ static void expect_counter(const char *key, long long want, const char *what)
     struct cut_proxy_seen seen = cut_proxy_seen(&net);
     if (got == want)
         return;
+    /* Sent with request ids and counted twice all the same: a try went under another name. */
+    if (got > want && tallies > 0 && cut_proxy_names(&net) > tallies)
+        lab_fail("%s: the counter is %lld after %lld additions: %lld counted twice, though the "
+                 "additions went with request ids (mgr_request_id). The network broke %ld "
+                 "connections after the manager had run a request and before its answer "
+                 "arrived, and the manager saw %ld client names from %d tallies: a name drawn "
+                 "anew (on each connection, say) is a client the manager has never seen, and "
+                 "its numbers are new too, so an addition sent again under it runs again. A "
+                 "tally keeps one name for as long as it is open, and the number of an "
+                 "addition for each of its tries.", what, got, want, got - want,
+                 seen.cut_after, cut_proxy_names(&net), tallies);
     /* Sent with request ids and counted twice all the same: a try went with another number. */
     if (got > want && cut_proxy_names(&net) > 0)
         lab_fail("%s: the counter is %lld after %lld additions: %lld counted twice, though the "
                  "additions went with request ids (mgr_request_id). The network broke %ld "
                  "connections after the manager had run a request and before its answer "
-                 "arrived; an addition sent again under a number the manager has not seen "
-                 "(a new number for each try, or no id on a try) is a new request, and runs "
-                 "again. Take the number once for each addition, before its first try, and send "
-                 "every try with it.", what, got, want, got - want, seen.cut_after);
+                 "arrived; an addition sent again under a name or a number the manager has not "
+                 "seen (a new number for each try, a name drawn anew on each connection, or no "
+                 "id on a try) is a new request, and runs again. A tally keeps one name while "
+                 "it is open; take the number once for each addition, before its first try, "
+                 "and send every try with it.", what, got, want, got - want, seen.cut_after);
     if (got > want)
         lab_fail("%s: the counter is %lld after %lld additions: %lld counted twice. The network "
                  "broke %ld connections after the manager had run a request and before its "
