@@ -393,9 +393,14 @@ def class_slot(warn: TextIO) -> Iterator[int]:
                 if said:
                     print(f"class: a slot is free after {time.monotonic() - began:.0f} s of "
                           "waiting: grading", file=warn, flush=True)
-                elif slot > 0:
-                    print(f"class: another class is being graded on this machine: graded "
-                          f"beside it, in slot {slot + 1} of {SLOTS}", file=warn, flush=True)
+                else:
+                    # Any other slot taken, not only a lower one: an outsider's second
+                    # grading got slot 1, freed a moment before, and said nothing.
+                    others = sum(_held_by_another(other) for other in fds if other != fd)
+                    if others:
+                        print(f"class: {_others(others)} being graded on this machine: "
+                              f"graded beside {'it' if others == 1 else 'them'}, in slot "
+                              f"{slot + 1} of {SLOTS}", file=warn, flush=True)
                 yield slot
                 return
             if not said:
@@ -406,6 +411,20 @@ def class_slot(warn: TextIO) -> Iterator[int]:
     finally:
         for fd in fds:
             os.close(fd)
+
+
+def _held_by_another(fd: int) -> bool:
+    """Whether another grading holds the slot whose lock is FD."""
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    fcntl.flock(fd, fcntl.LOCK_UN)
+    return False
+
+
+def _others(n: int) -> str:
+    return "another class is" if n == 1 else f"{n} other classes are"
 
 
 @contextmanager
