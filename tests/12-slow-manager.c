@@ -251,15 +251,17 @@ static void wait_workers(struct crew *crew, const char *what, double seconds)
                  "Through a shared segment, even a million doubles take a fraction of a second; "
                  "through the manager, every request is a round trip to the server (tens of "
                  "microseconds), however little it carries.", what, seconds);
-    char why[400] = "";
-    if (crew->slice * sizeof(double) + 64 > MGR_FRAME_MAX)
-        snprintf(why, sizeof why, ". A slice here is %zu doubles, %zu bytes: more than one "
-                 "request to the manager may hold (MGR_FRAME_MAX, 1 MiB), and the bulk data "
-                 "should not go through the manager anyway. Put it in a shared segment; the "
-                 "manager only says where the segment is", crew->slice,
-                 crew->slice * sizeof(double));
     if (failed != -1) {
         const char *said = code_said();
+        /* A guess, for a worker that said nothing; one that did said why (an outsider's
+           shm_open had failed, and this note sent him to the manager's frames). */
+        char why[400] = "";
+        if (crew->slice * sizeof(double) + 64 > MGR_FRAME_MAX && strncmp(said, ", saying: ", 10))
+            snprintf(why, sizeof why, ". A slice here is %zu doubles, %zu bytes: more than one "
+                     "request to the manager may hold (MGR_FRAME_MAX, 1 MiB), and the bulk data "
+                     "should not go through the manager anyway. Put it in a shared segment; the "
+                     "manager only says where the segment is", crew->slice,
+                     crew->slice * sizeof(double));
         lab_fail("%s: worker %d's bulk_put %s%s%s", what, failed,
                  WIFEXITED(status) && WEXITSTATUS(status) == 3 ? "returned -1"
                                                                : lab_describe_status(status),

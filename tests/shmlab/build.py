@@ -467,7 +467,7 @@ def build(lab: Lab, tc: Toolchain, lesson: Lesson, src: Path, out: Path, mode: s
     log: list[str] = []
 
     def failed(objects: LabObjects | None = None) -> Built:
-        log.extend(_lab_files_edited(lab, lesson, src))
+        log.extend(lab_files_edited(lab, lesson, src))
         text = "\n".join(line for line in log if line)
         (out / "build.log").write_text(text + "\n" if text else "")
         return Built(ok=False, out=out, log=text, objects=objects)
@@ -531,7 +531,7 @@ def build(lab: Lab, tc: Toolchain, lesson: Lesson, src: Path, out: Path, mode: s
     return Built(ok=True, out=out, log="", objects=objects)
 
 
-def _lab_files_edited(lab: Lab, lesson: Lesson, src: Path) -> list[str]:
+def lab_files_edited(lab: Lab, lesson: Lesson, src: Path) -> list[str]:
     """A note for each file of the lesson that is the lab's, not the student's, and
     that SRC holds changed: the lab's own is used (a student added a macro to
     counter.h, and read only that counter.c did not compile)."""

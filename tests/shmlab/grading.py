@@ -13,7 +13,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Callable
 
 from . import progress
-from .build import Toolchain, files_digest, held, lab_objects_ready
+from .build import Toolchain, files_digest, held, lab_files_edited, lab_objects_ready
 from .context import Context
 from .grade import Verdict, describe, grade_lesson
 from .manifest import Lesson
@@ -98,7 +98,14 @@ def grade_lessons(ctx: Context, ws: Workspace, lessons: tuple[Lesson, ...], *, r
             for lesson, future in zip(lessons, futures):
                 verdict, files = future.result()
                 progress.remember_grade(ws, lesson, verdict.passed, files)
-                line.print(describe(lesson, verdict, ctx.style, brief=brief))
+                shown = describe(lesson, verdict, ctx.style, brief=brief)
+                # A lab's file edited counts for nothing, passing or not (an outsider
+                # changed bank.h, passed, and was never told it was not used).
+                said = "\n".join(shown)
+                shown += ["       " + note for note in
+                          lab_files_edited(ctx.lab, lesson, ws.lesson_dir(lesson))
+                          if note not in said]
+                line.print(shown)
                 verdicts.append(verdict)
         except BaseException:
             # Ctrl-C, or the lab's own code does not build: the others stop too.
