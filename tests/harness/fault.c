@@ -102,6 +102,7 @@ int fault_should_fail(int fn, uintptr_t pc, int *err)
         return 0;
     *err = fault_call_errno(fn, r->kind);
     r->injected_errno = *err;
+    r->injected_pid = getpid();
     return 1;
 }
 

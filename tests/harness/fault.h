@@ -111,6 +111,7 @@ struct fault_record {
     int target_seen;                   /* calls at the site so far */
     int injected;                      /* it happened: the call failed */
     int injected_errno;
+    pid_t injected_pid;                /* the process whose call it was */
     char target_name[FAULT_NAME_MAX];  /* the name the failed call was on, if it was on one */
     char unlink_skipped[FAULT_NAME_MAX]; /* a failed shm_unlink/sem_unlink: the harness removes it */
     /* Always: what the code under test created. */

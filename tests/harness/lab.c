@@ -1341,6 +1341,7 @@ static long heap_in_use(void)
 }
 
 struct scenario_run {
+    pid_t pid;           /* the scenario process */
     long heap_kept;      /* blocks of heap the scenario process still held at its end */
     int status;          /* the scenario process's wait status */
     int hung;            /* still running at its deadline: killed */
@@ -1397,6 +1398,7 @@ static void run_scenario(const char *api, int (*scenario)(void *arg), void *arg,
         _exit(said == LAB_REPORTED || said == LAB_SUCCEEDED ? said : 12);
     }
     setpgid(pid, pid);
+    run->pid = pid;
     double deadline = now_seconds() + seconds;
     while (waitpid(pid, &run->status, WNOHANG) == 0) {
         if (now_seconds() > deadline) {
@@ -1626,7 +1628,7 @@ static void try_each(const char *api, int (*scenario)(void *arg), void *arg, int
         }
 
     int failed = 0, tried = 0;
-    char first[REPORT_MAX] = "";
+    char first[REPORT_MAX] = "", more[600] = "";
     for (int c = 0; c < cases && failed < 3; c++) {
         r->mode = FAULT_INJECT;
         r->kind = kind;
@@ -1635,6 +1637,7 @@ static void try_each(const char *api, int (*scenario)(void *arg), void *arg, int
         r->target_nth = nths[c];
         r->target_seen = 0;
         r->injected = 0;
+        r->injected_pid = 0;
         r->target_name[0] = '\0';
         r->n_children = 0;
         run_scenario(api, scenario, arg, budget, &run);
@@ -1654,18 +1657,25 @@ static void try_each(const char *api, int (*scenario)(void *arg), void *arg, int
         if (!r->injected)
             continue;  /* this run did not reach that call: nothing was tried */
         tried++;
-        if (why[0] != '\0' && failed++ == 0) {
-            char call[256];
-            describe_call(r, call, sizeof call);
-            snprintf(first, sizeof first, "when %s %s: %s", call,
+        char call[256];
+        describe_call(r, call, sizeof call);
+        /* A call of a process the code forked: the one that called the lesson's function saw
+           only what followed (an outsider, told of a read that failed with EIO, saw ECONNRESET). */
+        const char *where = r->injected_pid != 0 && r->injected_pid != run.pid
+                                ? ", in a process the code had forked," : "";
+        if (why[0] != '\0' && failed++ == 0)
+            snprintf(first, sizeof first, "when %s%s %s: %s", call, where,
                      describe_failure(r->target_fn, kind, r->injected_errno), why);
+        else if (why[0] != '\0') {
+            size_t len = strlen(more);
+            snprintf(more + len, sizeof more - len, "%s%s", len ? "; " : "", call);
         }
         if (run.hung)
             break;  /* one hang says it: each more would wait out its time too */
     }
     if (failed > 0)
-        lab_fail("%s%s", first, failed > 1 ? " (and more of the failures tried went wrong)"
-                 : "");
+        lab_fail("%s%s%s%s", first, failed > 1 ? " (it went wrong too when these failed: "
+                 : "", more, failed > 1 ? ")" : "");
     (void)tried;
 }
 
