@@ -65,20 +65,21 @@ def _why(run: SuiteRun) -> dict[str, str]:
     return why
 
 
-def _repeat(built: Built, runs: int, line: StatusLine, what: str, after: int = 0,
-            guess: float = 0.0) -> Repeated:
+def _repeat(built: Built, runs: int, line: StatusLine, what: str, after: str = "") -> Repeated:
     """Runs the suite RUNS times: how many runs passed, the seconds per run,
-    and what each failing test said. The time left it shows counts AFTER runs
-    more to come, and takes GUESS seconds a run until one has ended."""
+    and what each failing test said. The time left it shows, once a run has
+    ended, is these runs', with AFTER still to come (runs of a time not known
+    yet: the starter's hang, a right answer's do not)."""
     assert built.objects is not None
     done = Repeated(passed=0, seconds=0.0, failures={})
     began = time.monotonic()
     for n in range(1, runs + 1):
         left = ""
-        each = (time.monotonic() - began) / (n - 1) if n > 1 else guess
+        each = (time.monotonic() - began) / (n - 1) if n > 1 else 0.0
         if each > 0:
-            rest = _minutes(each * (runs - n + 1 + after))
-            left = f" (one after another, {each:.0f} s each: about {rest} left in all)"
+            rest = _minutes(each * (runs - n + 1))
+            then = f" of these, then {after}" if after else " in all"
+            left = f" (one after another, {each:.0f} s each: about {rest} left{then})"
         line.set("stress", f"{what}: run {n} of {runs}, {done.passed} passed so far{left}")
         run = run_suite(built.out / "check", built.objects.tests, per_test_stderr=False)
         done.passed += run.passed
@@ -115,8 +116,9 @@ def stress(ctx: Context, lesson: Lesson, runs: int, work: Path | None) -> int:
           f"{label}, one run after another (the time each takes is shown after the first)",
           flush=True)
     line = StatusLine()
-    trap = _repeat(starter, runs, line, f"lesson {lesson.id}, the starter", after=runs)
-    other = _repeat(fixed, runs, line, f"lesson {lesson.id}, {label}", guess=trap.seconds)
+    trap = _repeat(starter, runs, line, f"lesson {lesson.id}, the starter",
+                   after=f"the {runs} of {label}")
+    other = _repeat(fixed, runs, line, f"lesson {lesson.id}, {label}")
     caught = runs - trap.passed
     print(f"lesson {lesson.id}: starter caught {caught}/{runs} ({trap.seconds:.2f} s per run), "
           f"{label} passed {other.passed}/{runs} ({other.seconds:.2f} s per run)")
