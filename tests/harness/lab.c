@@ -310,80 +310,6 @@ static int find_children(pid_t *pids, int max)
 }
 
 /*
- * Every process that descends from this one (not only its children: a fork
- * bomb's whole tree), zombies aside, into pids (at most max); how many.
- */
-#define PID_LIMIT 4194304   /* the most kernel.pid_max may be */
-#define MAX_PROCS 32768
-
-static int find_descendants(pid_t *pids, int max)
-{
-    static pid_t pid_of[MAX_PROCS], parent_of[MAX_PROCS];
-    static unsigned char ours[PID_LIMIT / 8 + 1];   /* a bit a pid: ours? */
-    DIR *proc = opendir("/proc");
-    if (proc == NULL)
-        return 0;
-    int n = 0;
-    struct dirent *entry;
-    while ((entry = readdir(proc)) != NULL && n < MAX_PROCS) {
-        char state;
-        int ppid, session;
-        if (entry->d_name[0] < '0' || entry->d_name[0] > '9')
-            continue;
-        pid_t pid = (pid_t)atoi(entry->d_name);
-        if (pid > 0 && pid < PID_LIMIT && proc_stat(pid, &state, &ppid, &session) == 0 &&
-            state != 'Z' && ppid > 0 && ppid < PID_LIMIT) {
-            pid_of[n] = pid;
-            parent_of[n++] = ppid;
-        }
-    }
-    closedir(proc);
-    memset(ours, 0, sizeof ours);
-    pid_t self = getpid();
-    ours[self / 8] |= (unsigned char)(1u << (self % 8));
-    int found = 0;
-    /* A child may be listed before its parent: passes until none is added. */
-    for (int added = 1; added;) {
-        added = 0;
-        for (int i = 0; i < n; i++) {
-            pid_t pid = pid_of[i], ppid = parent_of[i];
-            if (!(ours[ppid / 8] >> (ppid % 8) & 1) || (ours[pid / 8] >> (pid % 8) & 1))
-                continue;
-            ours[pid / 8] |= (unsigned char)(1u << (pid % 8));
-            added = 1;
-            if (found < max)
-                pids[found++] = pid;
-        }
-    }
-    return found;
-}
-
-/*
- * Stops every descendant (SIGSTOP), until none is left running: a fork
- * bomb refills at once whatever is killed one process at a time, and its
- * processes that are not our children are out of reach till their parents
- * die, but a stopped process forks no more. Then they are all killed at once.
- */
-static void stop_descendants(void)
-{
-    static pid_t pids[MAX_PROCS];
-    for (int round = 0; round < 200; round++) {
-        int n = find_descendants(pids, MAX_PROCS), running = 0;
-        for (int i = 0; i < n; i++) {
-            char state;
-            int ppid, session;
-            if (proc_stat(pids[i], &state, &ppid, &session) == 0 && state != 'T' &&
-                state != 't') {
-                kill(pids[i], SIGSTOP);
-                running++;
-            }
-        }
-        if (running == 0)
-            break;
-    }
-}
-
-/*
  * Kills and reaps every child, including orphaned grandchildren that come
  * to us because we are a subreaper. Returns how many were still running.
  */
@@ -420,19 +346,6 @@ static int kill_children(char *report)
         sleep_ms(5);
     }
     int killed = n_asked;
-    /* Held still first, all of them; the grandchildren killed at once; the children below. */
-    static pid_t all[MAX_PROCS];
-    if (find_descendants(all, 1) > 0) {
-        stop_descendants();
-        int n = find_descendants(all, MAX_PROCS);
-        pid_t self = getpid();
-        for (int i = 0; i < n; i++) {
-            char state;
-            int ppid, session;
-            if (proc_stat(all[i], &state, &ppid, &session) == 0 && ppid != self)
-                kill(all[i], SIGKILL);
-        }
-    }
     for (int round = 0; round < 50; round++) {
         pid_t pids[256];
         int n = find_children(pids, 256);
@@ -774,22 +687,10 @@ static void after_test(void)
     _exit(done_status);
 }
 
-/*
- * In the runner, before each test: a test stopped at its time limit never
- * cleaned up, and what it left running came to us (a subreaper). A fork
- * bomb's, left so, took every process the sandbox allowed: each later test,
- * and the run once more, failed to start its manager.
- */
-static void clear_the_way(void)
-{
-    kill_children(NULL);
-}
-
-/* A test case of one test, with the harness's fixtures and a time limit. */
+/* A test case of one test, with the harness's fixture and a time limit. */
 static TCase *test_case(const TTest *test, int seconds)
 {
     TCase *tc = tcase_create(test->name);
-    tcase_add_unchecked_fixture(tc, clear_the_way, NULL);
     tcase_add_checked_fixture(tc, before_test, after_test);
     tcase_set_timeout(tc, seconds);
     _tcase_add_test(tc, test, 0, done_status, 0, 1);
