@@ -80,6 +80,18 @@ static const char *hang_hint =
     "EOWNERDEAD means the caller holds the lock already: a second pthread_mutex_lock then "
     "waits for ever, and a repair that does not end holds it for ever.";
 
+/*
+ * What to say of a bank call still running at the end of its wait: a hang,
+ * unless on a busy machine it was runnable all along (only slow, maybe).
+ */
+static const char *hang_or_slow(void)
+{
+    return lab_wait_starved()
+               ? "It was runnable all along, not asleep in a lock, on a machine this busy: it "
+                 "may only have been slow. REGRADE on a quieter machine"
+               : hang_hint;
+}
+
 static struct outcome *shared_outcomes(int n)
 {
     struct outcome *o = mmap(NULL, (size_t)n * sizeof *o, PROT_READ | PROT_WRITE,
@@ -169,6 +181,26 @@ static const char *describe_balances(const long b[])
     return s;
 }
 
+/* Which accounts are off, and by how much, from the nearer of two right outcomes. */
+static const char *describe_off(const long got[], const long all[], const long without[])
+{
+    static char text[300];
+    int off_all = 0, off_without = 0;
+    for (int a = 0; a < ACCOUNTS; a++) {
+        off_all += got[a] != all[a];
+        off_without += got[a] != without[a];
+    }
+    const long *want = off_without < off_all ? without : all;
+    size_t used = 0;
+    text[0] = '\0';
+    for (int a = 0; a < ACCOUNTS && used < sizeof text; a++)
+        if (got[a] != want[a])
+            used += (size_t)snprintf(text + used, sizeof text - used, "%saccount %d has %ld too %s",
+                                     used > 0 ? ", " : "", a, labs(got[a] - want[a]),
+                                     got[a] > want[a] ? "much" : "little");
+    return text;
+}
+
 /*
  * Whether `got` is the accounts `start` (NULL: as opened) with every
  * transfer of `done` made, and each of `maybe` (those in flight when a
@@ -239,11 +271,12 @@ static int explained_from(const long start[], const long got[], const struct tra
               "record valid (arm it) only after everything in it is written, and let it say exactly "
               "which changes were made. (If the source does, the compiler may still move plain "
               "stores: atomic_signal_fence between the steps keeps them in order.)";
-    snprintf(why, size, "the accounts hold %s (%ld in all) where they should hold %s%s%s.%s%s",
+    snprintf(why, size,
+             "the accounts hold %s (%ld in all) where they should hold %s%s%s (%s).%s%s",
              describe_balances(got), total, describe_balances(all),
              n_maybe > 0 ? ", or, without the transfers that were in flight, " : "",
-             n_maybe > 0 ? describe_balances(without) : "", after_death ? " " : "",
-             after_death ? meaning : "");
+             n_maybe > 0 ? describe_balances(without) : "", describe_off(got, all, without),
+             after_death ? " " : "", after_death ? meaning : "");
     return 0;
 }
 
@@ -342,7 +375,7 @@ static void one_death(long k, const struct op *ops, int n, int armed, long j)
     }
     if (!ended)
         lab_fail("After %s, the next call, %s, waited for %g s, and would wait for ever%s. %s",
-                 death, op_name(&ops[o[1].returned]), CALL_SECONDS, quoted(said), hang_hint);
+                 death, op_name(&ops[o[1].returned]), CALL_SECONDS, quoted(said), hang_or_slow());
     if (o[1].returned < n && ops[o[1].returned].kind == OP_TRANSFER)
         maybe[n_maybe++] = ops[o[1].returned].t;
     char why[1600];
@@ -355,7 +388,7 @@ static void one_death(long k, const struct op *ops, int n, int armed, long j)
     if (!play(b, last, 2, -1, 0, 0, &o[2], &said))
         lab_fail("After %s, a third process's %s waited for %g s, and would wait for "
                  "ever%s. %s", death, op_name(&last[o[2].returned]), CALL_SECONDS, quoted(said),
-                 hang_hint);
+                 hang_or_slow());
     for (int i = 0; i < 2; i++)
         if (o[2].rc[i] != 0)
             lab_fail("After %s, a third process's %s returned %d%s. The bank must go on for "
@@ -530,7 +563,7 @@ START_TEST(a_repairer_killed_while_it_repairs_leaves_it_to_the_next)
             lab_fail("After a process was killed at %s, in its transfer of %s, the next "
                      "bank_transfer waited for %g s, and would wait for ever%s. %s",
                      lab_describe_step(&o[0].death), describe_transfer(&second), CALL_SECONDS,
-                     quoted(said), hang_hint);
+                     quoted(said), hang_or_slow());
         long repair_steps = o[1].steps;
         munmap(o, 2 * sizeof *o);
         bank_close(c);
@@ -636,10 +669,12 @@ START_TEST(a_stopped_holder_is_not_a_dead_one)
     if (hung >= 0)
         lab_fail("A process was stopped (SIGSTOP) for %d s at %s, in its transfer of %s, while "
                  "another was waiting for the lock; then it went on. One of the two then waited "
-                 "for %g s more%s: a lock taken from a live holder (after a timeout?), or let "
-                 "go twice, leaves the bank locked for ever",
-                 STOP_SECONDS, lab_describe_step(&holders[hung].death),
-                 describe_transfer(&second), CALL_SECONDS, quoted(said));
+                 "for %g s more%s%s%s", STOP_SECONDS, lab_describe_step(&holders[hung].death),
+                 describe_transfer(&second), CALL_SECONDS, quoted(said),
+                 lab_wait_starved() ? ". " : ": a lock taken from a live holder (after a "
+                                             "timeout?), or let go twice, leaves the bank "
+                                             "locked for ever",
+                 lab_wait_starved() ? hang_or_slow() : "");
     for (int k = 0; k < n; k++) {
         const struct outcome *h = &holders[k], *t = &others[k];
         if (h->returned != 2 || h->rc[0] != 0 || h->rc[1] != 0 || t->returned != 1 ||
@@ -735,7 +770,7 @@ static int kill_next_then_go_on(struct between *s, long j)
     kill(s->stopped, SIGCONT);
     if (!lab_wait_child(s->stopped, &status, CALL_SECONDS))
         lab_fail("%s, and waited for %g s in its bank_transfer%s. %s", s->death, CALL_SECONDS,
-                 quoted(said), hang_hint);
+                 quoted(said), hang_or_slow());
     return 1;
 }
 
@@ -755,7 +790,7 @@ static void check_after(struct between *s)
     if (!play(s->bank, last, 2, -1, 0, 0, &s->o[2], &said))
         lab_fail("%s; a third process's %s waited for %g s, and would wait for ever%s. %s",
                  s->death, op_name(&last[s->o[2].returned]), CALL_SECONDS, quoted(said),
-                 hang_hint);
+                 hang_or_slow());
     for (int i = 0; i < 2; i++)
         if (s->o[2].rc[i] != 0)
             lab_fail("%s; a third process's %s returned %d%s", s->death, op_name(&last[i]),
@@ -868,7 +903,7 @@ START_TEST(processes_already_waiting_when_the_holder_dies_all_go_on)
             lab_fail("%d processes were waiting for the lock when its holder was killed "
                      "(SIGKILL) at %s, in its transfer of %s; none of them had the lock %g s "
                      "later%s. %s", WAITERS, lab_describe_step(&o[0].death),
-                     describe_transfer(&second), CALL_SECONDS, quoted(said), hang_hint);
+                     describe_transfer(&second), CALL_SECONDS, quoted(said), hang_or_slow());
         if (hung > 0)
             lab_fail("%d processes were waiting for the lock when its holder was killed "
                      "(SIGKILL) at %s, in its transfer of %s; %d of them still waited %g s "
@@ -978,7 +1013,7 @@ START_TEST(a_repairer_stopped_while_it_repairs_is_waited_for)
                  describe_transfer(&third), describe_transfer(&back));
         if (hung == j)
             lab_fail("%s. One of the two then waited for %g s more%s, and would wait for "
-                     "ever. %s", death, CALL_SECONDS, quoted(said), hang_hint);
+                     "ever. %s", death, CALL_SECONDS, quoted(said), hang_or_slow());
         if (r->returned != 1 || r->rc[0] != 0 || t->returned != 1 || t->rc[0] != 0)
             lab_fail("%s. A transfer returned -1%s. Nothing is wrong with a repairer that "
                      "is only slow: the others must wait for it. A robust mutex let go before "
@@ -1184,6 +1219,10 @@ START_TEST(workers_killed_at_random_moments_block_nobody_and_lose_nothing)
                  "deaths, a bank_transfer returned -1%s. The bank must go on for the others: "
                  "on EOWNERDEAD, repair, call pthread_mutex_consistent, and carry on.",
                  lab_seed_note_timed(), quoted(said));
+    if (stuck && lab_wait_starved())
+        lab_fail("Workers were killed (SIGKILL) at random moments%s; told to stop, a worker still "
+                 "ran %g s later%s. %s", lab_seed_note_timed(), CALL_SECONDS, quoted(said),
+                 hang_or_slow());
     if (stuck)
         lab_fail("Workers were killed (SIGKILL) at random moments%s; after one of the deaths, "
                  "nobody made any transfer for %d s, every worker asleep: the dead worker held the "

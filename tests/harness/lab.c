@@ -108,6 +108,7 @@ struct test_clock {
     int cut;            /* the test stopped at suite_deadline, from 1; -1: none was running */
 };
 static struct test_clock *test_clock;
+static int wait_starved;  /* a lab_wait_child gave up on a process kept from the CPU */
 
 /*
  * A child of the test ended: the test is getting on. A test that ran out of
@@ -881,9 +882,28 @@ int lab_wait_child(pid_t pid, int *status, double seconds)
         struct timespec t = {0, polls < 100 ? 100000 : 1000000};
         nanosleep(&t, NULL);
     }
+    if (machine_busy()) {
+        /* Asleep, waiting for something that never comes, or runnable and
+           never given the CPU? (At load 500 a right lesson 11 waited 15 s,
+           runnable all along.) Watch it a moment to tell. */
+        double before = lab_runnable_seconds(pid);
+        struct timespec t = {0, 500000000};
+        nanosleep(&t, NULL);
+        if (waitpid(pid, status, WNOHANG) == pid) {
+            note_progress();
+            return 1;
+        }
+        if (lab_runnable_seconds(pid) - before >= 0.25)
+            wait_starved = 1;
+    }
     kill(pid, SIGKILL);
     waitpid(pid, status, 0);
     return 0;
+}
+
+int lab_wait_starved(void)
+{
+    return wait_starved;
 }
 
 /* ---- random cases, and a bystander ------------------------------------ */

@@ -83,6 +83,14 @@ void lab_run_workers(int n, void (*fn)(int index, void *arg), void *arg,
 int lab_wait_child(pid_t pid, int *status, double seconds);
 
 /*
+ * Whether a lab_wait_child of this test gave up, on a busy machine, on a
+ * process that was runnable all along (running, or waiting for a CPU)
+ * rather than asleep: then it may only have been slow, and a hang is not
+ * shown (say REGRADE, as lab_fail's other words for the machine's fault).
+ */
+int lab_wait_starved(void);
+
+/*
  * Whether the machine is busy now, or was found busy while the suite ran
  * (LAB_BUSY=1 or 0 says so instead): a measured speed that falls short
  * there is the machine's, maybe, and no grade (REGRADE, lab_fail's words).

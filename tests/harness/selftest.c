@@ -142,6 +142,39 @@ START_TEST(getting_on_but_never_done)
 }
 END_TEST
 
+/*
+ * lab_wait_child on a busy machine (LAB_BUSY=1): a child that never ends but
+ * is runnable all along (here: it spins) may only be slow; one asleep hangs.
+ */
+START_TEST(a_child_runnable_all_along_may_be_slow)
+{
+    pid_t pid = fork();
+    if (pid == 0)
+        for (;;)
+            continue;
+    int status;
+    if (lab_wait_child(pid, &status, 0.1))
+        lab_fail("the spinning child ended");
+    if (!lab_wait_starved())
+        lab_fail("lab_wait_child gave up on a spinning child, and called it asleep");
+}
+END_TEST
+
+START_TEST(a_child_asleep_is_not_slow)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        pause();
+        _exit(0);
+    }
+    int status;
+    if (lab_wait_child(pid, &status, 0.1))
+        lab_fail("the sleeping child ended");
+    if (lab_wait_starved())
+        lab_fail("lab_wait_child gave up on a sleeping child, and called it runnable");
+}
+END_TEST
+
 START_TEST(crashes)
 {
     raise(SIGSEGV);
@@ -332,6 +365,8 @@ static const struct expectation expected[] = {
     {&hangs, "FAIL", "still running after 1 s, and again when run once more with 3 s"},
     {&slow_but_done_in_time_when_given_more, "ok", NULL},
     {&getting_on_but_never_done, "FAIL", "never shown to hang; slow on this busy machine"},
+    {&a_child_runnable_all_along_may_be_slow, "ok", NULL},
+    {&a_child_asleep_is_not_slow, "ok", NULL},
     {&crashes, "FAIL", "received signal 11"},
     {&exits_in_the_middle, "FAIL", "exited with status 4 in the middle of the test"},
     {&exits_with_status_0_in_the_middle, "FAIL", "exited with status 0 in the middle of the test"},
@@ -416,7 +451,9 @@ static char *run_inner_suite(pid_t *inner, int mode)
              * start barrier took 2 s, so it gets ten times the test's time.
              */
             for (int i = 0; i < N_EXPECTED; i++) {
-                if (*expected[i].test == a_worker_hangs)
+                if (*expected[i].test == a_worker_hangs ||
+                    *expected[i].test == a_child_runnable_all_along_may_be_slow ||
+                    *expected[i].test == a_child_asleep_is_not_slow)
                     lab_add_long(s, *expected[i].test, 10);
                 else
                     lab_add(s, *expected[i].test);
