@@ -688,10 +688,42 @@ static void after_test(void)
     _exit(done_status);
 }
 
-/* A test case of one test, with the harness's fixture and a time limit. */
+/*
+ * In the runner, before each test: a test stopped at its time limit never
+ * cleaned up, and what it left running comes to us (a subreaper). A fork
+ * bomb's tree, in a worker's session of its own, so out of reach of Check's
+ * killpg, once took every process the sandbox allows: each later test, and
+ * the run once more, failed to start its manager. Each such group is killed
+ * whole, by one kill(-group), which a fork under way cannot escape.
+ */
+static void clear_the_way(void)
+{
+    pid_t own_group = getpgrp();
+    for (int round = 0; round < 200; round++) {
+        pid_t pids[256];
+        int n = find_children(pids, 256);
+        if (n == 0)
+            return;
+        for (int i = 0; i < n; i++) {
+            pid_t group = getpgid(pids[i]);
+            /* Only a group that is all leftovers: its leader ended, or is ours. */
+            char leader[32];
+            snprintf(leader, sizeof leader, "/proc/%d", (int)group);
+            int leftovers = group > 0 && group != own_group &&
+                            (group == pids[i] || access(leader, F_OK) == -1);
+            kill(leftovers ? -group : pids[i], SIGKILL);
+        }
+        while (waitpid(-1, NULL, WNOHANG) > 0)
+            ;
+        sleep_ms(1);
+    }
+}
+
+/* A test case of one test, with the harness's fixtures and a time limit. */
 static TCase *test_case(const TTest *test, int seconds)
 {
     TCase *tc = tcase_create(test->name);
+    tcase_add_unchecked_fixture(tc, clear_the_way, NULL);
     tcase_add_checked_fixture(tc, before_test, after_test);
     tcase_set_timeout(tc, seconds);
     _tcase_add_test(tc, test, 0, done_status, 0, 1);
