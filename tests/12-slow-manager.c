@@ -262,6 +262,10 @@ static void wait_workers(struct crew *crew, const char *what, double seconds)
                      "should not go through the manager anyway. Put it in a shared segment; the "
                      "manager only says where the segment is", crew->slice,
                      crew->slice * sizeof(double));
+        else if (strstr(said, "No such file or directory") != NULL)
+            snprintf(why, sizeof why, ". From shm_open, \"No such file or directory\" means "
+                     "no segment has the name it was given: a worker must open the segment "
+                     "bulk_open made, under the name bulk_open was given and told the manager");
         lab_fail("%s: worker %d's bulk_put %s%s%s", what, failed,
                  WIFEXITED(status) && WEXITSTATUS(status) == 3 ? "returned -1"
                                                                : lab_describe_status(status),
@@ -616,7 +620,7 @@ START_TEST(bulk_put_keeps_nothing_open)
     for (int i = 0; i < 200; i++)
         if (bulk_put(m.address, (size_t)i * 16 % 4096, values, 16) != 0) {
             const char *said = code_said();
-            lab_fail("bulk_put returned -1 on its %dth call%s", i + 1, said);
+            lab_fail("bulk_put returned -1, call %d of 200%s", i + 1, said);
         }
     int more_fds = lab_open_descriptors() - fds;
     int more_maps = lab_count_shared_mappings() - maps;

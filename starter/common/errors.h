@@ -21,11 +21,13 @@
 /* Prints "<what>: <reason>" for the error number err. */
 static inline void warn_err(int err, const char *fmt, ...)
 {
+    char what[512];
     va_list ap;
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vsnprintf(what, sizeof what, fmt, ap);
     va_end(ap);
-    fprintf(stderr, ": %s\n", strerror(err));
+    /* In one write: the lines of processes failing at once must not mix. */
+    fprintf(stderr, "%s: %s\n", what, strerror(err));
 }
 
 /* For calls that set errno and return -1 (most system calls). */

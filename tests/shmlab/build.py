@@ -531,10 +531,11 @@ def build(lab: Lab, tc: Toolchain, lesson: Lesson, src: Path, out: Path, mode: s
     return Built(ok=True, out=out, log="", objects=objects)
 
 
-def lab_files_edited(lab: Lab, lesson: Lesson, src: Path) -> list[str]:
+def lab_files_edited(lab: Lab, lesson: Lesson, src: Path, demo: bool = False) -> list[str]:
     """A note for each file of the lesson that is the lab's, not the student's, and
     that SRC holds changed: the lab's own is used (a student added a macro to
-    counter.h, and read only that counter.c did not compile)."""
+    counter.h, and read only that counter.c did not compile). DEMO: said of
+    make run's demo, not of the grade (an outsider edited main.c and saw no effect)."""
     notes = []
     for own in sorted((lab.root / "starter" / lesson.name).iterdir()):
         given = src / own.name
@@ -544,7 +545,11 @@ def lab_files_edited(lab: Lab, lesson: Lesson, src: Path) -> list[str]:
             changed = given.read_bytes() != own.read_bytes()
         except OSError:
             continue
-        if changed:
+        if changed and demo:
+            notes.append(f"(note: {lab.rel(given)} is the lab's file, not yours: the demo is "
+                         f"built with the lab's own {own.name}, so what you changed in it has "
+                         f"no effect; only {', '.join(lesson.files)} is yours)")
+        elif changed:
             notes.append(f"(note: {lab.rel(given)} is the lab's file, not yours: the grader uses "
                          f"the lab's own {own.name}, so what you changed in it counts for "
                          f"nothing; only {', '.join(lesson.files)} is graded)")

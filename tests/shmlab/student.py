@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Callable
 
 from . import processes, progress
-from .build import build, files_digest, held, lab_objects_ready
+from .build import build, files_digest, held, lab_files_edited, lab_objects_ready
 from .common import LabError
 from .context import Context
 from .grading import grade_lessons
@@ -307,6 +307,8 @@ def run(ctx: Context, lesson: Lesson, work: Path, args: list[str]) -> int:
         print(f"lesson {lesson.id} does not build:")
         print(built.log)
         return 1
+    for note in lab_files_edited(ctx.lab, lesson, ws.lesson_dir(lesson), demo=True):
+        print(note, flush=True)
     demo = out / "demo"
     print(ctx.style.bold(" ".join([ctx.lab.rel(demo), *map(shlex.quote, args)])), flush=True)
     try:
