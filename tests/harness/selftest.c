@@ -471,6 +471,33 @@ static char *run_inner_suite(pid_t *inner, int mode)
     return text;
 }
 
+/* This process's children still running, "pid (name) state" each, for a failure. */
+static const char *children_named(void)
+{
+    static char text[512];
+    size_t used = 0;
+    text[0] = '\0';
+    DIR *proc = opendir("/proc");
+    for (struct dirent *e; proc != NULL && (e = readdir(proc)) != NULL && used < 400;) {
+        char path[300], stat[512];
+        snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
+        FILE *f = e->d_name[0] >= '0' && e->d_name[0] <= '9' ? fopen(path, "r") : NULL;
+        if (f == NULL)
+            continue;
+        size_t n = fread(stat, 1, sizeof stat - 1, f);
+        fclose(f);
+        stat[n] = '\0';
+        char *end = strrchr(stat, ')'), state;
+        int ppid;
+        if (end != NULL && sscanf(end + 1, " %c %d", &state, &ppid) == 2 && ppid == getpid())
+            used += (size_t)snprintf(text + used, sizeof text - used, "%s%.*s) %c",
+                                     used ? ", " : "", (int)(end - stat), stat, state);
+    }
+    if (proc != NULL)
+        closedir(proc);
+    return text;
+}
+
 /* The lines lab_main printed for one test: its status line and explanation. */
 static const char *section_for(const char *text, const char *name, char *out, size_t size)
 {
@@ -604,6 +631,9 @@ int main(void)
     int running = waitpid(-1, NULL, WNOHANG) == 0;
     printf("  %s  the harness stopped every process the tests left\n",
            stray || running ? "FAIL" : "ok  ");
+    if (stray || running)
+        printf("        (%d had ended, unreaped; %s still running: %s)\n", stray,
+               running ? "some were" : "none was", children_named());
     stray || running ? failed++ : passed++;
 
     printf("selftest: %d passed, %d failed\n", passed, failed);

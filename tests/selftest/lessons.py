@@ -202,7 +202,8 @@ def _outcome(ctx: Context, lesson: Lesson, expect: str, src: Path, out: Path, *,
         run = run_suite(out / "check", built.objects.tests, env=env)
         problems = _judge(ctx.lab, expect, run, src, out)
     if problems and expect == "fail" and any(
-            r.message.startswith("deadlock or endless loop") for r in run.results if not r.ok):
+            r.message.startswith("deadlock or endless loop") or
+            "REGRADE on a quieter machine" in r.message for r in run.results if not r.ok):
         # On a loaded machine a check that says why may run out of time before it
         # does (lesson 01's never-unmaps once, at load 60): once more, given more
         # time if the harness finds the machine busy.
