@@ -773,6 +773,12 @@ def _run_jobs(g: Grading, jobs: list[tuple[str, Lesson]], say: TextIO,
                      if seq in started],
                     [lesson for seq, lesson in sorted(waiting.values(), key=lambda w: w[0])
                      if seq not in started], g.options.jobs, g.options.limits.wall)
+                if left is not None and again_later:
+                    # Then those to grade again, fewer at a time (_grade_again), each
+                    # about as long as its first time: an outsider's guess said 0 s
+                    # with two such, 3 minutes, to go.
+                    left += (sum(u.seconds for u in verdicts.values() if unsettled(u))
+                             / max(1, g.options.jobs // 4))
                 status = v.status
                 if unsettled(v):
                     status = ("out of time, never shown to hang (the machine's load may be "

@@ -74,13 +74,16 @@ def _repeat(built: Built, runs: int, line: StatusLine, what: str, after: str = "
     done = Repeated(passed=0, seconds=0.0, failures={})
     began = time.monotonic()
     for n in range(1, runs + 1):
-        left = ""
+        left, each_run = "", ""
         each = (time.monotonic() - began) / (n - 1) if n > 1 else 0.0
         if each > 0:
+            # The time left first: a terminal 80 columns wide cuts the line's end.
             rest = _minutes(each * (runs - n + 1))
             then = f" of these, then {after}" if after else " in all"
-            left = f" (one after another, {each:.0f} s each: about {rest} left{then})"
-        line.set("stress", f"{what}: run {n} of {runs}, {done.passed} passed so far{left}")
+            left = f"about {rest} left{then}; "
+            each_run = f" ({each:.0f} s a run, one after another)"
+        line.set("stress", f"{what}: {left}run {n} of {runs}, {done.passed} passed so far"
+                 f"{each_run}")
         run = run_suite(built.out / "check", built.objects.tests, per_test_stderr=False)
         done.passed += run.passed
         for name, message in _why(run).items():
