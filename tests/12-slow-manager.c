@@ -256,7 +256,11 @@ static void wait_workers(struct crew *crew, const char *what, double seconds)
         /* A guess, for a worker that said nothing; one that did said why (an outsider's
            shm_open had failed, and this note sent him to the manager's frames). */
         char why[400] = "";
-        if (crew->slice * sizeof(double) + 64 > MGR_FRAME_MAX && strncmp(said, ", saying: ", 10))
+        int returned = WIFEXITED(status) && WEXITSTATUS(status) == 3;
+        /* (Not for a worker that crashed: an outsider's SIGBUS, a segment too small, was
+           told of the manager's frames.) */
+        if (returned && crew->slice * sizeof(double) + 64 > MGR_FRAME_MAX &&
+            strncmp(said, ", saying: ", 10))
             snprintf(why, sizeof why, ". A slice here is %zu doubles, %zu bytes: more than one "
                      "request to the manager may hold (MGR_FRAME_MAX, 1 MiB), and the bulk data "
                      "should not go through the manager anyway. Put it in a shared segment; the "
@@ -267,8 +271,7 @@ static void wait_workers(struct crew *crew, const char *what, double seconds)
                      "no segment has the name it was given: a worker must open the segment "
                      "bulk_open made, under the name bulk_open was given and told the manager");
         lab_fail("%s: worker %d's bulk_put %s%s%s", what, failed,
-                 WIFEXITED(status) && WEXITSTATUS(status) == 3 ? "returned -1"
-                                                               : lab_describe_status(status),
+                 returned ? "returned -1" : lab_describe_status(status),
                  said, why);
     }
 }

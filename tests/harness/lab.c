@@ -660,7 +660,7 @@ static void check_private_sync(void)
              "in any process but its maker's, and other C libraries, or another glibc, "
              "leave the others waiting for ever", r->private_sync_what, where[0] ? " at " : "",
              where, strcmp(r->private_sync_what, "semaphore") == 0
-                 ? "sem_init's second argument 1"
+                 ? "sem_init's second argument, pshared, must be 1"
                  : strcmp(r->private_sync_what, "mutex") == 0
                        ? "pthread_mutexattr_setpshared(PTHREAD_PROCESS_SHARED)"
                        : "pthread_condattr_setpshared(PTHREAD_PROCESS_SHARED)",
