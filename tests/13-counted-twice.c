@@ -504,7 +504,7 @@ END_TEST
  * One worker, cut off by an outage of OUTAGE_MS. tally.h's waits (about
  * 10 ms, doubling, to about 1 s; each from half of that to a quarter more)
  * make at most 21 attempts in 7 s, at most 8 in its last 4 s (one each
- * 0.5 s at the most often: variant right-always-half-of-the-doubled-wait),
+ * 0.5 s at the most often: each wait the shortest that tally.h allows),
  * and never wait more than 1.25 s: the limits leave room for an attempt
  * seen late, LONGEST_WAIT for a busy machine's late wake-up, and a
  * doubling without a cap waits 3.8 s at the least before its attempt
@@ -527,14 +527,23 @@ END_TEST
  * once in 150 runs. tally.h and the lesson say it tries too often.
  */
 #define SHORTEST_LATE_WAIT 0.3
+/*
+ * And those waits are drawn by chance: waits that are all the same (to
+ * SAME_WAIT, the proxy's own lateness allowed for) are the same for every
+ * worker, and workers cut off together come back together, every time. Drawn
+ * from half of the doubled one to a quarter more, three or more late waits
+ * fall within SAME_WAIT about once in 500 outages; it must be so in both.
+ */
+#define SAME_WAIT 0.02
 
 /*
  * The network goes down for OUTAGE_MS while worker `pid` adds to "patient",
  * and comes back: fails the test (the worker stopped) if the worker tried
  * to connect too often, waited too long, or added nothing once it was back.
- * `which` names the outage in a message: "" or " a second time".
+ * `which` names the outage in a message: "" or " a second time". Returns
+ * the wait its last waits all were, if they were the same; 0 if not.
  */
-static void watch_an_outage(pid_t pid, const char *which)
+static double watch_an_outage(pid_t pid, const char *which)
 {
     long first = cut_proxy_seen(&net).attempts, refused_before = cut_proxy_seen(&net).refused;
     double down = now(), up = down + OUTAGE_MS / 1000.0;
@@ -547,14 +556,18 @@ static void watch_an_outage(pid_t pid, const char *which)
     /* Its attempts, from the outage to the first one after it (the proxy keeps the
        times of its last thousand: more than MOST_ATTEMPTS fails on the count alone). */
     long attempts = cut_proxy_seen(&net).refused - refused_before, late = 0;
-    double longest = 0, shortest_late = 1e9, last = down;
+    double longest = 0, shortest_late = 1e9, longest_late = 0, last = down;
+    int late_waits = 0;
     for (long i = first; attempts <= MOST_ATTEMPTS && i < cut_proxy_seen(&net).attempts; i++) {
         double t = cut_proxy_attempt_time(&net, i);
         if (t < 0)
             break;
         longest = t - last > longest ? t - last : longest;
-        if (t < up && last >= up - LATE_SECONDS && t - last < shortest_late)
-            shortest_late = t - last;
+        if (t < up && last >= up - LATE_SECONDS) {
+            shortest_late = t - last < shortest_late ? t - last : shortest_late;
+            longest_late = t - last > longest_late ? t - last : longest_late;
+            late_waits++;
+        }
         last = t;
         if (t >= up)
             break;
@@ -598,6 +611,7 @@ static void watch_an_outage(pid_t pid, const char *which)
                  "two attempts to connect: a network back in the meantime sat unused. Double "
                  "the wait up to about 1 s, no more (tally.h): %g s at the most is expected, "
                  "even on a busy machine.", which, OUTAGE_MS / 1000, longest, LONGEST_WAIT);
+    return late_waits >= 3 && longest_late - shortest_late < SAME_WAIT ? longest_late : 0;
 }
 
 START_TEST(a_manager_out_of_reach_is_not_hammered)
@@ -616,10 +630,17 @@ START_TEST(a_manager_out_of_reach_is_not_hammered)
         lab_fail("the worker made fewer than 50 additions in %g s, with nothing broken",
                  WORK_SECONDS);
     }
-    watch_an_outage(pid, "");
-    watch_an_outage(pid, " a second time");
+    double same = watch_an_outage(pid, "");
+    double same_again = watch_an_outage(pid, " a second time");
     kill(pid, SIGKILL);
     waitpid(pid, NULL, 0);
+    if (same > 0 && same_again > 0)
+        lab_fail("while the network was down, twice for %d s, the worker's waits between two "
+                 "attempts to connect in the last %g s were all the same, %.2f s (to %g s), "
+                 "both times: waits without chance in them are the same in every worker, and "
+                 "workers cut off together come back together, every time. Draw each wait from "
+                 "half of the doubled one to a quarter more (tally.h)", OUTAGE_MS / 1000,
+                 LATE_SECONDS, same, SAME_WAIT);
     stop();
 }
 END_TEST
