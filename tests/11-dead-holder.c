@@ -87,8 +87,9 @@ static const char *hang_hint =
 static const char *hang_or_slow(void)
 {
     return lab_wait_starved()
-               ? "It was runnable all along, not asleep in a lock, on a machine this busy: it "
-                 "may only have been slow. REGRADE on a quieter machine"
+               ? "It was not seen asleep in a lock: it, or a process of the test, was "
+                 "runnable (waiting for a CPU) on a machine this busy, so it may only have "
+                 "been slow. REGRADE on a quieter machine"
                : hang_hint;
 }
 

@@ -84,9 +84,10 @@ int lab_wait_child(pid_t pid, int *status, double seconds);
 
 /*
  * Whether a lab_wait_child of this test gave up, on a busy machine, on a
- * process that was runnable all along (running, or waiting for a CPU)
- * rather than asleep: then it may only have been slow, and a hang is not
- * shown (say REGRADE, as lab_fail's other words for the machine's fault).
+ * process that was not seen asleep: it, or another child of the test, was
+ * runnable (running, or waiting for a CPU) in the half second it was
+ * watched. Then it may only have been slow, and a hang is not shown (say
+ * REGRADE, as lab_fail's other words for the machine's fault).
  */
 int lab_wait_starved(void);
 
