@@ -376,7 +376,8 @@ static void one_death(long k, const struct op *ops, int n, int armed, long j)
     }
     if (!ended)
         lab_fail("After %s, the next call, %s, waited for %g s, and would wait for ever%s. %s",
-                 death, op_name(&ops[o[1].returned]), CALL_SECONDS, quoted(said), hang_or_slow());
+                 death, op_name(&ops[o[1].returned]), lab_wait_given(), quoted(said),
+                 hang_or_slow());
     if (o[1].returned < n && ops[o[1].returned].kind == OP_TRANSFER)
         maybe[n_maybe++] = ops[o[1].returned].t;
     char why[1600];
@@ -388,7 +389,7 @@ static void one_death(long k, const struct op *ops, int n, int armed, long j)
     const struct op last[] = {{OP_TRANSFER, fourth}, {OP_BALANCES, {0, 0, 0}}};
     if (!play(b, last, 2, -1, 0, 0, &o[2], &said))
         lab_fail("After %s, a third process's %s waited for %g s, and would wait for "
-                 "ever%s. %s", death, op_name(&last[o[2].returned]), CALL_SECONDS, quoted(said),
+                 "ever%s. %s", death, op_name(&last[o[2].returned]), lab_wait_given(), quoted(said),
                  hang_or_slow());
     for (int i = 0; i < 2; i++)
         if (o[2].rc[i] != 0)
@@ -563,7 +564,7 @@ START_TEST(a_repairer_killed_while_it_repairs_leaves_it_to_the_next)
         if (!play(c, next, 2, 0, 0, 0, &o[1], &said))
             lab_fail("After a process was killed at %s, in its transfer of %s, the next "
                      "bank_transfer waited for %g s, and would wait for ever%s. %s",
-                     lab_describe_step(&o[0].death), describe_transfer(&second), CALL_SECONDS,
+                     lab_describe_step(&o[0].death), describe_transfer(&second), lab_wait_given(),
                      quoted(said), hang_or_slow());
         long repair_steps = o[1].steps;
         munmap(o, 2 * sizeof *o);
@@ -595,6 +596,8 @@ END_TEST
  * where one of the two still waited CALL_SECONDS later (both are then
  * killed), or -1.
  */
+static double hung_wait;  /* how long the first that hung was waited for */
+
 static int stop_each_while_another_transfers(struct bank **banks, int n, const struct op *ops,
                                              int n_ops, int armed, const struct op *other,
                                              struct outcome *stopped, struct outcome *others)
@@ -638,8 +641,10 @@ static int stop_each_while_another_transfers(struct bank **banks, int n, const s
         for (int which = 0; which < 2; which++) {
             pid_t pid = pids[which * n + j];
             if (pid > 0 && !lab_wait_child(pid, &status, hung == -1 ? CALL_SECONDS : 0.5) &&
-                hung == -1)
+                hung == -1) {
                 hung = j;
+                hung_wait = lab_wait_given();  /* the later waits' are shorter */
+            }
         }
     }
     free(pids);
@@ -671,7 +676,7 @@ START_TEST(a_stopped_holder_is_not_a_dead_one)
         lab_fail("A process was stopped (SIGSTOP) for %d s at %s, in its transfer of %s, while "
                  "another was waiting for the lock; then it went on. One of the two then waited "
                  "for %g s more%s%s%s", STOP_SECONDS, lab_describe_step(&holders[hung].death),
-                 describe_transfer(&second), CALL_SECONDS, quoted(said),
+                 describe_transfer(&second), hung_wait, quoted(said),
                  lab_wait_starved() ? ". " : ": a lock taken from a live holder (after a "
                                              "timeout?), or let go twice, leaves the bank "
                                              "locked for ever",
@@ -770,7 +775,7 @@ static int kill_next_then_go_on(struct between *s, long j)
              describe_transfer(&third));
     kill(s->stopped, SIGCONT);
     if (!lab_wait_child(s->stopped, &status, CALL_SECONDS))
-        lab_fail("%s, and waited for %g s in its bank_transfer%s. %s", s->death, CALL_SECONDS,
+        lab_fail("%s, and waited for %g s in its bank_transfer%s. %s", s->death, lab_wait_given(),
                  quoted(said), hang_or_slow());
     return 1;
 }
@@ -790,7 +795,7 @@ static void check_after(struct between *s)
     const struct op last[] = {{OP_TRANSFER, fourth}, {OP_BALANCES, {0, 0, 0}}};
     if (!play(s->bank, last, 2, -1, 0, 0, &s->o[2], &said))
         lab_fail("%s; a third process's %s waited for %g s, and would wait for ever%s. %s",
-                 s->death, op_name(&last[s->o[2].returned]), CALL_SECONDS, quoted(said),
+                 s->death, op_name(&last[s->o[2].returned]), lab_wait_given(), quoted(said),
                  hang_or_slow());
     for (int i = 0; i < 2; i++)
         if (s->o[2].rc[i] != 0)
@@ -904,7 +909,7 @@ START_TEST(processes_already_waiting_when_the_holder_dies_all_go_on)
             lab_fail("%d processes were waiting for the lock when its holder was killed "
                      "(SIGKILL) at %s, in its transfer of %s; none of them had the lock %g s "
                      "later%s. %s", WAITERS, lab_describe_step(&o[0].death),
-                     describe_transfer(&second), CALL_SECONDS, quoted(said), hang_or_slow());
+                     describe_transfer(&second), lab_wait_given(), quoted(said), hang_or_slow());
         if (hung > 0)
             lab_fail("%d processes were waiting for the lock when its holder was killed "
                      "(SIGKILL) at %s, in its transfer of %s; %d of them still waited %g s "
@@ -1014,7 +1019,7 @@ START_TEST(a_repairer_stopped_while_it_repairs_is_waited_for)
                  describe_transfer(&third), describe_transfer(&back));
         if (hung == j)
             lab_fail("%s. One of the two then waited for %g s more%s, and would wait for "
-                     "ever. %s", death, CALL_SECONDS, quoted(said), hang_or_slow());
+                     "ever. %s", death, hung_wait, quoted(said), hang_or_slow());
         if (r->returned != 1 || r->rc[0] != 0 || t->returned != 1 || t->rc[0] != 0)
             lab_fail("%s. A transfer returned -1%s. Nothing is wrong with a repairer that "
                      "is only slow: the others must wait for it. A robust mutex let go before "
@@ -1222,7 +1227,7 @@ START_TEST(workers_killed_at_random_moments_block_nobody_and_lose_nothing)
                  lab_seed_note_timed(), quoted(said));
     if (stuck && lab_wait_starved())
         lab_fail("Workers were killed (SIGKILL) at random moments%s; told to stop, a worker still "
-                 "ran %g s later%s. %s", lab_seed_note_timed(), CALL_SECONDS, quoted(said),
+                 "ran %g s later%s. %s", lab_seed_note_timed(), lab_wait_given(), quoted(said),
                  hang_or_slow());
     if (stuck)
         lab_fail("Workers were killed (SIGKILL) at random moments%s; after one of the deaths, "

@@ -109,6 +109,7 @@ struct test_clock {
 };
 static struct test_clock *test_clock;
 static int wait_starved;  /* a lab_wait_child gave up on a process kept from the CPU */
+static double wait_given;  /* the seconds the last lab_wait_child to give up waited */
 
 /*
  * A child of the test ended: the test is getting on. A test that ran out of
@@ -698,6 +699,8 @@ static void after_test(void)
  * each is reaped: Check waits only for its test, and a bomb's processes,
  * once dead, stayed here as zombies, which count against the limit too.
  */
+static long leftovers_killed;  /* by clear_the_way, in the runner: told at the end */
+
 static void clear_the_way(void)
 {
     pid_t own_group = getpgrp();
@@ -708,6 +711,7 @@ static void clear_the_way(void)
         int n = find_children(pids, 256);
         if (n == 0)
             return;
+        leftovers_killed += n;
         for (int i = 0; i < n; i++) {
             pid_t group = getpgid(pids[i]);
             /* Only a group that is all leftovers: its leader ended, or is ours. */
@@ -943,6 +947,7 @@ int lab_wait_child(pid_t pid, int *status, double seconds)
         struct timespec t = {0, polls < 100 ? 100000 : 1000000};
         nanosleep(&t, NULL);
     }
+    wait_given = limit;
     if (machine_busy()) {
         /* Asleep, waiting for something that never comes, or runnable and
            never given the CPU? (At load 500 a right lesson 11 waited 15 s,
@@ -964,6 +969,11 @@ int lab_wait_child(pid_t pid, int *status, double seconds)
 int lab_wait_starved(void)
 {
     return wait_starved;
+}
+
+double lab_wait_given(void)
+{
+    return wait_given;
 }
 
 /* ---- random cases, and a bystander ------------------------------------ */
@@ -2057,8 +2067,12 @@ int lab_main(Suite *suite)
     srunner_free(runner);
     retry_timeouts(outcomes, n);
 
-    /* Whatever a failed test left behind goes, before anything is reported. */
-    kill_children(NULL);
+    /* Whatever a failed test left behind goes, before anything is reported; and
+       how much there was is said (tests/shmlab/suite.py reads it: a fork bomb's). */
+    leftovers_killed += kill_children(NULL);
+    if (leftovers_killed >= 100)  /* processes.py's MANY_LEFT: a few are a daemon's */
+        fprintf(stderr, "harness: %ld processes that tests left running were killed\n",
+                leftovers_killed);
     remove_leftovers(NULL);
     remove_dead_managers(started);
     forget_earlier_tests();

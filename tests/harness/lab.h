@@ -91,6 +91,9 @@ int lab_wait_child(pid_t pid, int *status, double seconds);
  */
 int lab_wait_starved(void);
 
+/* The seconds the last lab_wait_child to give up waited (on a busy machine, 3x its own). */
+double lab_wait_given(void);
+
 /*
  * Whether the machine is busy now, or was found busy while the suite ran
  * (LAB_BUSY=1 or 0 says so instead): a measured speed that falls short
