@@ -8,6 +8,7 @@ what the student's code printed is shown under the test it belongs to.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -131,8 +132,13 @@ def run_suite(check: Path, tests: tuple[str, ...], *, progress: Progress | None 
             _kill_group(proc)  # interrupted (Ctrl-C): the suite goes too
             raise
         finally:
-            # Whatever the code left running, in groups of its own: a fork bomb's.
+            # Whatever the code left running, in groups of its own: a fork bomb's; and
+            # what the harness killed between tests (lab.c's clear_the_way).
             killed, left = processes.kill_session(proc.pid)
+            err.flush()
+            found = re.search(rb"harness: (\d+) processes that tests left running were killed",
+                              (out / "stderr.txt").read_bytes()[-65536:])
+            killed += int(found[1]) if found else 0
             if killed >= processes.MANY_LEFT or left:
                 print(f"lab: the suite's code left {killed} processes running, killed now"
                       + (f", and {left} that fork faster than they are killed (`pkill -9 -s "
