@@ -398,9 +398,10 @@ def out_of_time_on_a_busy_machine(lab: Lab) -> list[str]:
                         f"{results[:300]}")
     try:
         suite = ET.parse(here / "out" / "junit" / "endless-loop.xml").getroot().find("testsuite")
-        if suite is None or suite.get("failures") != "0" or suite.get("skipped") == "0" or \
-                suite.find(".//failure") is not None or suite.find(".//skipped") is None:
-            problems.append("JUnit calls lesson 01, REGRADE, failed, not skipped")
+        if suite is None or suite.get("failures") != "0" or suite.get("errors") == "0" or \
+                suite.find(".//failure") is not None or suite.find(".//error") is None or \
+                suite.find(".//skipped") is not None:
+            problems.append("JUnit calls lesson 01, REGRADE, failed or skipped, not an error")
     except (OSError, ET.ParseError) as e:
         problems.append(f"cannot read junit/endless-loop.xml: {e}")
     log = sandbox.read_text(here / "log.txt")

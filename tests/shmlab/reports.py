@@ -192,7 +192,8 @@ def _junit(path: Path, student: str, mine: list[Verdict]) -> None:
     for v in mine:
         name = v.lesson.name
         # REGRADE: out of time on a busy machine, no grade yet: what did not pass is
-        # skipped, not failed (nothing in it failed for sure).
+        # an error, not a failure (nothing in it failed for sure), and not skipped,
+        # which a JUnit reader shows green (an instructor saw a REGRADE so).
         regrade = v.status.startswith("REGRADE")
         # A check held back behind one that hung (GIVE_UP_AFTER), or not graded (out of
         # time on a busy machine, or in the grader's time) did not fail: skipped.
@@ -200,13 +201,14 @@ def _junit(path: Path, student: str, mine: list[Verdict]) -> None:
         failures = sum(row.status != "ok" for row in v.rows) - held
         suite = ET.SubElement(suites, "testsuite", name=name, tests=str(len(v.rows) or 1),
                               failures="0" if regrade else str(failures or int(not v.passed)),
-                              skipped=str(failures + held or 1) if regrade else str(held),
+                              errors=str(failures + held or 1) if regrade else "0",
+                              skipped="0" if regrade else str(held),
                               time=f"{v.seconds:.0f}")
         if not v.rows:
             # Nothing ran to list the checks: one case says why.
             case = ET.SubElement(suite, "testcase", classname=name, name="build and run",
                                  time=f"{v.seconds:.3f}")
-            ET.SubElement(case, "skipped" if regrade else "failure",
+            ET.SubElement(case, "error" if regrade else "failure",
                           message=v.status).text = v.text
             continue
         ran = RAN.match(v.status) is not None
@@ -216,9 +218,8 @@ def _junit(path: Path, student: str, mine: list[Verdict]) -> None:
             if row.status != "ok":
                 # A suite that did not run (a build that failed) fails each check with
                 # its reason: the compiler's messages, say.
-                skipped = regrade or _not_graded(row)
-                ET.SubElement(case, "skipped" if skipped else "failure",
-                              message=row.message).text = None if ran else v.text
+                kind = "error" if regrade else "skipped" if _not_graded(row) else "failure"
+                ET.SubElement(case, kind, message=row.message).text = None if ran else v.text
     tree = ET.ElementTree(suites)
     ET.indent(tree)
     tree.write(path, encoding="UTF-8", xml_declaration=True)
@@ -324,7 +325,8 @@ def _histogram(totals: list[int], top: int) -> list[tuple[str, int]]:
 def _most_common(verdicts: list[Verdict]) -> str:
     """The check most submissions failed first, with one of their messages."""
     # Not a pass's details: one graded again says so there (an outsider read 8 failed of 7).
-    firsts = [v.details[0].lstrip(" ") for v in verdicts if v.details and not v.passed]
+    firsts = [v.details[0].lstrip(" ") for v in verdicts
+              if v.details and not v.passed and not v.status.startswith("REGRADE")]
     firsts = [line for line in firsts if line]
     if not firsts:
         return "none"
