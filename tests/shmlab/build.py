@@ -537,9 +537,16 @@ def lab_files_edited(lab: Lab, lesson: Lesson, src: Path, demo: bool = False) ->
     counter.h, and read only that counter.c did not compile). DEMO: said of
     make run's demo, not of the grade (an outsider edited main.c and saw no effect)."""
     notes = []
-    for own in sorted((lab.root / "starter" / lesson.name).iterdir()):
-        given = src / own.name
-        if own.name in lesson.files or not own.is_file() or not given.is_file():
+    # The lesson's own, and the lab's common code beside it (an outsider's #error in
+    # work/common/manager/client.c went unnoticed).
+    common = lab.root / "starter" / "common"
+    owned = [(own, src / own.name)
+             for own in sorted((lab.root / "starter" / lesson.name).iterdir())
+             if own.name not in lesson.files]
+    owned += [(own, src.parent / "common" / own.relative_to(common))
+              for own in sorted(common.rglob("*"))]
+    for own, given in owned:
+        if not own.is_file() or not given.is_file():
             continue
         try:
             changed = given.read_bytes() != own.read_bytes()

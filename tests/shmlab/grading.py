@@ -92,6 +92,7 @@ def grade_lessons(ctx: Context, ws: Workspace, lessons: tuple[Lesson, ...], *, r
             line.set(lesson.id, "")
 
     verdicts = []
+    told: set[str] = set()
     with ThreadPoolExecutor(max_workers=_workers()) as pool:
         futures: list[Future[tuple[Verdict, str]]] = [pool.submit(job, l) for l in lessons]
         try:
@@ -102,9 +103,10 @@ def grade_lessons(ctx: Context, ws: Workspace, lessons: tuple[Lesson, ...], *, r
                 # A lab's file edited counts for nothing, passing or not (an outsider
                 # changed bank.h, passed, and was never told it was not used).
                 said = "\n".join(shown)
-                shown += ["       " + note for note in
-                          lab_files_edited(ctx.lab, lesson, ws.lesson_dir(lesson))
-                          if note not in said]
+                notes = [note for note in lab_files_edited(ctx.lab, lesson, ws.lesson_dir(lesson))
+                         if note not in said and note not in told]
+                told.update(notes)   # a common file's, once, not under every lesson
+                shown += ["       " + note for note in notes]
                 line.print(shown)
                 verdicts.append(verdict)
         except BaseException:
