@@ -165,7 +165,9 @@ def show(lab: Lab, lesson: Lesson | None, style: Style) -> int:
     wrong = 0
     for path in paths:
         for e in expectations(path):
-            print(style.bold(f"$ python3 {lab.rel(path)}   # start method: {e.method}"))
+            # Flushed: a run may take minutes, and a pipe would hold the line till the end.
+            print(style.bold(f"$ python3 {lab.rel(path)}   # start method: {e.method}"),
+                  flush=True)
             done = run(path, e)
             lines = done.output.splitlines()
             for line in lines[:SHOWN]:
@@ -176,5 +178,5 @@ def show(lab: Lab, lesson: Lesson | None, style: Style) -> int:
                 wrong += 1
                 print(style.red(f"  not as the book says: {done.problem}"))
             else:
-                print(style.green("  as the book says"))
+                print(style.green("  as the book says"), flush=True)
     return 1 if wrong else 0
