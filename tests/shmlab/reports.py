@@ -171,6 +171,9 @@ def _gradescope(path: Path, mine: list[Verdict], note: str, about: str, took: fl
         "output": v.text,   # the sandbox's note is said once, above the tests
         "visibility": "visible",
     } for v in mine]
+    for test, v in zip(tests, mine):
+        if v.status.startswith("REGRADE"):
+            del test["status"]   # neither: Gradescope showed a lesson not graded as failed
     unusual = _worth_noting(about)
     again = [v.lesson.id for v in mine if v.status.startswith("REGRADE")]
     said = [note or OWN_SANDBOX, f"Your submission: {unusual}." if unusual else "",
@@ -247,15 +250,21 @@ def _summary(path: Path, lessons: Sequence[Lesson], students: Sequence[str],
     if c.note:
         ET.SubElement(body, "p", {"class": "note"}).text = c.note
     top = sum(lesson.points for lesson in lessons)
-    totals = [sum(verdicts[s, lesson.id].score for lesson in lessons) for s in students]
     everyone = list(verdicts.values())
+    # A student with a lesson to grade again has no total yet: the mean, the median
+    # and the histogram leave them out (an outsider saw a REGRADE counted as 0).
+    waiting = {v.student for v in everyone if v.status.startswith("REGRADE")}
+    total_of = {s: sum(verdicts[s, lesson.id].score for lesson in lessons) for s in students}
+    totals = [total_of[s] for s in students if s not in waiting]
     p = ET.SubElement(body, "p")
     p.text = (f"{_count(n, 'submission', 'submissions')}, graded {c.when:%Y-%m-%d %H:%M} "
               f"in {c.took / 60:.1f} min "
               f"(after {c.compiling / 60:.1f} min compiling the lab's side). "
               f"Mean {statistics.mean(totals) if totals else 0:.1f} of {top}, median "
               f"{statistics.median(totals) if totals else 0:g}. "
-              f"{_count(sum(_timed_out(v) for v in everyone), 'lesson', 'lessons')} had a check "
+              + (f"({_count(len(waiting), 'student', 'students')} with a lesson to grade "
+                 "again left out: no total yet). " if waiting else "")
+              + f"{_count(sum(_timed_out(v) for v in everyone), 'lesson', 'lessons')} had a check "
               "that hung (a deadlock or an endless loop; a check only out of time on a busy "
               "machine is not counted), "
               f"{_count(sum(v.status.startswith('REGRADE') for v in everyone), 'is', 'are')} "
@@ -279,11 +288,14 @@ def _summary(path: Path, lessons: Sequence[Lesson], students: Sequence[str],
     for lesson in lessons:
         mine = [verdicts[s, lesson.id] for s in students]
         passed = sum(v.passed for v in mine)
-        _row(table, f"{lesson.id} {lesson.title}", f"{passed} of {n}", _most_common(mine))
+        again = sum(v.status.startswith("REGRADE") for v in mine)
+        _row(table, f"{lesson.id} {lesson.title}",
+             f"{passed} of {n - again}" + (f" ({again} to grade again)" if again else ""),
+             _most_common(mine))
 
     ET.SubElement(body, "h2").text = "Students"
     table = _table(body, "student", *(lesson.id for lesson in lessons), "total", "note")
-    for student, total in zip(students, totals):
+    for student, total in ((s, total_of[s]) for s in students):
         tr = _row(table, student)
         for lesson in lessons:
             v = verdicts[student, lesson.id]
@@ -319,7 +331,8 @@ def _histogram(totals: list[int], top: int) -> list[tuple[str, int]]:
     bars = [(str(top), sum(t == top for t in totals))]
     for tenth in range(9, -1, -1):
         lo, hi = top * tenth // 10, top * (tenth + 1) // 10
-        bars.append((f"{lo}–{hi - 1}", sum(lo <= t < hi for t in totals)))
+        bars.append((f"{lo}–{hi - 1}" if hi - 1 > lo else str(lo),   # not "9–9"
+                     sum(lo <= t < hi for t in totals)))
     return bars
 
 
