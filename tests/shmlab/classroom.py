@@ -447,6 +447,9 @@ def grade_class(lab: Lab, manifest: Manifest, submissions: Path, out: Path, opti
     stop_by_signal = threading.current_thread() is threading.main_thread()
     if stop_by_signal:
         before = signal.signal(signal.SIGTERM, _interrupt)
+        # SIGINT too, even where it came ignored (a background job of a script): an
+        # outsider's kill -INT of the process group then did nothing.
+        before_int = signal.signal(signal.SIGINT, _interrupt)
     try:
         with sandbox.class_slot(warn) as slot:
             box = sandbox.detect(options.sandbox, options.limits, lab.root, objects,
@@ -464,6 +467,7 @@ def grade_class(lab: Lab, manifest: Manifest, submissions: Path, out: Path, opti
     finally:
         if stop_by_signal:
             signal.signal(signal.SIGTERM, before)
+            signal.signal(signal.SIGINT, before_int)
 
 
 def _grade_class(lab: Lab, g: Grading, submissions: Path, say: TextIO, warn: TextIO) -> int:
